@@ -1,0 +1,5 @@
+//! mergekit YAML → validated [`MergeSpec`].
+
+pub mod spec;
+
+pub use spec::*;

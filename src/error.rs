@@ -1,0 +1,85 @@
+//! The library's one error type. Variants carry the file, tensor or config key they concern.
+
+use thiserror::Error;
+
+pub type Result<T, E = MergeError> = std::result::Result<T, E>;
+
+#[derive(Debug, Error)]
+pub enum MergeError {
+    #[error("{path}: {source}")]
+    Io {
+        path: String,
+        #[source]
+        source: std::io::Error,
+    },
+
+    #[error("{file}: malformed safetensors header: {reason}")]
+    MalformedHeader { file: String, reason: String },
+
+    #[error("{file}: tensor `{tensor}`: {reason}")]
+    BadTensor {
+        file: String,
+        tensor: String,
+        reason: String,
+    },
+
+    #[error("{file}: tensor `{tensor}` has dtype {dtype}, which mixmerge does not support (F64, F32, F16, BF16)")]
+    UnsupportedDtype {
+        file: String,
+        tensor: String,
+        dtype: String,
+    },
+
+    #[error("{file}: pickle checkpoints are refused (they can execute code); convert the model to safetensors first")]
+    PickleRefused { file: String },
+
+    #[error("{path}: no safetensors checkpoint found (expected model.safetensors, model.safetensors.index.json or *.safetensors)")]
+    ModelNotFound { path: String },
+
+    #[error("`{reference}` is not a local path; it looks like a Hugging Face hub id. mixmerge reads local files only: download it first (huggingface-cli download {reference} --local-dir DIR) and use DIR")]
+    HubReference { reference: String },
+
+    #[error("{file}: bad shard index: {reason}")]
+    BadIndex { file: String, reason: String },
+
+    #[error("config: {key}: {reason}")]
+    Config { key: String, reason: String },
+
+    #[error("config: {0}")]
+    Yaml(String),
+
+    #[error("tensor `{tensor}` in {model}: {reason}")]
+    Mismatch {
+        tensor: String,
+        model: String,
+        reason: String,
+    },
+
+    #[error("tensor `{tensor}` is missing from {model}")]
+    MissingTensor { tensor: String, model: String },
+
+    #[error("output {path}: {reason}")]
+    Output { path: String, reason: String },
+
+    #[error("{0}")]
+    Unsupported(String),
+
+    #[error("merge cancelled")]
+    Cancelled,
+}
+
+impl MergeError {
+    pub fn io(path: impl std::fmt::Display, source: std::io::Error) -> Self {
+        MergeError::Io {
+            path: path.to_string(),
+            source,
+        }
+    }
+
+    pub fn config(key: impl Into<String>, reason: impl Into<String>) -> Self {
+        MergeError::Config {
+            key: key.into(),
+            reason: reason.into(),
+        }
+    }
+}

@@ -1,0 +1,1 @@
+//! Reading checkpoints as byte-range streams and writing merged ones shard by shard.

@@ -1,0 +1,3 @@
+//! Pure CPU merge math, one file per method family.
+
+pub mod catalog;
