@@ -1,3 +1,57 @@
-//! Pure CPU merge math, one file per method family.
+//! Pure CPU merge math, one file per method family. Every method works on f32 chunks of one
+//! tensor at a time; methods that need whole-tensor statistics declare passes over the chunks
+//! that run before any output is produced.
 
 pub mod catalog;
+pub mod consensus;
+pub mod gta;
+pub mod linear;
+pub mod mixup;
+pub mod passthrough;
+pub mod recipe;
+pub mod rng;
+pub mod sparsify;
+
+pub use recipe::{build_merger, TensorRecipe};
+
+/// A run of consecutive elements of one tensor, decoded to f32, from every input.
+#[derive(Debug, Clone, Copy)]
+pub struct Chunk<'a> {
+    /// Index of the chunk's first element in the flattened tensor.
+    pub start: usize,
+    pub base: Option<&'a [f32]>,
+    /// The non-base models, in config order.
+    pub inputs: &'a [&'a [f32]],
+}
+
+impl Chunk<'_> {
+    pub fn len(&self) -> usize {
+        self.base
+            .map(<[f32]>::len)
+            .or_else(|| self.inputs.first().map(|x| x.len()))
+            .unwrap_or(0)
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+/// The merge of one tensor. Executors call `observe` on every chunk for each statistics pass
+/// (in element order, `finish_pass` after each), then `apply` on chunks in any order.
+pub trait TensorMerge: Send + Sync {
+    fn stat_passes(&self) -> usize {
+        0
+    }
+
+    fn observe(&mut self, _pass: usize, _chunk: &Chunk<'_>) {}
+
+    fn finish_pass(&mut self, _pass: usize) {}
+
+    /// Chunks must hold whole rows of this length (for per-row statistics); 1 when any split works.
+    fn row_alignment(&self) -> usize {
+        1
+    }
+
+    fn apply(&self, chunk: &Chunk<'_>, out: &mut [f32]);
+}

@@ -1,0 +1,29 @@
+//! `passthrough`: the single input unchanged (times `scale`); with `slices` it builds frankenmerges.
+
+use super::catalog::ParamName;
+use super::{Chunk, TensorMerge, TensorRecipe};
+
+pub struct Passthrough {
+    scale: f32,
+}
+
+impl Passthrough {
+    pub fn new(recipe: &TensorRecipe) -> Self {
+        Passthrough {
+            scale: recipe.global(ParamName::Scale) as f32,
+        }
+    }
+}
+
+impl TensorMerge for Passthrough {
+    fn apply(&self, chunk: &Chunk<'_>, out: &mut [f32]) {
+        let input = chunk.inputs.first().copied().or(chunk.base).unwrap_or(&[]);
+        if self.scale == 1.0 {
+            out.copy_from_slice(input);
+        } else {
+            for (o, &x) in out.iter_mut().zip(input) {
+                *o = x * self.scale;
+            }
+        }
+    }
+}
