@@ -1,9 +1,16 @@
 //! mixmerge: merge LLM checkpoints with mergekit recipes, streaming, natively and in the browser.
 
+#[cfg(not(target_arch = "wasm32"))]
+pub mod bench;
+pub mod card;
 pub mod config;
 pub mod dtype;
 pub mod error;
 pub mod io;
 pub mod merge;
+#[cfg(not(target_arch = "wasm32"))]
+pub mod native;
+pub mod plan;
+pub mod exec;
 
 pub use error::{MergeError, Result};

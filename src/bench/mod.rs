@@ -1,0 +1,11 @@
+//! `mixmerge bench`: synthetic Llama-shaped checkpoints, merges timed against the I/O floor
+//! measured in the same run, peak memory of each merge process.
+
+mod floor;
+mod runner;
+pub mod shapes;
+pub mod synth;
+
+pub use runner::{run_bench, BenchOptions, BenchRow};
+pub use shapes::{ModelShape, SHAPES};
+pub use synth::write_synthetic_model;

@@ -1,0 +1,87 @@
+//! What the output folder says about itself: safetensors metadata, the rewritten config.json and
+//! the README.md model card. Platform-neutral so the browser writes the same bytes.
+
+use std::collections::BTreeMap;
+
+use serde_json::Value;
+
+use crate::config::MergeSpec;
+use crate::plan::MergePlan;
+
+/// `__metadata__` of every output shard.
+pub fn shard_metadata(spec: &MergeSpec, plan: &MergePlan) -> BTreeMap<String, String> {
+    let mut meta = BTreeMap::from([
+        ("format".to_string(), "pt".to_string()),
+        ("mixmerge_version".to_string(), env!("CARGO_PKG_VERSION").to_string()),
+        ("merge_method".to_string(), spec.method.key().to_string()),
+        ("merge_seed".to_string(), plan.seed.to_string()),
+    ]);
+    if let Some(lambda) = plan.mixup_lambda {
+        meta.insert("mixup_lambda".to_string(), format_lambda(lambda));
+    }
+    meta
+}
+
+/// λ with every digit needed to reproduce it.
+pub fn format_lambda(lambda: f64) -> String {
+    format!("{lambda:?}")
+}
+
+/// The reference model's config.json with the output dtype and, for frankenmerges, the new
+/// layer count.
+pub fn rewrite_model_config(config: &Value, plan: &MergePlan) -> Value {
+    let mut config = config.clone();
+    if let Some(object) = config.as_object_mut() {
+        object.insert(
+            "torch_dtype".to_string(),
+            Value::String(plan.out_dtype.torch_name().to_string()),
+        );
+        if let Some(layers) = plan.num_hidden_layers {
+            for key in ["num_hidden_layers", "n_layer", "num_layers"] {
+                if object.contains_key(key) {
+                    object.insert(key.to_string(), Value::from(layers));
+                }
+            }
+        }
+    }
+    config
+}
+
+/// README.md of the output folder.
+pub fn model_card(spec: &MergeSpec, plan: &MergePlan, files: &[String]) -> String {
+    let mut card = String::new();
+    card.push_str("---\ntags:\n- merge\n- mixmerge\n---\n\n# Merged model\n\n");
+    card.push_str(&format!(
+        "Made by mixmerge {} with `{}` from:\n\n",
+        env!("CARGO_PKG_VERSION"),
+        spec.method.key()
+    ));
+    for (id, model) in spec.models.iter().enumerate() {
+        let role = if Some(id) == spec.base { " (base)" } else { "" };
+        card.push_str(&format!("- `{}`{role}\n", model.reference));
+    }
+    card.push_str(&format!(
+        "\nOutput dtype: {}. Tensors: {}. Seed: {}.\n",
+        plan.out_dtype.torch_name(),
+        plan.tensors.len(),
+        plan.seed
+    ));
+    if let (Some(lambda), Some(mixup)) = (plan.mixup_lambda, spec.mixup) {
+        card.push_str(&format!(
+            "\nM³ mixup: λ = {} drawn from Beta({}, {}); the two models were weighted λ and 1 − λ.\n",
+            format_lambda(lambda),
+            mixup.alpha,
+            mixup.alpha
+        ));
+    }
+    for warning in &plan.warnings {
+        card.push_str(&format!("\nNote: {warning}\n"));
+    }
+    card.push_str("\n## Configuration\n\n```yaml\n");
+    card.push_str(spec.source_text.trim_end());
+    card.push_str("\n```\n\n## Files\n\n");
+    for file in files {
+        card.push_str(&format!("- {file}\n"));
+    }
+    card
+}

@@ -1,0 +1,108 @@
+//! `mixmerge merge`.
+
+use std::path::PathBuf;
+use std::sync::atomic::AtomicBool;
+
+use anyhow::bail;
+use indicatif::{ProgressBar, ProgressStyle};
+use mixmerge::exec::ExecOptions;
+use mixmerge::native::{merge_to_folder, prepare, read_config, MergeOptions};
+
+use super::DeviceChoice;
+
+pub struct MergeArgs {
+    pub config: PathBuf,
+    pub out_dir: PathBuf,
+    pub seed: Option<u64>,
+    pub device: DeviceChoice,
+    pub out_shard_size: u64,
+    pub threads: Option<usize>,
+    pub chunk_elements: usize,
+    pub overwrite: bool,
+    pub json: bool,
+    pub quiet: bool,
+}
+
+pub fn run(args: MergeArgs) -> anyhow::Result<()> {
+    if args.device == DeviceChoice::Gpu {
+        bail!("the GPU path is not built yet; use --device cpu (or auto)");
+    }
+    if args.chunk_elements == 0 {
+        bail!("--chunk-elements must be at least 1");
+    }
+    let spec = read_config(&args.config)?;
+    let prepared = prepare(spec, args.seed)?;
+    for warning in &prepared.plan.warnings {
+        eprintln!("warning: {warning}");
+    }
+    if let Some(lambda) = prepared.plan.mixup_lambda {
+        eprintln!("mixup: λ = {lambda:.6} (seed {})", prepared.plan.seed);
+    }
+    let mut exec = ExecOptions {
+        chunk_elements: args.chunk_elements,
+        ..ExecOptions::default()
+    };
+    if let Some(threads) = args.threads {
+        exec.threads = threads.max(1);
+    }
+    let options = MergeOptions {
+        seed: args.seed,
+        max_shard_bytes: args.out_shard_size,
+        overwrite: args.overwrite,
+        exec,
+    };
+    let bar = if args.quiet {
+        ProgressBar::hidden()
+    } else {
+        let bar = ProgressBar::new(prepared.plan.output_bytes());
+        bar.set_style(
+            ProgressStyle::with_template(
+                "{bar:40} {bytes}/{total_bytes} {binary_bytes_per_sec} {msg} ETA {eta}",
+            )
+            .expect("valid template"),
+        );
+        bar
+    };
+    let cancel = AtomicBool::new(false);
+    let report = merge_to_folder(&prepared, &args.out_dir, &options, &cancel, &mut |p| {
+        bar.set_position(p.bytes_written);
+        bar.set_message(format!("{}/{} tensors", p.tensors_done, p.tensors_total));
+    })?;
+    bar.finish_and_clear();
+    let peak = peak_rss_bytes();
+    let moved = (report.bytes_read + report.bytes_written) as f64;
+    if args.json {
+        println!(
+            "{}",
+            serde_json::json!({
+                "out_dir": report.out_dir,
+                "tensors": report.tensors,
+                "seconds": report.seconds,
+                "bytes_read": report.bytes_read,
+                "bytes_written": report.bytes_written,
+                "peak_rss_bytes": peak,
+                "seed": report.seed,
+                "mixup_lambda": report.mixup_lambda,
+                "files": report.files,
+            })
+        );
+    } else {
+        println!(
+            "merged {} tensors in {:.2} s ({:.2} GB/s read+written), peak memory {} → {}",
+            report.tensors,
+            report.seconds,
+            moved / report.seconds.max(1e-9) / 1e9,
+            peak.map_or("unknown".to_string(), |b| format!("{:.0} MB", b as f64 / 1e6)),
+            report.out_dir.display()
+        );
+    }
+    Ok(())
+}
+
+/// Peak resident memory of this process (Linux: VmHWM).
+fn peak_rss_bytes() -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    let kb: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kb * 1024)
+}

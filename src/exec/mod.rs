@@ -1,0 +1,40 @@
+//! Running a plan: chunked work items, statistics passes, and the native threaded pipeline.
+
+mod chunks;
+mod inputs;
+#[cfg(not(target_arch = "wasm32"))]
+mod native;
+
+pub use chunks::{split_into_items, WorkItem};
+pub use inputs::{gather_statistics, merge_chunk, read_chunk, ChunkInputs};
+#[cfg(not(target_arch = "wasm32"))]
+pub use native::run_native;
+
+/// Elements per work item: small enough that memory stays a few MiB per item and input,
+/// large enough that per-item overhead vanishes.
+pub const DEFAULT_CHUNK_ELEMENTS: usize = 1 << 20;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Progress {
+    pub bytes_written: u64,
+    pub bytes_total: u64,
+    pub tensors_done: usize,
+    pub tensors_total: usize,
+}
+
+#[derive(Debug, Clone)]
+pub struct ExecOptions {
+    pub threads: usize,
+    pub chunk_elements: usize,
+}
+
+impl Default for ExecOptions {
+    fn default() -> Self {
+        ExecOptions {
+            threads: std::thread::available_parallelism()
+                .map(|n| n.get())
+                .unwrap_or(2),
+            chunk_elements: DEFAULT_CHUNK_ELEMENTS,
+        }
+    }
+}

@@ -1,0 +1,146 @@
+//! The native pipeline: worker threads read, decode, merge and encode chunks in parallel while
+//! the calling thread writes them in file order. A window of items in flight bounds memory.
+
+use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{mpsc, Condvar, Mutex, OnceLock};
+
+use super::inputs::{gather_statistics, merge_chunk, read_chunk};
+use super::{split_into_items, ExecOptions, Progress};
+use crate::error::{MergeError, Result};
+use crate::io::{Checkpoint, ShardSink, ShardWriter, TensorSource};
+use crate::merge::{build_merger, TensorMerge};
+use crate::plan::MergePlan;
+
+type Prepared = OnceLock<Option<Box<dyn TensorMerge>>>;
+
+/// Merges every tensor of `plan` into `writer`. Stops early on the first error or when
+/// `cancel` is set; the caller then discards the partial output.
+pub fn run_native<S, K>(
+    plan: &MergePlan,
+    models: &[Checkpoint<S>],
+    writer: &mut ShardWriter<K>,
+    options: &ExecOptions,
+    cancel: &AtomicBool,
+    progress: &mut dyn FnMut(Progress),
+) -> Result<()>
+where
+    S: TensorSource + Sync,
+    K: ShardSink,
+{
+    let mergers = plan
+        .tensors
+        .iter()
+        .map(|t| build_merger(&t.recipe))
+        .collect::<Result<Vec<_>>>()?;
+    let numels: Vec<usize> = plan.tensors.iter().map(|t| t.numel()).collect();
+    let alignments: Vec<usize> = mergers.iter().map(|m| m.row_alignment()).collect();
+    let items = split_into_items(&numels, &alignments, options.chunk_elements);
+    let unprepared: Vec<Mutex<Option<Box<dyn TensorMerge>>>> =
+        mergers.into_iter().map(|m| Mutex::new(Some(m))).collect();
+    let prepared: Vec<Prepared> = plan.tensors.iter().map(|_| OnceLock::new()).collect();
+
+    let threads = options.threads.max(1);
+    let window = threads * 2;
+    let next = AtomicUsize::new(0);
+    let written = (Mutex::new(0usize), Condvar::new());
+    let abort = AtomicBool::new(false);
+    let first_error: Mutex<Option<MergeError>> = Mutex::new(None);
+    let fail = |e: MergeError| {
+        first_error.lock().expect("error slot").get_or_insert(e);
+        abort.store(true, Ordering::SeqCst);
+        written.1.notify_all();
+    };
+
+    std::thread::scope(|scope| {
+        let (sender, receiver) = mpsc::channel::<(usize, Vec<u8>)>();
+        for _ in 0..threads {
+            let sender = sender.clone();
+            let (items, unprepared, prepared) = (&items, &unprepared, &prepared);
+            let (next, written, abort, fail) = (&next, &written, &abort, &fail);
+            scope.spawn(move || loop {
+                let index = next.fetch_add(1, Ordering::SeqCst);
+                if index >= items.len() || abort.load(Ordering::SeqCst) {
+                    break;
+                }
+                {
+                    let mut done = written.0.lock().expect("progress lock");
+                    while index >= *done + window && !abort.load(Ordering::SeqCst) {
+                        done = written.1.wait(done).expect("progress lock");
+                    }
+                }
+                if abort.load(Ordering::SeqCst) {
+                    break;
+                }
+                if cancel.load(Ordering::SeqCst) {
+                    fail(MergeError::Cancelled);
+                    break;
+                }
+                let item = &items[index];
+                let tensor = &plan.tensors[item.tensor];
+                let merger = prepared[item.tensor].get_or_init(|| {
+                    let mut merger = unprepared[item.tensor].lock().expect("merger").take()?;
+                    let gathered = pollster::block_on(gather_statistics(
+                        models,
+                        tensor,
+                        merger.as_mut(),
+                        options.chunk_elements,
+                    ));
+                    match gathered {
+                        Ok(()) => Some(merger),
+                        Err(e) => {
+                            fail(e);
+                            None
+                        }
+                    }
+                });
+                let Some(merger) = merger else { break };
+                match pollster::block_on(read_chunk(models, tensor, item.range.clone())) {
+                    Ok(chunk) => {
+                        let bytes = merge_chunk(tensor, merger.as_ref(), &chunk);
+                        if sender.send((index, bytes)).is_err() {
+                            break;
+                        }
+                    }
+                    Err(e) => {
+                        fail(e);
+                        break;
+                    }
+                }
+            });
+        }
+        drop(sender);
+
+        let mut pending: BTreeMap<usize, Vec<u8>> = BTreeMap::new();
+        let mut next_to_write = 0usize;
+        let mut report = Progress {
+            bytes_written: 0,
+            bytes_total: plan.output_bytes(),
+            tensors_done: 0,
+            tensors_total: plan.tensors.len(),
+        };
+        for (index, bytes) in receiver {
+            pending.insert(index, bytes);
+            while let Some(bytes) = pending.remove(&next_to_write) {
+                if let Err(e) = writer.write(&bytes) {
+                    fail(e);
+                    return;
+                }
+                report.bytes_written += bytes.len() as u64;
+                let item = &items[next_to_write];
+                if item.range.end == numels[item.tensor] {
+                    report.tensors_done += 1;
+                }
+                next_to_write += 1;
+                *written.0.lock().expect("progress lock") = next_to_write;
+                written.1.notify_all();
+                progress(report);
+            }
+        }
+    });
+
+    if let Some(e) = first_error.into_inner().expect("error slot") {
+        return Err(e);
+    }
+    Ok(())
+}

@@ -1,0 +1,137 @@
+//! A whole native merge: config file → checked plan → output folder, renamed into place only
+//! when complete.
+
+use std::path::{Path, PathBuf};
+use std::sync::atomic::AtomicBool;
+use std::time::Instant;
+
+use crate::card::{model_card, rewrite_model_config, shard_metadata};
+use crate::config::{parse_config, MergeSpec, TokenizerSource};
+use crate::error::{MergeError, Result};
+use crate::exec::{run_native, ExecOptions, Progress};
+use crate::io::{
+    copy_tokenizer_files, model_folder, open_checkpoint, read_model_config, Checkpoint, DirSink,
+    FileSource, OutputFolder, ShardWriter,
+};
+use crate::plan::{plan_merge, MergePlan};
+
+/// mergekit's default `--out-shard-size` (5 GB, counted in bytes).
+pub const DEFAULT_SHARD_BYTES: u64 = 5_000_000_000;
+
+#[derive(Debug, Clone)]
+pub struct MergeOptions {
+    pub seed: Option<u64>,
+    pub max_shard_bytes: u64,
+    pub overwrite: bool,
+    pub exec: ExecOptions,
+}
+
+impl Default for MergeOptions {
+    fn default() -> Self {
+        MergeOptions {
+            seed: None,
+            max_shard_bytes: DEFAULT_SHARD_BYTES,
+            overwrite: false,
+            exec: ExecOptions::default(),
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct MergeReport {
+    pub out_dir: PathBuf,
+    pub tensors: usize,
+    pub bytes_read: u64,
+    pub bytes_written: u64,
+    pub seconds: f64,
+    pub seed: u64,
+    pub mixup_lambda: Option<f64>,
+    pub files: Vec<String>,
+    pub warnings: Vec<String>,
+}
+
+/// A config and its opened, planned inputs: everything checked, nothing written yet.
+pub struct PreparedMerge {
+    pub spec: MergeSpec,
+    pub models: Vec<Checkpoint<FileSource>>,
+    pub plan: MergePlan,
+}
+
+pub fn read_config(config_path: &Path) -> Result<MergeSpec> {
+    let text =
+        std::fs::read_to_string(config_path).map_err(|e| MergeError::io(config_path.display(), e))?;
+    let folder = config_path.parent().unwrap_or(Path::new("."));
+    parse_config(&text, folder)
+}
+
+pub fn prepare(spec: MergeSpec, seed: Option<u64>) -> Result<PreparedMerge> {
+    let models = spec
+        .models
+        .iter()
+        .map(|m| open_checkpoint(&m.path))
+        .collect::<Result<Vec<_>>>()?;
+    let plan = plan_merge(&spec, &models, seed)?;
+    Ok(PreparedMerge { spec, models, plan })
+}
+
+pub fn merge_to_folder(
+    prepared: &PreparedMerge,
+    out_dir: &Path,
+    options: &MergeOptions,
+    cancel: &AtomicBool,
+    progress: &mut dyn FnMut(Progress),
+) -> Result<MergeReport> {
+    let started = Instant::now();
+    let PreparedMerge { spec, models, plan } = prepared;
+    let reference_folder = model_folder(&spec.models[plan.reference_model].path);
+    let model_config = read_model_config(&reference_folder)?;
+    let tokenizer_folder = match spec.tokenizer_source {
+        TokenizerSource::Base => reference_folder.clone(),
+        TokenizerSource::Model(id) => model_folder(&spec.models[id].path),
+    };
+
+    let output = OutputFolder::create(out_dir, options.overwrite)?;
+    let sink = DirSink::new(output.path());
+    let mut writer = ShardWriter::new(
+        sink,
+        plan.output_tensors(),
+        options.max_shard_bytes,
+        shard_metadata(spec, plan),
+    )?;
+    run_native(plan, models, &mut writer, &options.exec, cancel, progress)?;
+    let bytes_written = writer.bytes_written();
+    let (_, layout) = writer.finish()?;
+
+    let mut files = layout.files.clone();
+    if layout.files.len() > 1 {
+        files.push("model.safetensors.index.json".to_string());
+    }
+    let write = |name: &str, bytes: &[u8]| -> Result<()> {
+        let path = output.path().join(name);
+        std::fs::write(&path, bytes).map_err(|e| MergeError::io(path.display(), e))
+    };
+    if let Some(config) = model_config {
+        let config = rewrite_model_config(&config, plan);
+        let text = serde_json::to_string_pretty(&config).expect("JSON value serialises");
+        write("config.json", text.as_bytes())?;
+        files.push("config.json".to_string());
+    }
+    files.extend(copy_tokenizer_files(&tokenizer_folder, output.path())?);
+    write("mergekit_config.yml", spec.source_text.as_bytes())?;
+    files.push("mergekit_config.yml".to_string());
+    files.push("README.md".to_string());
+    write("README.md", model_card(spec, plan, &files).as_bytes())?;
+    let out_dir = output.commit()?;
+
+    Ok(MergeReport {
+        out_dir,
+        tensors: plan.tensors.len(),
+        bytes_read: plan.input_bytes(),
+        bytes_written,
+        seconds: started.elapsed().as_secs_f64(),
+        seed: plan.seed,
+        mixup_lambda: plan.mixup_lambda,
+        files,
+        warnings: plan.warnings.clone(),
+    })
+}
