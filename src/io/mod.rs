@@ -1,1 +1,31 @@
 //! Reading checkpoints as byte-range streams and writing merged ones shard by shard.
+
+pub mod checkpoint;
+pub mod header;
+pub mod layout;
+pub mod source;
+pub mod writer;
+
+#[cfg(not(target_arch = "wasm32"))]
+pub mod dir_sink;
+#[cfg(not(target_arch = "wasm32"))]
+pub mod file_source;
+#[cfg(not(target_arch = "wasm32"))]
+pub mod open;
+#[cfg(not(target_arch = "wasm32"))]
+pub mod output;
+
+pub use checkpoint::{index_shard_files, Checkpoint, TensorLocation};
+pub use header::{parse_header, read_header, Header, TensorInfo, MAX_HEADER_LEN};
+pub use layout::{header_bytes, index_json, plan_shards, OutputTensor, ShardLayout, INDEX_FILE};
+pub use source::{MemorySource, TensorSource};
+pub use writer::{ShardSink, ShardWriter};
+
+#[cfg(not(target_arch = "wasm32"))]
+pub use dir_sink::DirSink;
+#[cfg(not(target_arch = "wasm32"))]
+pub use file_source::FileSource;
+#[cfg(not(target_arch = "wasm32"))]
+pub use open::{model_folder, open_checkpoint, read_model_config};
+#[cfg(not(target_arch = "wasm32"))]
+pub use output::{copy_tokenizer_files, OutputFolder, TOKENIZER_FILES};

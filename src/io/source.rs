@@ -1,0 +1,92 @@
+//! Where checkpoint bytes come from: anything that can serve an exact byte range.
+
+use crate::error::{MergeError, Result};
+
+/// A readable checkpoint file: a native file, a browser `Blob`, or bytes in memory.
+#[allow(async_fn_in_trait)]
+pub trait TensorSource {
+    /// The file path or name; every error about this source names it.
+    fn name(&self) -> &str;
+
+    /// Total length in bytes.
+    fn size(&self) -> u64;
+
+    /// Fills `buf` with the bytes starting at `offset`; reading past the end is an error.
+    async fn read_range(&self, offset: u64, buf: &mut [u8]) -> Result<()>;
+}
+
+/// Fails with an error naming `name` when `[offset, offset + len)` is not inside `size` bytes.
+pub fn check_range(name: &str, size: u64, offset: u64, len: usize) -> Result<()> {
+    let end = offset.checked_add(len as u64);
+    match end {
+        Some(end) if end <= size => Ok(()),
+        _ => Err(MergeError::io(
+            name,
+            std::io::Error::new(
+                std::io::ErrorKind::UnexpectedEof,
+                format!("read of {len} bytes at offset {offset} goes past the end of the file ({size} bytes)"),
+            ),
+        )),
+    }
+}
+
+/// A checkpoint held in memory: tests, and small files the browser has already read.
+#[derive(Debug, Clone)]
+pub struct MemorySource {
+    name: String,
+    bytes: Vec<u8>,
+}
+
+impl MemorySource {
+    pub fn new(name: impl Into<String>, bytes: Vec<u8>) -> Self {
+        MemorySource {
+            name: name.into(),
+            bytes,
+        }
+    }
+
+    pub fn bytes(&self) -> &[u8] {
+        &self.bytes
+    }
+}
+
+impl TensorSource for MemorySource {
+    fn name(&self) -> &str {
+        &self.name
+    }
+
+    fn size(&self) -> u64 {
+        self.bytes.len() as u64
+    }
+
+    async fn read_range(&self, offset: u64, buf: &mut [u8]) -> Result<()> {
+        check_range(&self.name, self.size(), offset, buf.len())?;
+        let start = offset as usize;
+        buf.copy_from_slice(&self.bytes[start..start + buf.len()]);
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn memory_source_reads_exact_ranges() {
+        let source = MemorySource::new("mem", (0u8..10).collect());
+        let mut buf = [0u8; 3];
+        pollster::block_on(source.read_range(7, &mut buf)).unwrap();
+        assert_eq!(buf, [7, 8, 9]);
+    }
+
+    #[test]
+    fn memory_source_rejects_reads_past_the_end() {
+        let source = MemorySource::new("weights.safetensors", vec![0; 10]);
+        let mut buf = [0u8; 4];
+        let err = pollster::block_on(source.read_range(8, &mut buf)).unwrap_err();
+        assert!(matches!(err, MergeError::Io { .. }));
+        assert!(err.to_string().contains("weights.safetensors"));
+        let err = pollster::block_on(source.read_range(u64::MAX, &mut buf)).unwrap_err();
+        assert!(matches!(err, MergeError::Io { .. }));
+    }
+}
