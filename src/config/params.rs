@@ -1,25 +1,8 @@
 //! Resolving a parameter for one tensor (and model), with mergekit's precedence:
 //! slice source → slice → model → top level; the first level that yields a value wins.
 
-use std::cmp::Ordering;
-
 use super::spec::{Lookup, MergeSpec, ParamMap, ParamValue, Parameters};
 use crate::merge::catalog::ParamName;
-
-// `ParamMap` is a BTreeMap keyed by `ParamName`; order by declaration (`ParamName::ALL`).
-// Belongs next to the enum in `merge/catalog.rs` as `#[derive(PartialOrd, Ord)]`.
-impl Ord for ParamName {
-    fn cmp(&self, other: &Self) -> Ordering {
-        let rank = |p: &ParamName| ParamName::ALL.iter().position(|q| q == p);
-        rank(self).cmp(&rank(other))
-    }
-}
-
-impl PartialOrd for ParamName {
-    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
-        Some(self.cmp(other))
-    }
-}
 
 /// The value of `value` for `tensor` at layer position `t ∈ [0, 1]`; `None` when no condition
 /// matches the tensor.

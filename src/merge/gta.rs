@@ -5,7 +5,7 @@
 //! mixed = Σ dᵢ·[sign dᵢ = elected], divisor = Σ wᵢ·[sign dᵢ = elected] (0 → 1); without,
 //! mixed = Σ dᵢ, divisor = Σ wᵢ (|·| < 1e-8 → 1); `normalize` divides; result base + λ·mixed.
 
-use super::catalog::{MethodKind, ParamName};
+use super::catalog::ParamName;
 use super::consensus::{sign, Consensus};
 use super::sparsify::{Dense, Sparsifier, SparsifyKind};
 use super::{Chunk, TensorMerge, TensorRecipe};
@@ -149,6 +149,7 @@ impl TensorMerge for GeneralizedTaskArithmetic {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::merge::catalog::MethodKind;
     use std::collections::BTreeMap;
 
     pub(crate) fn recipe(
