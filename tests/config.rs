@@ -918,3 +918,34 @@ fn rejects_wrong_structure() {
         assert_eq!(config_err(parse(&dir, text)).0, key, "{text}");
     }
 }
+
+#[test]
+fn base_listed_among_models() {
+    let dir = models(&["base", "a"]);
+    // linear and passthrough have no notion of a base: a listed base is weighted like the rest.
+    let linear = "
+name: my-merge
+merge_method: linear
+base_model: base
+models:
+  - {model: a, parameters: {weight: 0.6}}
+  - {model: base, parameters: {weight: 0.4}}
+";
+    let spec = parse(&dir, linear).unwrap();
+    assert_eq!(spec.base, Some(0));
+    assert_eq!(spec.layout, Layout::Models { inputs: vec![1, 0] });
+    // A base that is given but not listed is not merged.
+    let unlisted =
+        "merge_method: linear\nbase_model: base\nmodels: [{model: a, parameters: {weight: 1}}]\n";
+    assert_eq!(
+        parse(&dir, unlisted).unwrap().layout,
+        Layout::Models { inputs: vec![1] }
+    );
+    // Methods that merge around a base never merge it, and waive its required weight.
+    let multislerp = "merge_method: multislerp\nbase_model: base\nmodels:\n  - {model: base}\n  - {model: a, parameters: {weight: 1}}\n";
+    let spec = parse_any(&dir, multislerp).unwrap();
+    assert_eq!(spec.layout, Layout::Models { inputs: vec![1] });
+    let passthrough = "merge_method: passthrough\nbase_model: base\nslices:\n  - sources: [{model: base, layer_range: [0, 4]}]\n";
+    let spec = parse(&dir, passthrough).unwrap();
+    assert_eq!(spec.models.len(), 1);
+}
