@@ -1,6 +1,6 @@
 //! Model references: resolved against the config's folder, de-duplicated, checked for existence.
 
-use std::path::{Path, PathBuf};
+use std::path::{Component, Path, PathBuf};
 
 use super::spec::{ModelId, ModelRef};
 use crate::error::{MergeError, Result};
@@ -32,10 +32,15 @@ impl<'a> ModelTable<'a> {
                  support; merge the adapter into the model first"
             )));
         }
-        let path = if Path::new(reference).is_absolute() {
-            PathBuf::from(reference)
+        // `./a` and `a` name the same folder; drop `.` so messages show the plain path.
+        let written: PathBuf = Path::new(reference)
+            .components()
+            .filter(|c| *c != Component::CurDir)
+            .collect();
+        let path = if written.is_absolute() {
+            written
         } else {
-            self.base_dir.join(reference)
+            self.base_dir.join(written)
         };
         if let Some(id) = self.models.iter().position(|m| m.path == path) {
             return Ok(id);

@@ -39,7 +39,8 @@ pub struct ModelRef {
 #[derive(Debug, Clone, PartialEq)]
 pub enum Layout {
     /// `models:` — every tensor of the base (or first) model, merged across `inputs`
-    /// (the non-base models, in config order).
+    /// (the merged models, in config order: the non-base ones, plus for `linear` and
+    /// `passthrough` a base that is also listed under `models:`, as mergekit weights it too).
     Models { inputs: Vec<ModelId> },
     /// `slices:` — a frankenmerge; output layers are the slices' layers, renumbered.
     Slices(Vec<SliceSpec>),
