@@ -12,7 +12,10 @@ use crate::plan::MergePlan;
 pub fn shard_metadata(spec: &MergeSpec, plan: &MergePlan) -> BTreeMap<String, String> {
     let mut meta = BTreeMap::from([
         ("format".to_string(), "pt".to_string()),
-        ("mixmerge_version".to_string(), env!("CARGO_PKG_VERSION").to_string()),
+        (
+            "mixmerge_version".to_string(),
+            env!("CARGO_PKG_VERSION").to_string(),
+        ),
         ("merge_method".to_string(), spec.method.key().to_string()),
         ("merge_seed".to_string(), plan.seed.to_string()),
     ]);

@@ -149,7 +149,11 @@ mod tests {
             let mut back = vec![0f32; values.len()];
             dtype.decode(&bytes, &mut back);
             for (a, b) in values.iter().zip(&back) {
-                let tolerance = if dtype.size() == 2 { a.abs() * 1e-2 } else { 0.0 };
+                let tolerance = if dtype.size() == 2 {
+                    a.abs() * 1e-2
+                } else {
+                    0.0
+                };
                 assert!((a - b).abs() <= tolerance, "{dtype}: {a} vs {b}");
             }
         }

@@ -6,11 +6,11 @@ pub mod card;
 pub mod config;
 pub mod dtype;
 pub mod error;
+pub mod exec;
 pub mod io;
 pub mod merge;
 #[cfg(not(target_arch = "wasm32"))]
 pub mod native;
 pub mod plan;
-pub mod exec;
 
 pub use error::{MergeError, Result};

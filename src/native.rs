@@ -58,8 +58,8 @@ pub struct PreparedMerge {
 }
 
 pub fn read_config(config_path: &Path) -> Result<MergeSpec> {
-    let text =
-        std::fs::read_to_string(config_path).map_err(|e| MergeError::io(config_path.display(), e))?;
+    let text = std::fs::read_to_string(config_path)
+        .map_err(|e| MergeError::io(config_path.display(), e))?;
     let folder = config_path.parent().unwrap_or(Path::new("."));
     parse_config(&text, folder)
 }

@@ -11,14 +11,21 @@ use crate::error::{MergeError, Result};
 const CHUNK: usize = 8 << 20;
 
 /// Seconds to read `inputs` whole and write `output_bytes` to a scratch file in `scratch_dir`.
-pub fn measure_io_floor(inputs: &[std::path::PathBuf], output_bytes: u64, scratch_dir: &Path) -> Result<f64> {
+pub fn measure_io_floor(
+    inputs: &[std::path::PathBuf],
+    output_bytes: u64,
+    scratch_dir: &Path,
+) -> Result<f64> {
     use std::os::unix::fs::FileExt;
     let started = Instant::now();
     let mut buffer = vec![0u8; CHUNK];
     let mut checksum = 0u8;
     for path in inputs {
         let file = File::open(path).map_err(|e| MergeError::io(path.display(), e))?;
-        let len = file.metadata().map_err(|e| MergeError::io(path.display(), e))?.len();
+        let len = file
+            .metadata()
+            .map_err(|e| MergeError::io(path.display(), e))?
+            .len();
         let mut offset = 0;
         while offset < len {
             let n = CHUNK.min((len - offset) as usize);
@@ -35,7 +42,8 @@ pub fn measure_io_floor(inputs: &[std::path::PathBuf], output_bytes: u64, scratc
         let mut left = output_bytes;
         while left > 0 {
             let n = CHUNK.min(left as usize);
-            file.write_all(&buffer[..n]).map_err(|e| MergeError::io(scratch.display(), e))?;
+            file.write_all(&buffer[..n])
+                .map_err(|e| MergeError::io(scratch.display(), e))?;
             left -= n as u64;
         }
     }

@@ -46,7 +46,13 @@ pub fn bench_config(method: &str, base: &Path, variants: &[PathBuf]) -> Result<S
         variants
             .iter()
             .enumerate()
-            .map(|(i, v)| format!("  - model: {}\n    parameters: {}\n", v.display(), params(i)))
+            .map(|(i, v)| {
+                format!(
+                    "  - model: {}\n    parameters: {}\n",
+                    v.display(),
+                    params(i)
+                )
+            })
             .collect()
     };
     let half = 1.0 / variants.len() as f64;
@@ -184,9 +190,8 @@ fn run_child(options: &BenchOptions, config: &Path, out: &Path) -> Result<ChildR
     }
     let stdout = String::from_utf8_lossy(&output.stdout);
     let line = stdout.lines().last().unwrap_or_default();
-    let json: serde_json::Value = serde_json::from_str(line).map_err(|e| {
-        MergeError::Unsupported(format!("unreadable merge report `{line}`: {e}"))
-    })?;
+    let json: serde_json::Value = serde_json::from_str(line)
+        .map_err(|e| MergeError::Unsupported(format!("unreadable merge report `{line}`: {e}")))?;
     let number = |key: &str| json.get(key).and_then(|v| v.as_u64()).unwrap_or(0);
     Ok(ChildReport {
         wall,

@@ -72,18 +72,45 @@ impl ModelShape {
         let head_dim = self.hidden / self.heads;
         let kv = self.kv_heads * head_dim;
         let t = |name: String, shape: Vec<usize>| OutputTensor { name, dtype, shape };
-        let mut out = vec![t("model.embed_tokens.weight".into(), vec![self.vocab, self.hidden])];
+        let mut out = vec![t(
+            "model.embed_tokens.weight".into(),
+            vec![self.vocab, self.hidden],
+        )];
         for l in 0..self.layers {
             let p = format!("model.layers.{l}");
             out.push(t(format!("{p}.input_layernorm.weight"), vec![self.hidden]));
-            out.push(t(format!("{p}.self_attn.q_proj.weight"), vec![self.hidden, self.hidden]));
-            out.push(t(format!("{p}.self_attn.k_proj.weight"), vec![kv, self.hidden]));
-            out.push(t(format!("{p}.self_attn.v_proj.weight"), vec![kv, self.hidden]));
-            out.push(t(format!("{p}.self_attn.o_proj.weight"), vec![self.hidden, self.hidden]));
-            out.push(t(format!("{p}.post_attention_layernorm.weight"), vec![self.hidden]));
-            out.push(t(format!("{p}.mlp.gate_proj.weight"), vec![self.intermediate, self.hidden]));
-            out.push(t(format!("{p}.mlp.up_proj.weight"), vec![self.intermediate, self.hidden]));
-            out.push(t(format!("{p}.mlp.down_proj.weight"), vec![self.hidden, self.intermediate]));
+            out.push(t(
+                format!("{p}.self_attn.q_proj.weight"),
+                vec![self.hidden, self.hidden],
+            ));
+            out.push(t(
+                format!("{p}.self_attn.k_proj.weight"),
+                vec![kv, self.hidden],
+            ));
+            out.push(t(
+                format!("{p}.self_attn.v_proj.weight"),
+                vec![kv, self.hidden],
+            ));
+            out.push(t(
+                format!("{p}.self_attn.o_proj.weight"),
+                vec![self.hidden, self.hidden],
+            ));
+            out.push(t(
+                format!("{p}.post_attention_layernorm.weight"),
+                vec![self.hidden],
+            ));
+            out.push(t(
+                format!("{p}.mlp.gate_proj.weight"),
+                vec![self.intermediate, self.hidden],
+            ));
+            out.push(t(
+                format!("{p}.mlp.up_proj.weight"),
+                vec![self.intermediate, self.hidden],
+            ));
+            out.push(t(
+                format!("{p}.mlp.down_proj.weight"),
+                vec![self.hidden, self.intermediate],
+            ));
         }
         out.push(t("model.norm.weight".into(), vec![self.hidden]));
         if !self.tied_embeddings {

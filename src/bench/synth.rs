@@ -15,7 +15,11 @@ const GENERATION_CHUNK: usize = 1 << 20;
 fn synthetic_value(tensor: &OutputTensor, key: u32, variant: u32, index: usize) -> f32 {
     let base = Stream::new(0, key, 0).uniform(index as u32) - 0.5;
     let is_norm = tensor.shape.len() == 1;
-    let mut value = if is_norm { 1.0 + 0.1 * base } else { 0.04 * base };
+    let mut value = if is_norm {
+        1.0 + 0.1 * base
+    } else {
+        0.04 * base
+    };
     if variant > 0 {
         let delta = Stream::new(variant as u64, key, variant).uniform(index as u32) - 0.5;
         value += 0.004 * delta;

@@ -39,7 +39,10 @@ pub fn run(path: &Path, all: bool) -> anyhow::Result<()> {
         );
     }
     if checkpoint.order.len() > shown {
-        println!("  … {} more (--all lists them)", checkpoint.order.len() - shown);
+        println!(
+            "  … {} more (--all lists them)",
+            checkpoint.order.len() - shown
+        );
     }
     Ok(())
 }

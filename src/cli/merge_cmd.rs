@@ -92,7 +92,10 @@ pub fn run(args: MergeArgs) -> anyhow::Result<()> {
             report.tensors,
             report.seconds,
             moved / report.seconds.max(1e-9) / 1e9,
-            peak.map_or("unknown".to_string(), |b| format!("{:.0} MB", b as f64 / 1e6)),
+            peak.map_or("unknown".to_string(), |b| format!(
+                "{:.0} MB",
+                b as f64 / 1e6
+            )),
             report.out_dir.display()
         );
     }

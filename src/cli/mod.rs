@@ -11,7 +11,11 @@ use std::path::PathBuf;
 use clap::{Parser, Subcommand, ValueEnum};
 
 #[derive(Debug, Parser)]
-#[command(name = "mixmerge", version, about = "Merge LLM checkpoints with mergekit recipes, streaming, in bounded memory")]
+#[command(
+    name = "mixmerge",
+    version,
+    about = "Merge LLM checkpoints with mergekit recipes, streaming, in bounded memory"
+)]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,

@@ -6,7 +6,13 @@ use anyhow::Context;
 use mixmerge::bench::{write_synthetic_model, ModelShape};
 use mixmerge::dtype::DType;
 
-pub fn run(out_dir: &Path, shape: &str, variant: u32, dtype: &str, shard_size: u64) -> anyhow::Result<()> {
+pub fn run(
+    out_dir: &Path,
+    shape: &str,
+    variant: u32,
+    dtype: &str,
+    shard_size: u64,
+) -> anyhow::Result<()> {
     let shape = ModelShape::by_name(shape).with_context(|| format!("unknown shape `{shape}`"))?;
     let dtype = DType::from_config_name(dtype)
         .with_context(|| format!("unknown dtype `{dtype}` (float32, float16, bfloat16)"))?;

@@ -31,8 +31,7 @@ impl Context<'_, '_> {
     /// merge around it; `linear` and `passthrough` never treat the base specially, so a base they
     /// list is weighted (linear) or copied (passthrough) like any other model, as in mergekit.
     fn is_input(&self, model: ModelId) -> bool {
-        Some(model) != self.base
-            || matches!(self.method, MethodKind::Linear | MethodKind::Passthrough)
+        Some(model) != self.base || self.method.base_policy() != BasePolicy::Required
     }
 
     fn model_at(&mut self, entries: &[(&str, &Value)], path: &str) -> Result<ModelId> {

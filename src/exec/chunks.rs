@@ -13,20 +13,32 @@ pub struct WorkItem {
 
 /// Splits tensors of `numels` elements into chunks of at most `chunk_elements` (rounded to whole
 /// rows of `alignments[i]` elements); an empty tensor still gets one (empty) item.
-pub fn split_into_items(numels: &[usize], alignments: &[usize], chunk_elements: usize) -> Vec<WorkItem> {
+pub fn split_into_items(
+    numels: &[usize],
+    alignments: &[usize],
+    chunk_elements: usize,
+) -> Vec<WorkItem> {
     let mut items = Vec::new();
     for (tensor, (&numel, &align)) in numels.iter().zip(alignments).enumerate() {
         let align = align.max(1);
         let step = (chunk_elements / align).max(1) * align;
         if numel == 0 {
-            items.push(WorkItem { tensor, range: 0..0, part: 0 });
+            items.push(WorkItem {
+                tensor,
+                range: 0..0,
+                part: 0,
+            });
             continue;
         }
         let mut start = 0;
         let mut part = 0;
         while start < numel {
             let end = (start + step).min(numel);
-            items.push(WorkItem { tensor, range: start..end, part });
+            items.push(WorkItem {
+                tensor,
+                range: start..end,
+                part,
+            });
             start = end;
             part += 1;
         }
@@ -41,10 +53,19 @@ mod tests {
     #[test]
     fn chunks_cover_every_element_once_and_respect_rows() {
         let items = split_into_items(&[10, 0, 7], &[1, 1, 3], 4);
-        let ranges: Vec<(usize, Range<usize>)> = items.iter().map(|i| (i.tensor, i.range.clone())).collect();
+        let ranges: Vec<(usize, Range<usize>)> =
+            items.iter().map(|i| (i.tensor, i.range.clone())).collect();
         assert_eq!(
             ranges,
-            vec![(0, 0..4), (0, 4..8), (0, 8..10), (1, 0..0), (2, 0..3), (2, 3..6), (2, 6..7)]
+            vec![
+                (0, 0..4),
+                (0, 4..8),
+                (0, 8..10),
+                (1, 0..0),
+                (2, 0..3),
+                (2, 3..6),
+                (2, 6..7)
+            ]
         );
     }
 }

@@ -85,7 +85,11 @@ pub async fn gather_statistics<S: TensorSource>(
 }
 
 /// Merges one chunk and encodes it in the output dtype.
-pub fn merge_chunk(tensor: &PlannedTensor, merger: &dyn TensorMerge, chunk: &ChunkInputs) -> Vec<u8> {
+pub fn merge_chunk(
+    tensor: &PlannedTensor,
+    merger: &dyn TensorMerge,
+    chunk: &ChunkInputs,
+) -> Vec<u8> {
     let len = chunk
         .base
         .as_ref()

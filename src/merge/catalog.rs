@@ -68,7 +68,10 @@ pub enum ParamName {
 /// The kind of value a parameter takes; numbers carry their allowed closed range.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
 pub enum ParamKind {
-    Number { min: f64, max: f64 },
+    Number {
+        min: f64,
+        max: f64,
+    },
     Flag,
     /// `rescale`: false / true (L1-norm preserving, mergekit) / "inverse" (divide by keep probability).
     RescaleMode,
@@ -166,7 +169,12 @@ const fn decl(name: ParamName, scope: Scope, kind: ParamKind, default: Option<f6
 const WEIGHT_REQUIRED: ParamDecl = decl(ParamName::Weight, Scope::PerModel, ANY, None);
 const DENSITY: ParamDecl = decl(ParamName::Density, Scope::PerModel, UNIT, Some(1.0));
 const LAMBDA: ParamDecl = decl(ParamName::Lambda, Scope::Global, ANY, Some(1.0));
-const INT8_MASK: ParamDecl = decl(ParamName::Int8Mask, Scope::Global, ParamKind::Flag, Some(0.0));
+const INT8_MASK: ParamDecl = decl(
+    ParamName::Int8Mask,
+    Scope::Global,
+    ParamKind::Flag,
+    Some(0.0),
+);
 
 impl MethodKind {
     pub const ALL: [MethodKind; 19] = [

@@ -68,7 +68,8 @@ impl MergePlan {
         self.tensors
             .iter()
             .map(|t| {
-                let element_bytes: usize = t.inputs.iter().chain(&t.base).map(|i| i.dtype.size()).sum();
+                let element_bytes: usize =
+                    t.inputs.iter().chain(&t.base).map(|i| i.dtype.size()).sum();
                 (t.numel() * element_bytes) as u64
             })
             .sum()
@@ -123,9 +124,10 @@ pub fn plan_merge<S: TensorSource>(
         .out_dtype
         .or(spec.dtype)
         .or_else(|| {
-            planner.tensors.first().map(|t| {
-                t.base.as_ref().unwrap_or(&t.inputs[0]).dtype
-            })
+            planner
+                .tensors
+                .first()
+                .map(|t| t.base.as_ref().unwrap_or(&t.inputs[0]).dtype)
         })
         .unwrap_or(DType::BF16);
     let mut tensors = planner.tensors;
@@ -164,7 +166,11 @@ impl<S: TensorSource> Planner<'_, S> {
         match self.spec.method.base_policy() {
             BasePolicy::Required => (
                 self.spec.base,
-                candidates.iter().copied().filter(|m| Some(*m) != self.spec.base).collect(),
+                candidates
+                    .iter()
+                    .copied()
+                    .filter(|m| Some(*m) != self.spec.base)
+                    .collect(),
             ),
             _ => (None, candidates.to_vec()),
         }
@@ -197,9 +203,8 @@ impl<S: TensorSource> Planner<'_, S> {
             }
             roles.push((base, inputs));
         }
-        let reference_of = |slice: usize| -> ModelId {
-            roles[slice].0.unwrap_or(roles[slice].1[0])
-        };
+        let reference_of =
+            |slice: usize| -> ModelId { roles[slice].0.unwrap_or(roles[slice].1[0]) };
         let outside = |model: ModelId| -> Vec<String> {
             self.models[model]
                 .order
@@ -209,7 +214,10 @@ impl<S: TensorSource> Planner<'_, S> {
                 .collect()
         };
         let first_ref = reference_of(0);
-        for name in outside(first_ref).iter().filter(|n| layers::is_pre_layer(n)) {
+        for name in outside(first_ref)
+            .iter()
+            .filter(|n| layers::is_pre_layer(n))
+        {
             let (base, inputs) = roles[0].clone();
             self.add(name, name, 0.0, Some(0), base, &inputs)?;
         }
@@ -277,9 +285,15 @@ impl<S: TensorSource> Planner<'_, S> {
         base: Option<ModelId>,
         inputs: &[ModelId],
     ) -> Result<()> {
-        self.add_mapped(output, t, slice, base, base.map(|_| source.to_string()), inputs, |_| {
-            source.to_string()
-        })
+        self.add_mapped(
+            output,
+            t,
+            slice,
+            base,
+            base.map(|_| source.to_string()),
+            inputs,
+            |_| source.to_string(),
+        )
     }
 
     #[allow(clippy::too_many_arguments)]
@@ -309,7 +323,10 @@ impl<S: TensorSource> Planner<'_, S> {
             tensor: tensor.clone(),
         };
         let base_ref = base.map(|_| input_ref(&refs[0]));
-        let input_refs: Vec<InputRef> = refs[base.is_some() as usize..].iter().map(input_ref).collect();
+        let input_refs: Vec<InputRef> = refs[base.is_some() as usize..]
+            .iter()
+            .map(input_ref)
+            .collect();
         let recipe = recipes::resolve(
             self.spec,
             output,
@@ -340,12 +357,13 @@ impl<S: TensorSource> Planner<'_, S> {
         let mut cut = false;
         for (model, tensor) in refs {
             let model_name = &self.spec.models[*model].reference;
-            let location = self.models[*model].get(tensor).ok_or_else(|| {
-                MergeError::MissingTensor {
-                    tensor: tensor.clone(),
-                    model: model_name.clone(),
-                }
-            })?;
+            let location =
+                self.models[*model]
+                    .get(tensor)
+                    .ok_or_else(|| MergeError::MissingTensor {
+                        tensor: tensor.clone(),
+                        model: model_name.clone(),
+                    })?;
             let this = &location.info.shape;
             match &mut shape {
                 None => shape = Some(this.clone()),
