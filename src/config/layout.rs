@@ -7,7 +7,7 @@ use super::param_values::{parse_param_map, Level};
 use super::spec::{Layout, ModelId, Parameters, SliceSource, SliceSpec};
 use super::yaml::{self, child, item};
 use crate::error::{MergeError, Result};
-use crate::merge::catalog::{BasePolicy, MethodKind};
+use crate::merge::catalog::MethodKind;
 
 /// One model merged into the output, and where the config lists it (for messages).
 #[derive(Debug, Clone)]
@@ -31,7 +31,7 @@ impl Context<'_, '_> {
     /// merge around it; `linear` and `passthrough` never treat the base specially, so a base they
     /// list is weighted (linear) or copied (passthrough) like any other model, as in mergekit.
     fn is_input(&self, model: ModelId) -> bool {
-        Some(model) != self.base || self.method.base_policy() != BasePolicy::Required
+        Some(model) != self.base || self.method.merges_listed_base()
     }
 
     fn model_at(&mut self, entries: &[(&str, &Value)], path: &str) -> Result<ModelId> {

@@ -245,6 +245,14 @@ impl MethodKind {
         }
     }
 
+    /// Methods with no special base: a base listed under `models:` is merged like the rest.
+    pub fn merges_listed_base(self) -> bool {
+        matches!(
+            self,
+            MethodKind::Linear | MethodKind::Passthrough | MethodKind::Karcher
+        )
+    }
+
     /// Inclusive bounds on the number of non-base models the method merges.
     pub fn arity(self) -> (usize, usize) {
         use MethodKind::*;

@@ -164,7 +164,8 @@ impl<S: TensorSource> Planner<'_, S> {
     /// merge every listed model, base included.
     fn roles(&self, candidates: &[ModelId]) -> (Option<ModelId>, Vec<ModelId>) {
         match self.spec.method.base_policy() {
-            BasePolicy::Required => (
+            _ if self.spec.method.merges_listed_base() => (None, candidates.to_vec()),
+            BasePolicy::Required | BasePolicy::Optional => (
                 self.spec.base,
                 candidates
                     .iter()
@@ -172,7 +173,7 @@ impl<S: TensorSource> Planner<'_, S> {
                     .filter(|m| Some(*m) != self.spec.base)
                     .collect(),
             ),
-            _ => (None, candidates.to_vec()),
+            BasePolicy::Unused => (None, candidates.to_vec()),
         }
     }
 
