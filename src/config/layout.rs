@@ -7,7 +7,7 @@ use super::param_values::{parse_param_map, Level};
 use super::spec::{Layout, ModelId, Parameters, SliceSource, SliceSpec};
 use super::yaml::{self, child, item};
 use crate::error::{MergeError, Result};
-use crate::merge::catalog::MethodKind;
+use crate::merge::catalog::{BasePolicy, MethodKind};
 
 /// One model merged into the output, and where the config lists it (for messages).
 #[derive(Debug, Clone)]
