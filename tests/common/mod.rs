@@ -66,7 +66,7 @@ pub fn write_model(dir: &Path, tensors: &[TensorSpec]) {
 pub fn llama_like(dir: &Path, layers: usize, dtype: DType, seed: f32) {
     let values = |n: usize, salt: f32| -> Vec<f32> {
         (0..n)
-            .map(|i| ((i as f32 * 0.37 + salt).sin() * 0.5 + seed * ((i % 7) as f32 - 3.0) * 0.01))
+            .map(|i| (i as f32 * 0.37 + salt).sin() * 0.5 + seed * ((i % 7) as f32 - 3.0) * 0.01)
             .collect()
     };
     let mut tensors = vec![tensor(
