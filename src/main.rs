@@ -4,6 +4,10 @@ mod cli;
 
 use clap::Parser;
 
+// Reuses freed chunk buffers instead of mapping fresh zeroed pages for every work item.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() -> std::process::ExitCode {
     let args = cli::Cli::parse();
     match cli::run(args) {

@@ -23,6 +23,8 @@ pub struct MergeOptions {
     pub seed: Option<u64>,
     pub max_shard_bytes: u64,
     pub overwrite: bool,
+    /// fsync each output file before the folder is renamed into place.
+    pub fsync: bool,
     pub exec: ExecOptions,
 }
 
@@ -32,6 +34,7 @@ impl Default for MergeOptions {
             seed: None,
             max_shard_bytes: DEFAULT_SHARD_BYTES,
             overwrite: false,
+            fsync: false,
             exec: ExecOptions::default(),
         }
     }
@@ -91,7 +94,11 @@ pub fn merge_to_folder(
     };
 
     let output = OutputFolder::create(out_dir, options.overwrite)?;
-    let sink = DirSink::new(output.path());
+    let sink = if options.fsync {
+        DirSink::durable(output.path())
+    } else {
+        DirSink::new(output.path())
+    };
     let mut writer = ShardWriter::new(
         sink,
         plan.output_tensors(),

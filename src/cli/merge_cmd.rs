@@ -19,6 +19,7 @@ pub struct MergeArgs {
     pub threads: Option<usize>,
     pub chunk_elements: usize,
     pub overwrite: bool,
+    pub fsync: bool,
     pub json: bool,
     pub quiet: bool,
 }
@@ -49,6 +50,7 @@ pub fn run(args: MergeArgs) -> anyhow::Result<()> {
         seed: args.seed,
         max_shard_bytes: args.out_shard_size,
         overwrite: args.overwrite,
+        fsync: args.fsync,
         exec,
     };
     let bar = if args.quiet {

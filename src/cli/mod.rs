@@ -53,6 +53,9 @@ pub enum Command {
         /// Replace OUT_DIR if it exists.
         #[arg(long)]
         overwrite: bool,
+        /// Flush every output file to stable storage before renaming the folder into place.
+        #[arg(long)]
+        fsync: bool,
         /// Print the final report as one JSON line.
         #[arg(long)]
         json: bool,
@@ -114,6 +117,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
             threads,
             chunk_elements,
             overwrite,
+            fsync,
             json,
             quiet,
         } => merge_cmd::run(merge_cmd::MergeArgs {
@@ -125,6 +129,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
             threads,
             chunk_elements,
             overwrite,
+            fsync,
             json,
             quiet,
         }),

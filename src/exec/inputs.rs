@@ -7,11 +7,14 @@ use crate::io::{Checkpoint, TensorSource};
 use crate::merge::{Chunk, TensorMerge};
 use crate::plan::{InputRef, PlannedTensor};
 
-/// Decoded inputs of one chunk.
+/// Decoded inputs of one chunk. Buffers are reused across reads, so a worker that reads chunk
+/// after chunk allocates (and zeroes) memory only when a chunk is larger than any before.
+#[derive(Default)]
 pub struct ChunkInputs {
     pub start: usize,
     pub base: Option<Vec<f32>>,
     pub inputs: Vec<Vec<f32>>,
+    raw: Vec<u8>,
 }
 
 impl ChunkInputs {
@@ -23,6 +26,40 @@ impl ChunkInputs {
             inputs: &inputs,
         })
     }
+
+    pub fn len(&self) -> usize {
+        self.base
+            .as_ref()
+            .or(self.inputs.first())
+            .map_or(0, Vec::len)
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Reads elements `range` of every input of `tensor` into this chunk's buffers.
+    pub async fn read<S: TensorSource>(
+        &mut self,
+        models: &[Checkpoint<S>],
+        tensor: &PlannedTensor,
+        range: Range<usize>,
+    ) -> Result<()> {
+        self.start = range.start;
+        match &tensor.base {
+            Some(input) => {
+                let mut base = self.base.take().unwrap_or_default();
+                read_input(models, input, range.clone(), &mut self.raw, &mut base).await?;
+                self.base = Some(base);
+            }
+            None => self.base = None,
+        }
+        self.inputs.resize_with(tensor.inputs.len(), Vec::new);
+        for (input, values) in tensor.inputs.iter().zip(self.inputs.iter_mut()) {
+            read_input(models, input, range.clone(), &mut self.raw, values).await?;
+        }
+        Ok(())
+    }
 }
 
 pub async fn read_chunk<S: TensorSource>(
@@ -30,35 +67,35 @@ pub async fn read_chunk<S: TensorSource>(
     tensor: &PlannedTensor,
     range: Range<usize>,
 ) -> Result<ChunkInputs> {
-    let base = match &tensor.base {
-        Some(input) => Some(read_input(models, input, range.clone()).await?),
-        None => None,
-    };
-    let mut inputs = Vec::with_capacity(tensor.inputs.len());
-    for input in &tensor.inputs {
-        inputs.push(read_input(models, input, range.clone()).await?);
+    let mut chunk = ChunkInputs::default();
+    chunk.read(models, tensor, range).await?;
+    Ok(chunk)
+}
+
+/// Sets `buffer` to `len` elements without touching existing contents (callers overwrite them).
+pub fn set_len<T: Copy + Default>(buffer: &mut Vec<T>, len: usize) {
+    if buffer.len() > len {
+        buffer.truncate(len);
+    } else {
+        buffer.resize(len, T::default());
     }
-    Ok(ChunkInputs {
-        start: range.start,
-        base,
-        inputs,
-    })
 }
 
 async fn read_input<S: TensorSource>(
     models: &[Checkpoint<S>],
     input: &InputRef,
     range: Range<usize>,
-) -> Result<Vec<f32>> {
+    raw: &mut Vec<u8>,
+    values: &mut Vec<f32>,
+) -> Result<()> {
     let checkpoint = &models[input.model];
-    let size = input.dtype.size();
-    let mut bytes = vec![0u8; range.len() * size];
+    set_len(raw, range.len() * input.dtype.size());
     checkpoint
-        .read_elements(&input.tensor, range.start, range.len(), &mut bytes)
+        .read_elements(&input.tensor, range.start, range.len(), raw)
         .await?;
-    let mut values = vec![0f32; range.len()];
-    input.dtype.decode(&bytes, &mut values);
-    Ok(values)
+    set_len(values, range.len());
+    input.dtype.decode(raw, values);
+    Ok(())
 }
 
 /// Runs the merger's statistics passes over the whole tensor, chunk by chunk.
@@ -73,9 +110,10 @@ pub async fn gather_statistics<S: TensorSource>(
     let step = (chunk_elements / align).max(1) * align;
     for pass in 0..merger.stat_passes() {
         let mut start = 0;
+        let mut chunk = ChunkInputs::default();
         while start < numel {
             let end = (start + step).min(numel);
-            let chunk = read_chunk(models, tensor, start..end).await?;
+            chunk.read(models, tensor, start..end).await?;
             chunk.with_chunk(|c| merger.observe(pass, c));
             start = end;
         }
@@ -84,20 +122,16 @@ pub async fn gather_statistics<S: TensorSource>(
     Ok(())
 }
 
-/// Merges one chunk and encodes it in the output dtype.
+/// Merges one chunk into `out` (scratch) and encodes it in the output dtype into `encoded`.
 pub fn merge_chunk(
     tensor: &PlannedTensor,
     merger: &dyn TensorMerge,
     chunk: &ChunkInputs,
-) -> Vec<u8> {
-    let len = chunk
-        .base
-        .as_ref()
-        .or(chunk.inputs.first())
-        .map_or(0, Vec::len);
-    let mut out = vec![0f32; len];
-    chunk.with_chunk(|c| merger.apply(c, &mut out));
-    let mut bytes = vec![0u8; len * tensor.output.dtype.size()];
-    tensor.output.dtype.encode(&out, &mut bytes);
-    bytes
+    out: &mut Vec<f32>,
+    encoded: &mut Vec<u8>,
+) {
+    set_len(out, chunk.len());
+    chunk.with_chunk(|c| merger.apply(c, out));
+    set_len(encoded, out.len() * tensor.output.dtype.size());
+    tensor.output.dtype.encode(out, encoded);
 }

@@ -6,7 +6,7 @@ mod inputs;
 mod native;
 
 pub use chunks::{split_into_items, WorkItem};
-pub use inputs::{gather_statistics, merge_chunk, read_chunk, ChunkInputs};
+pub use inputs::{gather_statistics, merge_chunk, read_chunk, set_len, ChunkInputs};
 #[cfg(not(target_arch = "wasm32"))]
 pub use native::run_native;
 

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{mpsc, Condvar, Mutex, OnceLock};
 
-use super::inputs::{gather_statistics, merge_chunk, read_chunk};
+use super::inputs::{gather_statistics, merge_chunk, ChunkInputs};
 use super::{split_into_items, ExecOptions, Progress};
 use crate::error::{MergeError, Result};
 use crate::io::{Checkpoint, ShardSink, ShardWriter, TensorSource};
@@ -52,12 +52,18 @@ where
         written.1.notify_all();
     };
 
+    // Written output buffers come back here for reuse, so encoded bytes stay in warm memory.
+    let spare_buffers: Mutex<Vec<Vec<u8>>> = Mutex::new(Vec::new());
+
     std::thread::scope(|scope| {
         let (sender, receiver) = mpsc::channel::<(usize, Vec<u8>)>();
         for _ in 0..threads {
             let sender = sender.clone();
             let (items, unprepared, prepared) = (&items, &unprepared, &prepared);
             let (next, written, abort, fail) = (&next, &written, &abort, &fail);
+            let spare_buffers = &spare_buffers;
+            let mut chunk = ChunkInputs::default();
+            let mut merged = Vec::new();
             scope.spawn(move || loop {
                 let index = next.fetch_add(1, Ordering::SeqCst);
                 if index >= items.len() || abort.load(Ordering::SeqCst) {
@@ -95,9 +101,14 @@ where
                     }
                 });
                 let Some(merger) = merger else { break };
-                match pollster::block_on(read_chunk(models, tensor, item.range.clone())) {
-                    Ok(chunk) => {
-                        let bytes = merge_chunk(tensor, merger.as_ref(), &chunk);
+                match pollster::block_on(chunk.read(models, tensor, item.range.clone())) {
+                    Ok(()) => {
+                        let mut bytes = spare_buffers
+                            .lock()
+                            .expect("buffers")
+                            .pop()
+                            .unwrap_or_default();
+                        merge_chunk(tensor, merger.as_ref(), &chunk, &mut merged, &mut bytes);
                         if sender.send((index, bytes)).is_err() {
                             break;
                         }
@@ -127,6 +138,7 @@ where
                     return;
                 }
                 report.bytes_written += bytes.len() as u64;
+                spare_buffers.lock().expect("buffers").push(bytes);
                 let item = &items[next_to_write];
                 if item.range.end == numels[item.tensor] {
                     report.tensors_done += 1;

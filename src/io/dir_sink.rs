@@ -15,6 +15,8 @@ const BUFFER_BYTES: usize = 8 * 1024 * 1024;
 pub struct DirSink {
     dir: PathBuf,
     open: Option<(PathBuf, BufWriter<File>)>,
+    /// fsync every file when it ends (mergekit does not; off by default).
+    durable: bool,
 }
 
 impl DirSink {
@@ -22,6 +24,15 @@ impl DirSink {
         DirSink {
             dir: dir.to_path_buf(),
             open: None,
+            durable: false,
+        }
+    }
+
+    /// A sink that flushes every file to stable storage before moving on.
+    pub fn durable(dir: &Path) -> Self {
+        DirSink {
+            durable: true,
+            ..DirSink::new(dir)
         }
     }
 
@@ -62,8 +73,10 @@ impl ShardSink for DirSink {
             let file = writer
                 .into_inner()
                 .map_err(|e| MergeError::io(path.display(), e.into_error()))?;
-            file.sync_all()
-                .map_err(|e| MergeError::io(path.display(), e))?;
+            if self.durable {
+                file.sync_all()
+                    .map_err(|e| MergeError::io(path.display(), e))?;
+            }
         }
         Ok(())
     }
