@@ -7,7 +7,10 @@
 
 use super::catalog::ParamName;
 use super::consensus::{sign, Consensus};
-use super::sparsify::{Dense, Sparsifier, SparsifyKind};
+use super::rng::{tensor_key, Stream};
+use super::sparsify::{
+    Bernoulli, DellaMagprune, Dense, MagnitudeWindow, Rescale, Sparsifier, SparsifyKind,
+};
 use super::{Chunk, TensorMerge, TensorRecipe};
 use crate::error::{MergeError, Result};
 
@@ -55,18 +58,54 @@ impl GeneralizedTaskArithmetic {
     }
 }
 
+/// The sparsifier of one input: its own density (and gamma / epsilon), and its own random
+/// stream (slot = input index) so models get independent masks.
 fn make_sparsifier(
     kind: SparsifyKind,
     recipe: &TensorRecipe,
-    _input: usize,
+    input: usize,
 ) -> Result<Box<dyn Sparsifier>> {
-    match kind {
-        SparsifyKind::Dense => Ok(Box::new(Dense)),
-        _ => Err(MergeError::Unsupported(format!(
-            "merge method `{}` is not implemented yet",
-            recipe.method.key()
-        ))),
+    let density = recipe.per_input(input, ParamName::Density);
+    let rescale = Rescale::of(recipe.global(ParamName::Rescale));
+    let numel = recipe.numel();
+    // mergekit returns the delta untouched (and unscaled) from every sparsifier at density ≥ 1.
+    if kind == SparsifyKind::Dense || density >= 1.0 {
+        return Ok(Box::new(Dense));
     }
+    let random = matches!(kind, SparsifyKind::Bernoulli | SparsifyKind::DellaMagprune);
+    if random && u32::try_from(numel).is_err() {
+        return Err(MergeError::Unsupported(format!(
+            "tensor `{}`: {numel} elements is more than the random stream indexes (2^32)",
+            recipe.name
+        )));
+    }
+    let stream = Stream::new(recipe.seed, tensor_key(&recipe.name), input as u32);
+    Ok(match kind {
+        SparsifyKind::Dense => Box::new(Dense),
+        SparsifyKind::Magnitude => Box::new(MagnitudeWindow::top_k(numel, density, rescale)),
+        SparsifyKind::MagnitudeOutliers => {
+            let gamma = recipe.per_input(input, ParamName::Gamma);
+            Box::new(MagnitudeWindow::outliers(numel, density, gamma, rescale))
+        }
+        SparsifyKind::Bernoulli => Box::new(Bernoulli::new(stream, density, rescale)),
+        SparsifyKind::DellaMagprune => {
+            let epsilon = recipe.per_input(input, ParamName::Epsilon);
+            if !(density - epsilon > 0.0 && density + epsilon < 1.0) {
+                return Err(MergeError::Unsupported(format!(
+                    "tensor `{}`, input {input}: `{}` needs 0 < density ± epsilon < 1, got density {density} and epsilon {epsilon}",
+                    recipe.name,
+                    recipe.method.key()
+                )));
+            }
+            Box::new(DellaMagprune::new(
+                stream,
+                recipe.row_len(),
+                density,
+                epsilon,
+                rescale,
+            ))
+        }
+    })
 }
 
 impl TensorMerge for GeneralizedTaskArithmetic {
