@@ -47,9 +47,11 @@ impl Sparsifier for Bernoulli {
         for (i, d) in deltas.iter().enumerate() {
             let magnitude = d.abs() as f64;
             total += magnitude;
-            if self.keeps(start + i) {
-                kept += magnitude;
-            }
+            kept += if self.keeps(start + i) {
+                magnitude
+            } else {
+                0.0
+            };
         }
         self.total += total;
         self.kept += kept;

@@ -87,9 +87,7 @@ impl Sparsifier for DellaMagprune {
         self.visit_rows(start, deltas, |offset, _, keep| {
             let magnitude = deltas[offset].abs() as f64;
             total += magnitude;
-            if keep {
-                kept += magnitude;
-            }
+            kept += if keep { magnitude } else { 0.0 };
         });
         self.total += total;
         self.kept += kept;

@@ -92,7 +92,7 @@ impl Sparsifier for MagnitudeWindow {
         let factor = self.factor;
         for (i, d) in deltas.iter_mut().enumerate() {
             let (key, index) = (magnitude_key(*d), (start + i) as u64);
-            let keep = to.contains(key, index) && !from.contains(key, index);
+            let keep = to.contains(key, index) & !from.contains(key, index);
             *d = if keep { *d * factor } else { 0.0 };
         }
     }

@@ -48,7 +48,8 @@ impl RankCut {
 
     #[inline]
     pub fn contains(self, key: u32, index: u64) -> bool {
-        key > self.key || (key == self.key && index < self.cutoff)
+        // Non-short-circuit: branch-free in hot loops.
+        (key > self.key) | ((key == self.key) & (index < self.cutoff))
     }
 }
 
