@@ -232,7 +232,16 @@ impl MethodKind {
     pub fn is_implemented(self) -> bool {
         matches!(
             self,
-            MethodKind::Linear | MethodKind::Passthrough | MethodKind::TaskArithmetic
+            MethodKind::Linear
+                | MethodKind::Passthrough
+                | MethodKind::TaskArithmetic
+                | MethodKind::Ties
+                | MethodKind::DareLinear
+                | MethodKind::DareTies
+                | MethodKind::Breadcrumbs
+                | MethodKind::BreadcrumbsTies
+                | MethodKind::Della
+                | MethodKind::DellaLinear
         )
     }
 

@@ -7,7 +7,10 @@
 
 use super::catalog::ParamName;
 use super::consensus::{sign, Consensus};
-use super::sparsify::{Dense, Sparsifier, SparsifyKind};
+use super::rng::{tensor_key, Stream};
+use super::sparsify::{
+    Bernoulli, DellaMagprune, Dense, MagnitudeWindow, Rescale, Sparsifier, SparsifyKind,
+};
 use super::{Chunk, TensorMerge, TensorRecipe};
 use crate::error::{MergeError, Result};
 
@@ -55,18 +58,54 @@ impl GeneralizedTaskArithmetic {
     }
 }
 
+/// The sparsifier of one input: its own density (and gamma / epsilon), and its own random
+/// stream (slot = input index) so models get independent masks.
 fn make_sparsifier(
     kind: SparsifyKind,
     recipe: &TensorRecipe,
-    _input: usize,
+    input: usize,
 ) -> Result<Box<dyn Sparsifier>> {
-    match kind {
-        SparsifyKind::Dense => Ok(Box::new(Dense)),
-        _ => Err(MergeError::Unsupported(format!(
-            "merge method `{}` is not implemented yet",
-            recipe.method.key()
-        ))),
+    let density = recipe.per_input(input, ParamName::Density);
+    let rescale = Rescale::of(recipe.global(ParamName::Rescale));
+    let numel = recipe.numel();
+    // mergekit returns the delta untouched (and unscaled) from every sparsifier at density ≥ 1.
+    if kind == SparsifyKind::Dense || density >= 1.0 {
+        return Ok(Box::new(Dense));
     }
+    let random = matches!(kind, SparsifyKind::Bernoulli | SparsifyKind::DellaMagprune);
+    if random && u32::try_from(numel).is_err() {
+        return Err(MergeError::Unsupported(format!(
+            "tensor `{}`: {numel} elements is more than the random stream indexes (2^32)",
+            recipe.name
+        )));
+    }
+    let stream = Stream::new(recipe.seed, tensor_key(&recipe.name), input as u32);
+    Ok(match kind {
+        SparsifyKind::Dense => Box::new(Dense),
+        SparsifyKind::Magnitude => Box::new(MagnitudeWindow::top_k(numel, density, rescale)),
+        SparsifyKind::MagnitudeOutliers => {
+            let gamma = recipe.per_input(input, ParamName::Gamma);
+            Box::new(MagnitudeWindow::outliers(numel, density, gamma, rescale))
+        }
+        SparsifyKind::Bernoulli => Box::new(Bernoulli::new(stream, density, rescale)),
+        SparsifyKind::DellaMagprune => {
+            let epsilon = recipe.per_input(input, ParamName::Epsilon);
+            if !(density - epsilon > 0.0 && density + epsilon < 1.0) {
+                return Err(MergeError::Unsupported(format!(
+                    "tensor `{}`, input {input}: `{}` needs 0 < density ± epsilon < 1, got density {density} and epsilon {epsilon}",
+                    recipe.name,
+                    recipe.method.key()
+                )));
+            }
+            Box::new(DellaMagprune::new(
+                stream,
+                recipe.row_len(),
+                density,
+                epsilon,
+                rescale,
+            ))
+        }
+    })
 }
 
 impl TensorMerge for GeneralizedTaskArithmetic {
@@ -104,44 +143,67 @@ impl TensorMerge for GeneralizedTaskArithmetic {
             .unwrap_or(1)
     }
 
+    /// Input-major loops over the chunk (they vectorise); per element the sums run in input
+    /// order, exactly as the element-wise formula in the module comment.
     fn apply(&self, chunk: &Chunk<'_>, out: &mut [f32]) {
         let base = chunk.base.expect("task arithmetic needs a base model");
-        let deltas = self.sparse_deltas(chunk);
-        let mut weighted = vec![0f32; deltas.len()];
-        let plain_divisor = {
-            let total: f32 = self.weights.iter().sum();
-            if total.abs() < 1e-8 {
-                1.0
-            } else {
-                total
+        let mut deltas = self.sparse_deltas(chunk);
+        for (delta, &weight) in deltas.iter_mut().zip(&self.weights) {
+            delta.iter_mut().for_each(|d| *d *= weight);
+        }
+        let divisor = match self.consensus {
+            Consensus::None => {
+                out.fill(-0.0);
+                for delta in &deltas {
+                    out.iter_mut().zip(delta).for_each(|(o, d)| *o += d);
+                }
+                let total: f32 = self.weights.iter().sum();
+                let divisor = if total.abs() < 1e-8 { 1.0 } else { total };
+                vec![divisor; out.len()]
+            }
+            election => {
+                // `elected` first holds the score: Σ wᵢdᵢ (sum) or Σ sign(wᵢdᵢ) (count).
+                let mut elected = vec![0f32; out.len()];
+                for delta in &deltas {
+                    for (s, &d) in elected.iter_mut().zip(delta) {
+                        *s += if election == Consensus::Count {
+                            sign(d)
+                        } else {
+                            d
+                        };
+                    }
+                }
+                elected
+                    .iter_mut()
+                    .for_each(|s| *s = if *s >= 0.0 { 1.0 } else { -1.0 });
+                out.fill(0.0);
+                let mut divisor = vec![0f32; out.len()];
+                for (delta, &weight) in deltas.iter().zip(&self.weights) {
+                    for (((o, q), &d), &e) in
+                        out.iter_mut().zip(&mut divisor).zip(delta).zip(&elected)
+                    {
+                        // Selects, not branches: the agreement pattern is unpredictable.
+                        let agrees = sign(d) == e;
+                        *o += if agrees { d } else { 0.0 };
+                        *q += if agrees { weight } else { 0.0 };
+                    }
+                }
+                divisor
+                    .iter_mut()
+                    .filter(|q| **q == 0.0)
+                    .for_each(|q| *q = 1.0);
+                divisor
             }
         };
-        for (e, o) in out.iter_mut().enumerate() {
-            for ((w, d), &weight) in weighted.iter_mut().zip(&deltas).zip(&self.weights) {
-                *w = d[e] * weight;
-            }
-            let (mut mixed, divisor) = match self.consensus {
-                Consensus::None => (weighted.iter().sum::<f32>(), plain_divisor),
-                election => {
-                    let elected = election.elect(&weighted);
-                    let mut mixed = 0f32;
-                    let mut divisor = 0f32;
-                    for (&d, &weight) in weighted.iter().zip(&self.weights) {
-                        if sign(d) == elected {
-                            mixed += d;
-                            divisor += weight;
-                        }
-                    }
-                    (mixed, if divisor == 0.0 { 1.0 } else { divisor })
-                }
-            };
+        for ((o, &b), &q) in out.iter_mut().zip(base).zip(&divisor) {
+            let mut mixed = *o;
             if self.normalize {
-                mixed /= divisor;
+                mixed /= q;
             }
             if self.lambda != 1.0 {
                 mixed *= self.lambda;
             }
-            *o = base[e] + mixed;
+            *o = b + mixed;
         }
     }
 }

@@ -1,8 +1,24 @@
 //! How each task vector is thinned before it is combined: the first switch of generalized task
 //! arithmetic. A sparsifier sees the deltas of one input (x − base) and scales each element by
 //! 0 (dropped) or its keep factor, after any whole-tensor statistics passes it asks for.
+//!
+//! Statistics passes per input, per tensor (each re-reads the tensor):
+//! | sparsifier | passes | what they gather |
+//! | --- | --- | --- |
+//! | dense, density ≥ 1, density ≤ 0 | 0 | — |
+//! | magnitude, magnitude_outliers | 2 (3 declared above 4M elements until pass 1 places the cut) | radix select ([`topk`]); L1 sums come free |
+//! | bernoulli, della_magprune | 1 with L1 rescale, else 0 | Σ\|δ\| and Σ\|kept\| |
 
-use super::catalog::MethodKind;
+mod bernoulli;
+mod della;
+mod magnitude;
+pub mod topk;
+
+pub use bernoulli::Bernoulli;
+pub use della::DellaMagprune;
+pub use magnitude::MagnitudeWindow;
+
+use super::catalog::{encoded, MethodKind};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum SparsifyKind {
@@ -34,6 +50,7 @@ impl SparsifyKind {
 
 /// One input's sparsification state for one tensor.
 pub trait Sparsifier: Send + Sync {
+    /// Passes still wanted in all; may shrink after a `finish_pass` (never grows).
     fn stat_passes(&self) -> usize {
         0
     }
@@ -55,4 +72,35 @@ pub struct Dense;
 
 impl Sparsifier for Dense {
     fn apply(&self, _start: usize, _deltas: &mut [f32]) {}
+}
+
+/// How kept elements are scaled (`rescale:`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Rescale {
+    Off,
+    /// Kept elements × Σ|δ| / Σ|kept| (mergekit's `rescale: true`).
+    L1,
+    /// Kept elements ÷ their keep probability.
+    Inverse,
+}
+
+impl Rescale {
+    pub fn of(encoded_value: f64) -> Self {
+        if encoded_value == encoded::RESCALE_L1 {
+            Rescale::L1
+        } else if encoded_value == encoded::RESCALE_INVERSE {
+            Rescale::Inverse
+        } else {
+            Rescale::Off
+        }
+    }
+}
+
+/// mergekit's L1 rescale factor: skipped (1) when either norm is below 1e-7.
+pub fn l1_factor(total: f64, kept: f64) -> f32 {
+    if total < 1e-7 || kept < 1e-7 {
+        1.0
+    } else {
+        (total / kept) as f32
+    }
 }

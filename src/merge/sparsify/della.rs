@@ -1,0 +1,118 @@
+//! DELLA (`della_magprune`): keep probability rises linearly with the element's |δ| rank within
+//! its row, p = density − ε + 2ε·(rank − 1)/(n − 1), drawn from the counter-based stream.
+//! Ranks need whole rows, so chunks are row-aligned and each row is sorted inside the chunk;
+//! L1 rescale needs one pass (Σ|δ| and Σ|kept|), `inverse` (÷p per element) and off none.
+
+use super::topk::magnitude_key;
+use super::{l1_factor, Rescale, Sparsifier};
+use crate::merge::rng::Stream;
+
+pub struct DellaMagprune {
+    stream: Stream,
+    row_len: usize,
+    /// p = lowest + rank_norm · spread.
+    lowest: f32,
+    spread: f32,
+    rescale: Rescale,
+    passes: usize,
+    total: f64,
+    kept: f64,
+    factor: f32,
+}
+
+impl DellaMagprune {
+    /// The caller checks 0 < density ± ε < 1 and handles density ≥ 1.
+    pub fn new(
+        stream: Stream,
+        row_len: usize,
+        density: f64,
+        epsilon: f64,
+        rescale: Rescale,
+    ) -> Self {
+        DellaMagprune {
+            stream,
+            row_len: row_len.max(1),
+            lowest: (density - epsilon) as f32,
+            spread: (2.0 * epsilon) as f32,
+            rescale,
+            passes: usize::from(rescale == Rescale::L1),
+            total: 0.0,
+            kept: 0.0,
+            factor: 1.0,
+        }
+    }
+
+    /// Calls `visit(offset, p, keep)` for every element of the row-aligned chunk.
+    fn visit_rows(&self, start: usize, deltas: &[f32], mut visit: impl FnMut(usize, f32, bool)) {
+        debug_assert!(
+            start % self.row_len == 0,
+            "DELLA chunks must hold whole rows"
+        );
+        // (|δ| key, position in row): ascending order is rank order, ties by index.
+        let mut order: Vec<u64> = Vec::with_capacity(self.row_len);
+        for (r, row) in deltas.chunks(self.row_len).enumerate() {
+            let row_start = r * self.row_len;
+            order.clear();
+            order.extend(
+                row.iter()
+                    .enumerate()
+                    .map(|(j, &d)| (magnitude_key(d) as u64) << 32 | j as u64),
+            );
+            order.sort_unstable();
+            // A one-element row has no rank spread: it takes the middle, p = density.
+            let denominator = (row.len().max(2) - 1) as f32;
+            let single = row.len() == 1;
+            for (rank, &entry) in order.iter().enumerate() {
+                let offset = row_start + (entry & 0xffff_ffff) as usize;
+                let rank_norm = if single {
+                    0.5
+                } else {
+                    rank as f32 / denominator
+                };
+                let p = self.lowest + rank_norm * self.spread;
+                let keep = self.stream.uniform((start + offset) as u32) < p;
+                visit(offset, p, keep);
+            }
+        }
+    }
+}
+
+impl Sparsifier for DellaMagprune {
+    fn stat_passes(&self) -> usize {
+        self.passes
+    }
+
+    fn observe(&mut self, _pass: usize, start: usize, deltas: &[f32]) {
+        let (mut total, mut kept) = (0f64, 0f64);
+        self.visit_rows(start, deltas, |offset, _, keep| {
+            let magnitude = deltas[offset].abs() as f64;
+            total += magnitude;
+            kept += if keep { magnitude } else { 0.0 };
+        });
+        self.total += total;
+        self.kept += kept;
+    }
+
+    fn finish_pass(&mut self, _pass: usize) {
+        self.factor = l1_factor(self.total, self.kept);
+    }
+
+    fn row_alignment(&self) -> usize {
+        self.row_len
+    }
+
+    fn apply(&self, start: usize, deltas: &mut [f32]) {
+        let mut scales = vec![0f32; deltas.len()];
+        let (factor, inverse) = (self.factor, self.rescale == Rescale::Inverse);
+        self.visit_rows(start, deltas, |offset, p, keep| {
+            scales[offset] = match (keep, inverse) {
+                (false, _) => 0.0,
+                (true, true) => 1.0 / p,
+                (true, false) => factor,
+            };
+        });
+        for (d, s) in deltas.iter_mut().zip(scales) {
+            *d = if s == 0.0 { 0.0 } else { *d * s };
+        }
+    }
+}
