@@ -27,7 +27,8 @@ impl TensorMerge for Nearswap {
     fn apply(&self, chunk: &Chunk<'_>, out: &mut [f32]) {
         let base = chunk.base.expect("nearswap needs a base model");
         for ((o, &a), &b) in out.iter_mut().zip(base).zip(chunk.inputs[0]) {
-            let w = (self.t / (a - b).abs().max(1e-6)).clamp(0.0, 1.0);
+            // torch evaluates the scalar `t / tensor` as reciprocal(tensor) · t.
+            let w = ((a - b).abs().max(1e-6).recip() * self.t).clamp(0.0, 1.0);
             *o = w * b + (1.0 - w) * a;
         }
     }
