@@ -144,9 +144,11 @@ pub fn run_bench(options: &BenchOptions) -> Result<Vec<BenchRow>> {
         let (mut walls, mut floors, mut peaks) = (Vec::new(), Vec::new(), Vec::new());
         let mut last = None;
         for _ in 0..options.runs.max(1) {
+            settle(&out);
             let report = run_child(options, &config, &out)?;
             walls.push(report.wall);
             peaks.push(report.peak_rss as f64);
+            settle(&out);
             floors.push(measure_io_floor(&inputs, report.bytes_written, &dir)?);
             last = Some(report);
         }
@@ -162,6 +164,13 @@ pub fn run_bench(options: &BenchOptions) -> Result<Vec<BenchRow>> {
     }
     let _ = std::fs::remove_dir_all(&out);
     Ok(rows)
+}
+
+/// Starts every timing from the same state: no previous output, no dirty pages being written
+/// back (otherwise one run pays for the previous run's writeback).
+fn settle(out: &Path) {
+    let _ = std::fs::remove_dir_all(out);
+    let _ = Command::new("sync").status();
 }
 
 struct ChildReport {

@@ -108,7 +108,9 @@ pub async fn gather_statistics<S: TensorSource>(
     let numel = tensor.numel();
     let align = merger.row_alignment().max(1);
     let step = (chunk_elements / align).max(1) * align;
-    for pass in 0..merger.stat_passes() {
+    // The pass count may shrink as statistics arrive (top-k often settles in two passes).
+    let mut pass = 0;
+    while pass < merger.stat_passes() {
         let mut start = 0;
         let mut chunk = ChunkInputs::default();
         while start < numel {
@@ -118,6 +120,7 @@ pub async fn gather_statistics<S: TensorSource>(
             start = end;
         }
         merger.finish_pass(pass);
+        pass += 1;
     }
     Ok(())
 }

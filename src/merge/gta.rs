@@ -20,6 +20,8 @@ pub struct GeneralizedTaskArithmetic {
     weights: Vec<f32>,
     normalize: bool,
     lambda: f32,
+    /// Plain task arithmetic: no sparsification, no election — one fused pass, no scratch.
+    dense: bool,
 }
 
 impl GeneralizedTaskArithmetic {
@@ -33,13 +35,38 @@ impl GeneralizedTaskArithmetic {
         let sparsifiers = (0..recipe.per_input.len())
             .map(|input| make_sparsifier(kind, recipe, input))
             .collect::<Result<Vec<_>>>()?;
+        let consensus = Consensus::of(recipe.method, recipe.global(ParamName::Consensus));
         Ok(GeneralizedTaskArithmetic {
+            dense: kind == SparsifyKind::Dense && consensus == Consensus::None,
             sparsifiers,
-            consensus: Consensus::of(recipe.method, recipe.global(ParamName::Consensus)),
+            consensus,
             weights: recipe.per_input_all(ParamName::Weight),
             normalize: recipe.flag(ParamName::Normalize),
             lambda: recipe.global(ParamName::Lambda) as f32,
         })
+    }
+
+    /// Same arithmetic and order as the general path: Σ (xᵢ − base)·wᵢ, then ÷ divisor, × λ.
+    fn apply_dense(&self, base: &[f32], inputs: &[&[f32]], out: &mut [f32]) {
+        out.fill(-0.0);
+        for (input, &weight) in inputs.iter().zip(&self.weights) {
+            for ((o, &x), &b) in out.iter_mut().zip(*input).zip(base) {
+                *o += (x - b) * weight;
+            }
+        }
+        let total: f32 = self.weights.iter().sum();
+        let divisor = if total.abs() < 1e-8 { 1.0 } else { total };
+        let (normalize, lambda) = (self.normalize, self.lambda);
+        for (o, &b) in out.iter_mut().zip(base) {
+            let mut mixed = *o;
+            if normalize {
+                mixed /= divisor;
+            }
+            if lambda != 1.0 {
+                mixed *= lambda;
+            }
+            *o = b + mixed;
+        }
     }
 
     /// Unweighted deltas of every input for one chunk, sparsified.
@@ -147,6 +174,9 @@ impl TensorMerge for GeneralizedTaskArithmetic {
     /// order, exactly as the element-wise formula in the module comment.
     fn apply(&self, chunk: &Chunk<'_>, out: &mut [f32]) {
         let base = chunk.base.expect("task arithmetic needs a base model");
+        if self.dense {
+            return self.apply_dense(base, chunk.inputs, out);
+        }
         let mut deltas = self.sparse_deltas(chunk);
         for (delta, &weight) in deltas.iter_mut().zip(&self.weights) {
             delta.iter_mut().for_each(|d| *d *= weight);

@@ -2,15 +2,23 @@
 //! tensor at a time; methods that need whole-tensor statistics declare passes over the chunks
 //! that run before any output is produced.
 
+pub mod arcee_fusion;
 pub mod catalog;
 pub mod consensus;
 pub mod gta;
+pub mod hypersphere;
 pub mod linear;
 pub mod mixup;
+pub mod model_stock;
+pub mod nearswap;
 pub mod passthrough;
+pub mod ram;
 pub mod recipe;
 pub mod rng;
+pub mod sce;
+pub mod slerp;
 pub mod sparsify;
+pub mod stats;
 
 pub use recipe::{build_merger, TensorRecipe};
 
@@ -40,6 +48,7 @@ impl Chunk<'_> {
 /// The merge of one tensor. Executors call `observe` on every chunk for each statistics pass
 /// (in element order, `finish_pass` after each), then `apply` on chunks in any order.
 pub trait TensorMerge: Send + Sync {
+    /// Read again after every `finish_pass`: a merger may find it needs fewer passes.
     fn stat_passes(&self) -> usize {
         0
     }

@@ -4,8 +4,11 @@
 use std::collections::BTreeMap;
 
 use super::catalog::{MethodKind, ParamName, Scope};
-use super::{gta, linear, passthrough, TensorMerge};
-use crate::error::{MergeError, Result};
+use super::{
+    arcee_fusion, gta, hypersphere, linear, model_stock, nearswap, passthrough, ram, sce, slerp,
+    TensorMerge,
+};
+use crate::error::Result;
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct TensorRecipe {
@@ -78,11 +81,14 @@ pub fn build_merger(recipe: &TensorRecipe) -> Result<Box<dyn TensorMerge>> {
         Passthrough => Box::new(passthrough::Passthrough::new(recipe)),
         TaskArithmetic | Ties | DareLinear | DareTies | Breadcrumbs | BreadcrumbsTies | Della
         | DellaLinear => Box::new(gta::GeneralizedTaskArithmetic::new(recipe)?),
-        other => {
-            return Err(MergeError::Unsupported(format!(
-                "merge method `{}` is not implemented yet",
-                other.key()
-            )))
-        }
+        Slerp => Box::new(slerp::Slerp::new(recipe)?),
+        Nuslerp => Box::new(slerp::Nuslerp::new(recipe)?),
+        Multislerp => Box::new(hypersphere::Multislerp::new(recipe)?),
+        Karcher => Box::new(hypersphere::Karcher::new(recipe)?),
+        ModelStock => Box::new(model_stock::ModelStock::new(recipe)?),
+        Sce => Box::new(sce::Sce::new(recipe)?),
+        Nearswap => Box::new(nearswap::Nearswap::new(recipe)?),
+        Ram => Box::new(ram::Ram::new(recipe)?),
+        ArceeFusion => Box::new(arcee_fusion::ArceeFusion::new(recipe)?),
     })
 }
