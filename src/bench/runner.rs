@@ -120,7 +120,11 @@ fn median(values: &mut [f64]) -> f64 {
     values[values.len() / 2]
 }
 
-pub fn run_bench(options: &BenchOptions) -> Result<Vec<BenchRow>> {
+/// Runs every method; `on_row` sees each result as soon as it is measured.
+pub fn run_bench(
+    options: &BenchOptions,
+    on_row: &mut dyn FnMut(&BenchRow),
+) -> Result<Vec<BenchRow>> {
     let dir = options.dir.join(options.shape.name);
     std::fs::create_dir_all(&dir).map_err(|e| MergeError::io(dir.display(), e))?;
     let base = ensure_model(&dir, &options.shape, 0)?;
@@ -153,14 +157,16 @@ pub fn run_bench(options: &BenchOptions) -> Result<Vec<BenchRow>> {
             last = Some(report);
         }
         let last = last.expect("at least one run");
-        rows.push(BenchRow {
+        let row = BenchRow {
             method: method.clone(),
             wall_seconds: median(&mut walls),
             floor_seconds: median(&mut floors),
             peak_rss_bytes: median(&mut peaks) as u64,
             bytes_read: last.bytes_read,
             bytes_written: last.bytes_written,
-        });
+        };
+        on_row(&row);
+        rows.push(row);
     }
     let _ = std::fs::remove_dir_all(&out);
     Ok(rows)

@@ -33,12 +33,11 @@ pub fn run(
         variants,
         runs
     );
-    let rows = run_bench(&options)?;
     println!(
         "{:<18} {:>9} {:>9} {:>7} {:>10} {:>10}",
         "method", "wall s", "floor s", "ratio", "GB/s", "peak MB"
     );
-    for row in rows {
+    run_bench(&options, &mut |row| {
         let moved = (row.bytes_read + row.bytes_written) as f64;
         println!(
             "{:<18} {:>9.2} {:>9.2} {:>7.2} {:>10.2} {:>10.0}",
@@ -49,6 +48,6 @@ pub fn run(
             moved / row.wall_seconds / 1e9,
             row.peak_rss_bytes as f64 / 1e6
         );
-    }
+    })?;
     Ok(())
 }
