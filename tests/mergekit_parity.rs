@@ -116,6 +116,31 @@ fn nearswap() {
 }
 
 #[test]
+fn nuslerp() {
+    assert_exact("nuslerp");
+}
+
+#[test]
+fn multislerp() {
+    assert_exact("multislerp");
+}
+
+#[test]
+fn karcher() {
+    assert_exact("karcher");
+}
+
+#[test]
+fn ram() {
+    assert_exact("ram");
+}
+
+#[test]
+fn arcee_fusion() {
+    assert_exact("arcee_fusion");
+}
+
+#[test]
 fn ties_with_index_ordered_boundary_ties() {
     let (total, far) = compare_with("ties", "ties_stable_ties");
     assert_eq!(far, 0, "{far} of {total} elements differ");
