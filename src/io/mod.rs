@@ -2,6 +2,7 @@
 
 pub mod checkpoint;
 pub mod header;
+pub mod hub;
 pub mod layout;
 pub mod source;
 pub mod writer;
@@ -17,6 +18,7 @@ pub mod output;
 
 pub use checkpoint::{index_shard_files, Checkpoint, TensorLocation};
 pub use header::{parse_header, read_header, Header, TensorInfo, MAX_HEADER_LEN};
+pub use hub::looks_like_hub_id;
 pub use layout::{header_bytes, index_json, plan_shards, OutputTensor, ShardLayout, INDEX_FILE};
 pub use source::{MemorySource, TensorSource};
 pub use writer::{ShardSink, ShardWriter};

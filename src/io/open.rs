@@ -1,5 +1,6 @@
 //! Finding a checkpoint on disk: a file, a folder, a sharded folder, or a clear refusal.
 
+use super::hub::looks_like_hub_id;
 use std::path::{Path, PathBuf};
 
 use super::checkpoint::{index_shard_files, Checkpoint};
@@ -156,36 +157,9 @@ fn files_with_extensions(dir: &Path, extensions: &[&str]) -> Result<Vec<PathBuf>
     Ok(found)
 }
 
-/// `owner/name` with hub-legal characters: the user probably meant a Hugging Face model.
-fn looks_like_hub_id(reference: &str) -> bool {
-    let legal = |c: char| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-');
-    match reference.split_once('/') {
-        Some((owner, model)) => {
-            !owner.is_empty()
-                && !model.is_empty()
-                && !reference.starts_with('.')
-                && owner.chars().all(legal)
-                && model.chars().all(legal)
-        }
-        None => false,
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn hub_ids_are_recognised() {
-        assert!(looks_like_hub_id("mistralai/Mistral-7B-v0.1"));
-        assert!(looks_like_hub_id("Qwen/Qwen2.5-0.5B"));
-        assert!(!looks_like_hub_id("./models/x"));
-        assert!(!looks_like_hub_id("/models/x"));
-        assert!(!looks_like_hub_id("a/b/c"));
-        assert!(!looks_like_hub_id("model"));
-        assert!(!looks_like_hub_id("owner/"));
-        assert!(!looks_like_hub_id("owner/na me"));
-    }
 
     #[test]
     fn model_folder_of_a_file_is_its_parent() {
