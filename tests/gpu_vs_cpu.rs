@@ -187,23 +187,42 @@ fn ulps(dtype: DType, a: &[u8], b: &[u8]) -> u64 {
     ordered(x, width).abs_diff(ordered(y, width))
 }
 
-/// f32 within `f32_ulps` (FMA contraction and 2.5-ulp division on GPUs), halves within 1 ulp.
+/// f32 within `f32_ulps` of the result or of operands of magnitude 1 (FMA contraction and
+/// 2.5-ulp division on GPUs), halves within 1 ulp.
 fn assert_close(what: &str, dtype: DType, cpu: &[u8], gpu: &[u8], f32_ulps: u64) {
     assert_eq!(cpu.len(), gpu.len(), "{what}: output length");
     let size = dtype.size();
     let limit = if dtype == DType::F32 { f32_ulps } else { 1 };
     let mut worst = (0u64, 0usize);
     for (i, (c, g)) in cpu.chunks(size).zip(gpu.chunks(size)).enumerate() {
-        let d = ulps(dtype, c, g);
+        let mut d = ulps(dtype, c, g);
+        if dtype == DType::F32 {
+            // Results near 0 come from cancelling operands of magnitude ≤ 1: an ulp of the
+            // operands (a rescale factor or FMA contraction) is many ulps of the result.
+            let (x, y) = (
+                f32::from_le_bytes(c.try_into().unwrap()),
+                f32::from_le_bytes(g.try_into().unwrap()),
+            );
+            if (x - y).abs() <= f32_ulps as f32 * f32::EPSILON {
+                d = d.min(limit);
+            }
+        }
         if d > worst.0 {
             worst = (d, i);
         }
     }
+    let at = |b: &[u8]| {
+        let mut v = [0f32];
+        dtype.decode(&b[worst.1 * size..(worst.1 + 1) * size], &mut v);
+        v[0]
+    };
     assert!(
         worst.0 <= limit,
-        "{what}: element {} differs by {} ulp",
+        "{what}: element {} differs by {} ulp: cpu {:e}, gpu {:e}",
         worst.1,
-        worst.0
+        worst.0,
+        at(cpu),
+        at(gpu)
     );
 }
 
@@ -411,9 +430,24 @@ fn codecs_are_bit_identical() {
         let gpu = gpu_merge(ctx, &r, &mut d, out);
         let size = out.size();
         for (i, (c, g)) in cpu.chunks(size).zip(gpu.chunks(size)).enumerate() {
-            assert_eq!(c, g, "{input} → {out}: element {i}");
+            // A NaN's payload may be quieted on its way through a GPU's float registers
+            // (lavapipe does so for signalling NaNs): NaN must stay NaN of the same sign.
+            if is_nan(out, c) {
+                assert!(
+                    is_nan(out, g) && c[size - 1] & 0x80 == g[size - 1] & 0x80,
+                    "{input} → {out}: element {i}"
+                );
+            } else {
+                assert_eq!(c, g, "{input} → {out}: element {i}");
+            }
         }
     }
+}
+
+fn is_nan(dtype: DType, bytes: &[u8]) -> bool {
+    let mut value = [0f32];
+    dtype.decode(bytes, &mut value);
+    value[0].is_nan()
 }
 
 /// The WGSL stream (common/rng.wgsl) against src/merge/rng.rs on 1M indices.

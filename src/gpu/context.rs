@@ -17,7 +17,8 @@ pub struct GpuContext {
 impl GpuContext {
     pub fn new(device: wgpu::Device, queue: wgpu::Queue, info: wgpu::AdapterInfo) -> Self {
         let limits = device.limits();
-        let binding_limit = u64::from(limits.max_storage_buffer_binding_size)
+        let binding_limit = limits
+            .max_storage_buffer_binding_size
             .min(limits.max_buffer_size)
             .max(4096);
         GpuContext {

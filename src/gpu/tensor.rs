@@ -128,10 +128,8 @@ impl Chunker {
         let per_element: usize = dtypes.iter().map(|d| d.size()).sum();
         let per_element = per_element.max(output.map_or(4, DType::size)).max(1);
         // Each slot may pad its region by up to one word.
-        let elements = (limit.saturating_sub(4 * dtypes.len()) / per_element)
-            .min(1 << 30)
-            .max(2)
-            & !1;
+        let elements =
+            (limit.saturating_sub(4 * dtypes.len()) / per_element).clamp(2, 1 << 30) & !1;
         Chunker {
             dtypes: dtypes.to_vec(),
             elements,
@@ -277,13 +275,13 @@ impl StatSource<'_, '_> {
                 &params,
                 bytes,
                 groups as u32,
-                groups * 8,
+                groups * 16,
                 false,
-                groups * 8,
+                groups * 16,
             )?;
-            for pair in bytemuck::pod_collect_to_vec::<u8, f32>(&partials).chunks_exact(2) {
-                total += pair[0] as f64;
-                kept += pair[1] as f64;
+            for pair in bytemuck::pod_collect_to_vec::<u8, f32>(&partials).chunks_exact(4) {
+                total += pair[0] as f64 + pair[1] as f64;
+                kept += pair[2] as f64 + pair[3] as f64;
             }
         }
         Ok((total, kept))

@@ -55,7 +55,7 @@ pub fn rank_cut(
         }
         let counts: Vec<u32> = bytemuck::pod_collect_to_vec(&histogram);
         let (mut above, mut bin) = (0usize, bins - 1);
-        while above + counts[bin] as usize <= need - 1 {
+        while above + (counts[bin] as usize) < need {
             above += counts[bin] as usize;
             bin -= 1;
         }
