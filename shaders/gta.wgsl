@@ -3,37 +3,39 @@
 // agreeing with the elected sign count, and so do their weights in the divisor; without, the
 // divisor is `b` (Σ w, host-computed). mode bit 0: normalize. Result: base + a·mixed (a = λ).
 
-const MAX_INPUTS: u32 = 16u;
-
 fn sign_of(x: f32) -> f32 {
     return select(select(0.0, -1.0, x < 0.0), 1.0, x > 0.0);
 }
 
+// The weighted sparse delta of the k-th input; recomputed rather than kept in a private array
+// (which spills to memory on some drivers): the second read hits the cache.
+fn weighted_delta(k: u32, i: u32, base: f32) -> f32 {
+    let slot = params.first_input + k;
+    return sparse_delta(slot, i, base) * params.slots[slot].weight;
+}
+
 fn merge_one(i: u32) -> f32 {
     let base = load(0u, i);
-    var d: array<f32, MAX_INPUTS>;
-    for (var k = 0u; k < params.count; k++) {
-        let slot = params.first_input + k;
-        d[k] = sparse_delta(slot, i, base) * params.slots[slot].weight;
-    }
     let election = (params.mode >> 1u) & 3u;
     var mixed = bitcast<f32>(0x80000000u); // -0.0, as the CPU starts its sum
     var divisor = params.b;
     if (election == 0u) {
         for (var k = 0u; k < params.count; k++) {
-            mixed += d[k];
+            mixed += weighted_delta(k, i, base);
         }
     } else {
         var score = 0.0;
         for (var k = 0u; k < params.count; k++) {
-            score += select(d[k], sign_of(d[k]), election == 2u);
+            let d = weighted_delta(k, i, base);
+            score += select(d, sign_of(d), election == 2u);
         }
         let elected = select(-1.0, 1.0, score >= 0.0);
         mixed = 0.0;
         divisor = 0.0;
         for (var k = 0u; k < params.count; k++) {
-            let agrees = sign_of(d[k]) == elected;
-            mixed += select(0.0, d[k], agrees);
+            let d = weighted_delta(k, i, base);
+            let agrees = sign_of(d) == elected;
+            mixed += select(0.0, d, agrees);
             divisor += select(0.0, params.slots[params.first_input + k].weight, agrees);
         }
         if (divisor == 0.0) {

@@ -37,7 +37,8 @@ pub fn bench_recipe(method: MethodKind, numel: usize) -> TensorRecipe {
         .filter_map(|d| d.default.map(|v| (d.name, v)))
         .collect();
     global.insert(ParamName::Normalize, 1.0);
-    let per_input = (0..2)
+    let inputs = if method == MethodKind::Nearswap { 1 } else { 2 };
+    let per_input = (0..inputs)
         .map(|i| {
             BTreeMap::from([
                 (ParamName::Weight, 0.5 + 0.25 * i as f64),
@@ -100,12 +101,13 @@ pub fn kernel_throughput(
     let mut results = Vec::new();
     for &method in methods {
         let recipe = bench_recipe(method, numel);
-        let slots = 2 + usize::from(recipe.has_base);
+        let inputs = recipe.per_input.len();
+        let slots = inputs + usize::from(recipe.has_base);
         let mut data = MemorySlots::random(dtype, slots, numel, 3);
         let tensor = GpuTensor::new(
             &recipe,
             recipe.has_base.then_some(dtype),
-            vec![dtype; 2],
+            vec![dtype; inputs],
             dtype,
         );
         let Some(plan) = MethodPlan::new(&tensor) else {

@@ -11,16 +11,13 @@ use crate::merge::rng::{tensor_key, Stream};
 use crate::merge::sparsify::{Rescale, SparsifyKind};
 use crate::merge::TensorRecipe;
 
-/// Inputs the GTA kernel holds per element (its private array).
-pub const MAX_GTA_INPUTS: usize = 16;
-
 /// Whether a GPU kernel merges this recipe (others run on the CPU).
 pub fn supports(recipe: &TensorRecipe) -> bool {
     use MethodKind::*;
     match recipe.method {
         Linear | Passthrough | Nearswap => true,
         TaskArithmetic | Ties | DareLinear | DareTies | Breadcrumbs | BreadcrumbsTies => {
-            recipe.has_base && recipe.per_input.len() <= MAX_GTA_INPUTS
+            recipe.has_base
         }
         _ => false,
     }
