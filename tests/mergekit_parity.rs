@@ -61,10 +61,7 @@ fn compare(recipe: &str) -> (usize, usize) {
 fn assert_exact(recipe: &str) {
     let (total, far) = compare(recipe);
     assert!(total > 10_000, "{recipe}: only {total} elements compared");
-    assert_eq!(
-        far, 0,
-        "{recipe}: {far} of {total} elements differ by more than 1 bf16 ulp"
-    );
+    assert_eq!(far, 0, "{recipe}: {far} of {total} elements differ by more than 1 bf16 ulp");
 }
 
 #[test]
