@@ -9,10 +9,11 @@ DEMO_DIR ?= $(CARGO_TARGET_DIR)/demo
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: test setup fmt-check clippy unit serve demo bench
+.PHONY: test setup fmt-check clippy unit lavapipe gpu-test serve demo bench
 
-## test: install what is needed, then format check, clippy (warnings are errors), all tests
-test: setup fmt-check clippy unit
+## test: install what is needed, then format check, clippy (warnings are errors), all tests,
+## then the GPU path on lavapipe (a CPU Vulkan driver), where a missing adapter is a failure
+test: setup fmt-check clippy unit gpu-test
 
 setup:
 	@rustup component list --installed 2>/dev/null | grep -q rustfmt || rustup component add rustfmt
@@ -26,6 +27,18 @@ clippy:
 
 unit:
 	$(CARGO) test
+
+# lavapipe, only when no Vulkan driver (ICD) is installed; sudo only when not root.
+lavapipe:
+	@if ! ls /usr/share/vulkan/icd.d/*.json /etc/vulkan/icd.d/*.json >/dev/null 2>&1; then \
+		SUDO=$$([ "$$(id -u)" = 0 ] || echo sudo); \
+		$$SUDO apt-get install -y mesa-vulkan-drivers || \
+		{ $$SUDO apt-get update && $$SUDO apt-get install -y mesa-vulkan-drivers; }; \
+	fi
+
+gpu-test: lavapipe
+	$(CARGO) clippy --all-targets --features gpu -- -D warnings
+	MIXMERGE_REQUIRE_GPU=1 $(CARGO) test --features gpu
 
 ## demo: merge two synthetic fine-tunes of a tiny Llama natively (linear, task arithmetic, M³ mixup)
 demo:

@@ -7,6 +7,8 @@ pub mod config;
 pub mod dtype;
 pub mod error;
 pub mod exec;
+#[cfg(feature = "gpu")]
+pub mod gpu;
 pub mod io;
 pub mod merge;
 #[cfg(not(target_arch = "wasm32"))]

@@ -1,0 +1,45 @@
+//! GPU kernel throughput (bytes read + written per second) on the present adapter:
+//! `cargo bench --features gpu --bench gpu_kernels` (or `cargo test --features gpu --bench
+//! gpu_kernels` for a quick dev-profile run). `MIXMERGE_BENCH_NUMEL` sets the tensor size.
+
+use mixmerge::dtype::DType;
+use mixmerge::gpu::bench::kernel_throughput;
+use mixmerge::gpu::request_native;
+use mixmerge::merge::catalog::MethodKind;
+
+fn main() {
+    let Some(ctx) = request_native(false).expect("adapter") else {
+        eprintln!("no GPU adapter: nothing to measure");
+        return;
+    };
+    let numel: usize = std::env::var("MIXMERGE_BENCH_NUMEL")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(1 << 24);
+    println!(
+        "adapter: {} ({:?}, {:?}); {numel} elements per tensor",
+        ctx.info().name,
+        ctx.info().device_type,
+        ctx.info().backend
+    );
+    println!(
+        "{:<18} {:>5} {:>12} {:>12}",
+        "method", "dtype", "kernel GB/s", "merge GB/s"
+    );
+    let methods = [
+        MethodKind::Linear,
+        MethodKind::TaskArithmetic,
+        MethodKind::DareLinear,
+        MethodKind::Ties,
+        MethodKind::Breadcrumbs,
+        MethodKind::Nearswap,
+    ];
+    for dtype in [DType::BF16, DType::F32] {
+        for r in kernel_throughput(&ctx, &methods, dtype, numel, 3).expect("bench") {
+            println!(
+                "{:<18} {:>5} {:>12.2} {:>12.2}",
+                r.method, r.dtype, r.kernel_gb_s, r.merge_gb_s
+            );
+        }
+    }
+}

@@ -1,0 +1,34 @@
+// Which deltas a sparsifier keeps, per element: the twin of src/merge/sparsify/ (Bernoulli and
+// MagnitudeWindow `apply`); the cuts and factors come from the statistics passes on the host.
+
+fn magnitude_key(x: f32) -> u32 {
+    return bitcast<u32>(x) & 0x7fffffffu;
+}
+
+// `RankCut::contains`: cut indices are clamped to u32 (tensors index below 2³²).
+fn in_cut(key: u32, index: u32, cut_key: u32, cut_index: u32) -> bool {
+    return key > cut_key || (key == cut_key && index < cut_index);
+}
+
+fn keeps(slot: u32, delta: f32, index: u32) -> bool {
+    let s = params.slots[slot];
+    if (s.sparsify == 1u) {
+        return stream_uniform(s.stream, index) < s.density;
+    }
+    if (s.sparsify == 2u) {
+        let key = magnitude_key(delta);
+        return in_cut(key, index, s.cut_to_key, s.cut_to_index)
+            && !in_cut(key, index, s.cut_from_key, s.cut_from_index);
+    }
+    return true;
+}
+
+// The sparsified, unweighted delta of `slot` against the base (slot 0).
+fn sparse_delta(slot: u32, i: u32, base: f32) -> f32 {
+    let delta = load(slot, i) - base;
+    let s = params.slots[slot];
+    if (s.sparsify == 0u) {
+        return delta;
+    }
+    return select(0.0, delta * s.factor, keeps(slot, delta, params.start + i));
+}

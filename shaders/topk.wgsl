@@ -1,0 +1,91 @@
+// Exact rank cuts by |δ| (src/merge/sparsify/topk.rs), as a radix select over the 31 bits of
+// |δ| in digits of 11, 11 and 9 bits, then the tie cut-off by index. Slot `mode` against the base.
+//  histogram: counts digit (key >> u0) & (2^u1 − 1) of elements whose higher bits equal u2, in
+//             workgroup-local bins merged into `stats` by atomics;
+//  count_key: per 512-element block, elements whose key equals u0 (into stats[block]);
+//  locate:    one workgroup on one block: chunk index of the u1-th element with key u0 → stats[0].
+
+const BINS: u32 = 2048u;
+const PAIRS_PER_INVOCATION: u32 = 8u;
+
+@group(0) @binding(2) var<storage, read_write> stats: array<atomic<u32>>;
+
+var<workgroup> bins: array<atomic<u32>, BINS>;
+var<workgroup> scan: array<u32, 256>;
+
+fn key_at(i: u32) -> u32 {
+    return magnitude_key(load(params.mode, i) - load(0u, i));
+}
+
+@compute @workgroup_size(256)
+fn histogram(
+    @builtin(workgroup_id) wid: vec3<u32>,
+    @builtin(num_workgroups) nwg: vec3<u32>,
+    @builtin(local_invocation_index) lid: u32,
+) {
+    for (var b = lid; b < BINS; b += 256u) {
+        atomicStore(&bins[b], 0u);
+    }
+    workgroupBarrier();
+    let first = workgroup_index(wid, nwg) * 512u * PAIRS_PER_INVOCATION;
+    let mask = (1u << params.u1) - 1u;
+    let prefix_shift = params.u0 + params.u1;
+    for (var j = 0u; j < 2u * PAIRS_PER_INVOCATION; j++) {
+        let i = first + j * 256u + lid;
+        if (i < params.len) {
+            let key = key_at(i);
+            // Shifting by 31 leaves 0 for every key: the first digit counts all elements.
+            if ((key >> prefix_shift) == params.u2) {
+                atomicAdd(&bins[(key >> params.u0) & mask], 1u);
+            }
+        }
+    }
+    workgroupBarrier();
+    for (var b = lid; b < BINS; b += 256u) {
+        let n = atomicLoad(&bins[b]);
+        if (n != 0u) {
+            atomicAdd(&stats[b], n);
+        }
+    }
+}
+
+@compute @workgroup_size(256)
+fn count_key(
+    @builtin(workgroup_id) wid: vec3<u32>,
+    @builtin(num_workgroups) nwg: vec3<u32>,
+    @builtin(local_invocation_index) lid: u32,
+) {
+    let block = workgroup_index(wid, nwg);
+    var n = 0u;
+    for (var e = 0u; e < 2u; e++) {
+        let i = block * 512u + e * 256u + lid;
+        if (i < params.len && key_at(i) == params.u0) {
+            n += 1u;
+        }
+    }
+    if (n != 0u) {
+        atomicAdd(&stats[block], n);
+    }
+}
+
+@compute @workgroup_size(256)
+fn locate(@builtin(local_invocation_index) lid: u32) {
+    // Invocation t owns elements 2t and 2t + 1, so an inclusive scan keeps index order.
+    let i = 2u * lid;
+    let hit0 = i < params.len && key_at(i) == params.u0;
+    let hit1 = i + 1u < params.len && key_at(i + 1u) == params.u0;
+    let own = u32(hit0) + u32(hit1);
+    scan[lid] = own;
+    for (var offset = 1u; offset < 256u; offset <<= 1u) {
+        workgroupBarrier();
+        let add = select(0u, scan[max(lid, offset) - offset], lid >= offset);
+        workgroupBarrier();
+        scan[lid] += add;
+    }
+    let before = scan[lid] - own;
+    let wanted = params.u1;
+    if (before < wanted && wanted <= scan[lid]) {
+        let first_hit = select(i + 1u, i, hit0);
+        atomicStore(&stats[0], select(i + 1u, first_hit, before + 1u == wanted));
+    }
+}

@@ -1,0 +1,175 @@
+//! Kernel throughput on the present adapter: bytes read + written per second, for the apply
+//! kernel alone (inputs resident on the device) and for a whole `merge_tensor` (uploads,
+//! statistics passes and read-back included).
+
+use std::collections::BTreeMap;
+use std::ops::Range;
+use std::time::Instant;
+
+use super::buffers::Scratch;
+use super::kernels::MethodPlan;
+use super::params::Params;
+use super::tensor::{merge_tensor, Chunker, GpuTensor, SlotReader};
+use super::GpuContext;
+use crate::dtype::DType;
+use crate::error::Result;
+use crate::merge::catalog::{MethodKind, ParamName};
+use crate::merge::rng::{tensor_key, Stream};
+use crate::merge::TensorRecipe;
+
+#[derive(Debug, Clone)]
+pub struct KernelThroughput {
+    pub method: &'static str,
+    pub dtype: DType,
+    pub numel: usize,
+    /// Apply kernel alone, inputs resident.
+    pub kernel_gb_s: f64,
+    /// `merge_tensor` end to end.
+    pub merge_gb_s: f64,
+}
+
+/// A two-model recipe of `method` over `numel` elements with typical parameters.
+pub fn bench_recipe(method: MethodKind, numel: usize) -> TensorRecipe {
+    let mut global: BTreeMap<ParamName, f64> = method
+        .params()
+        .into_iter()
+        .filter(|d| d.scope == crate::merge::catalog::Scope::Global)
+        .filter_map(|d| d.default.map(|v| (d.name, v)))
+        .collect();
+    global.insert(ParamName::Normalize, 1.0);
+    let inputs = if method == MethodKind::Nearswap { 1 } else { 2 };
+    let per_input = (0..inputs)
+        .map(|i| {
+            BTreeMap::from([
+                (ParamName::Weight, 0.5 + 0.25 * i as f64),
+                (ParamName::Density, 0.3),
+                (ParamName::Gamma, 0.05),
+            ])
+        })
+        .collect();
+    TensorRecipe {
+        method,
+        name: "bench.weight".into(),
+        shape: vec![numel],
+        has_base: method != MethodKind::Linear,
+        global,
+        per_input,
+        seed: 1,
+    }
+}
+
+/// In-memory slots of random values, encoded in one dtype.
+pub struct MemorySlots {
+    pub dtype: DType,
+    pub slots: Vec<Vec<u8>>,
+}
+
+impl MemorySlots {
+    pub fn random(dtype: DType, slots: usize, numel: usize, seed: u64) -> Self {
+        let slots = (0..slots)
+            .map(|s| {
+                let stream = Stream::new(seed, tensor_key("bench"), s as u32);
+                let values: Vec<f32> = (0..numel as u32)
+                    .map(|i| (stream.uniform(i) - 0.5) * 0.02)
+                    .collect();
+                let mut bytes = vec![0u8; numel * dtype.size()];
+                dtype.encode(&values, &mut bytes);
+                bytes
+            })
+            .collect();
+        MemorySlots { dtype, slots }
+    }
+}
+
+impl SlotReader for MemorySlots {
+    fn read(&mut self, slot: usize, range: Range<usize>, out: &mut Vec<u8>) -> Result<()> {
+        let size = self.dtype.size();
+        out.clear();
+        out.extend_from_slice(&self.slots[slot][range.start * size..range.end * size]);
+        Ok(())
+    }
+}
+
+/// Throughput of each GPU method on `numel`-element tensors in `dtype`, `runs` timed runs each.
+pub fn kernel_throughput(
+    ctx: &GpuContext,
+    methods: &[MethodKind],
+    dtype: DType,
+    numel: usize,
+    runs: usize,
+) -> Result<Vec<KernelThroughput>> {
+    let mut results = Vec::new();
+    for &method in methods {
+        let recipe = bench_recipe(method, numel);
+        let inputs = recipe.per_input.len();
+        let slots = inputs + usize::from(recipe.has_base);
+        let mut data = MemorySlots::random(dtype, slots, numel, 3);
+        let tensor = GpuTensor::new(
+            &recipe,
+            recipe.has_base.then_some(dtype),
+            vec![dtype; inputs],
+            dtype,
+        );
+        let Some(plan) = MethodPlan::new(&tensor) else {
+            continue;
+        };
+        let moved = (numel * dtype.size() * (plan.uploads.len() + 1)) as f64;
+        // End to end (the first run also compiles the pipelines, so it is not timed).
+        let mut sink = |_: &[u8]| Ok(());
+        merge_tensor(ctx, &tensor, &mut data, &mut sink)?;
+        let started = Instant::now();
+        for _ in 0..runs {
+            merge_tensor(ctx, &tensor, &mut data, &mut sink)?;
+        }
+        let merge_s = started.elapsed().as_secs_f64() / runs as f64;
+        // The apply kernel on one resident chunk (statistics already folded into the params).
+        let dtypes: Vec<DType> = plan.uploads.iter().map(|&s| tensor.slots[s]).collect();
+        let mut chunker = Chunker::new(ctx, &dtypes, Some(dtype));
+        let range = chunker.ranges(numel).first().cloned().unwrap_or(0..0);
+        let mut scratch = Scratch::default();
+        let mut params = Params {
+            header: plan.header,
+            slots: plan.slots.clone(),
+        };
+        let bytes = chunker.upload(
+            ctx,
+            &mut scratch,
+            &mut data,
+            &plan.uploads,
+            &range,
+            &mut params,
+        )?;
+        let out_bytes = ((range.len() * dtype.size()).div_ceil(4) * 4) as u64;
+        let groups = range.len().div_ceil(512) as u32;
+        let dispatch = |scratch: &mut Scratch| {
+            scratch.run(
+                ctx,
+                plan.kernel,
+                dtype,
+                &params,
+                bytes,
+                groups,
+                out_bytes,
+                false,
+                0,
+            )
+        };
+        dispatch(&mut scratch)?;
+        ctx.wait()?;
+        let started = Instant::now();
+        for _ in 0..runs {
+            dispatch(&mut scratch)?;
+        }
+        ctx.wait()?;
+        let kernel_s = started.elapsed().as_secs_f64() / runs as f64;
+        let chunk_moved = moved * range.len() as f64 / numel.max(1) as f64;
+        results.push(KernelThroughput {
+            method: method.key(),
+            dtype,
+            numel,
+            kernel_gb_s: chunk_moved / kernel_s / 1e9,
+            merge_gb_s: moved / merge_s / 1e9,
+        });
+    }
+    Ok(results)
+}

@@ -1,0 +1,95 @@
+//! The device, queue and pipeline cache every GPU kernel runs on. Built from handles the caller
+//! owns (native: [`request_native`]; web: the page's adapter), never created inside a kernel.
+
+use super::gpu_error;
+use super::pipelines::PipelineCache;
+use crate::error::Result;
+
+pub struct GpuContext {
+    pub(crate) device: wgpu::Device,
+    pub(crate) queue: wgpu::Queue,
+    info: wgpu::AdapterInfo,
+    /// Largest storage binding a chunk may use (the device's, or less for tests).
+    binding_limit: u64,
+    pub(crate) pipelines: PipelineCache,
+}
+
+impl GpuContext {
+    pub fn new(device: wgpu::Device, queue: wgpu::Queue, info: wgpu::AdapterInfo) -> Self {
+        let limits = device.limits();
+        let binding_limit = limits
+            .max_storage_buffer_binding_size
+            .min(limits.max_buffer_size)
+            .max(4096);
+        GpuContext {
+            device,
+            queue,
+            info,
+            binding_limit,
+            pipelines: PipelineCache::default(),
+        }
+    }
+
+    /// Caps the bytes of one binding, so tests can force tensors into many small chunks.
+    pub fn with_binding_limit(mut self, bytes: u64) -> Self {
+        self.binding_limit = bytes.clamp(64, self.binding_limit);
+        self
+    }
+
+    pub fn binding_limit(&self) -> u64 {
+        self.binding_limit
+    }
+
+    pub fn info(&self) -> &wgpu::AdapterInfo {
+        &self.info
+    }
+
+    /// A software adapter (lavapipe, SwiftShader): fine for tests, slower than the CPU path.
+    pub fn is_cpu(&self) -> bool {
+        self.info.device_type == wgpu::DeviceType::Cpu
+    }
+
+    pub fn device(&self) -> &wgpu::Device {
+        &self.device
+    }
+
+    pub fn queue(&self) -> &wgpu::Queue {
+        &self.queue
+    }
+
+    /// Waits until the queue is idle.
+    pub(crate) fn wait(&self) -> Result<()> {
+        self.device
+            .poll(wgpu::PollType::wait_indefinitely())
+            .map(|_| ())
+            .map_err(|e| gpu_error("waiting for the device", e))
+    }
+}
+
+/// The best native adapter (discrete first), with its own limits and features. `Ok(None)` when
+/// there is none, or when `require_real_gpu` and the only one is a CPU adapter.
+#[cfg(not(target_arch = "wasm32"))]
+pub fn request_native(require_real_gpu: bool) -> Result<Option<GpuContext>> {
+    let instance =
+        wgpu::Instance::new(wgpu::InstanceDescriptor::new_without_display_handle_from_env());
+    let adapter = match pollster::block_on(instance.request_adapter(&wgpu::RequestAdapterOptions {
+        power_preference: wgpu::PowerPreference::HighPerformance,
+        ..Default::default()
+    })) {
+        Ok(adapter) => adapter,
+        Err(_) => return Ok(None),
+    };
+    let info = adapter.get_info();
+    if require_real_gpu && info.device_type == wgpu::DeviceType::Cpu {
+        return Ok(None);
+    }
+    let (device, queue) = pollster::block_on(adapter.request_device(&wgpu::DeviceDescriptor {
+        label: Some("mixmerge"),
+        required_features: adapter.features() - wgpu::Features::MAPPABLE_PRIMARY_BUFFERS,
+        required_limits: adapter.limits(),
+        memory_hints: wgpu::MemoryHints::MemoryUsage,
+        ..Default::default()
+    }))
+    .map_err(|e| gpu_error("requesting a device", e))?;
+    Ok(Some(GpuContext::new(device, queue, info)))
+}

@@ -1,0 +1,185 @@
+//! Which kernel merges a recipe, with every parameter resolved exactly as the CPU twin resolves
+//! it (`Linear::new`, `Passthrough::new`, `Nearswap::new`, gta.rs `make_sparsifier`).
+
+use super::params::{Header, Slot, SPARSIFY_BERNOULLI, SPARSIFY_DENSE, SPARSIFY_WINDOW};
+use super::shaders::{dtype_code, Kernel};
+use super::tensor::GpuTensor;
+use crate::dtype::DType;
+use crate::merge::catalog::{MethodKind, ParamName};
+use crate::merge::consensus::Consensus;
+use crate::merge::rng::{tensor_key, Stream};
+use crate::merge::sparsify::{Rescale, SparsifyKind};
+use crate::merge::TensorRecipe;
+
+/// Whether a GPU kernel merges this recipe (others run on the CPU).
+pub fn supports(recipe: &TensorRecipe) -> bool {
+    use MethodKind::*;
+    match recipe.method {
+        Linear | Passthrough | Nearswap => true,
+        TaskArithmetic | Ties | DareLinear | DareTies | Breadcrumbs | BreadcrumbsTies => {
+            recipe.has_base
+        }
+        _ => false,
+    }
+}
+
+/// Statistics one input's sparsifier needs before the apply pass.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Gather {
+    Nothing,
+    /// Bernoulli with L1 rescale: factor = Σ|δ| / Σ|kept|.
+    L1,
+    /// Magnitude window of descending-|δ| ranks [from, to), then its factor.
+    Window {
+        from: usize,
+        to: usize,
+        rescale: Rescale,
+        density: f64,
+    },
+}
+
+pub struct MethodPlan {
+    pub kernel: Kernel,
+    /// Tensor slots (base first when present, then inputs) uploaded, in kernel slot order.
+    pub uploads: Vec<usize>,
+    pub header: Header,
+    /// Per uploaded slot; offsets are filled per chunk.
+    pub slots: Vec<Slot>,
+    /// Per non-base input (GTA only): the statistics its sparsifier needs.
+    pub gathers: Vec<Gather>,
+}
+
+impl MethodPlan {
+    pub fn new(tensor: &GpuTensor<'_>) -> Option<Self> {
+        let recipe = tensor.recipe;
+        let dtypes = tensor.slots.iter().chain([&tensor.output]);
+        if !supports(recipe) || dtypes.into_iter().any(|&d| d == DType::F64) {
+            return None;
+        }
+        let first = usize::from(tensor.has_base());
+        let inputs: Vec<usize> = (first..tensor.slots.len()).collect();
+        let weights = recipe.per_input_all(ParamName::Weight);
+        let slot = |source: usize, weight: f32| Slot {
+            weight,
+            ..Slot::new(dtype_code(tensor.slots[source]))
+        };
+        let mut header = Header::default();
+        let (kernel, uploads) = match recipe.method {
+            MethodKind::Linear => {
+                let total: f64 = weights.iter().map(|&w| w as f64).sum();
+                header.a = if recipe.flag(ParamName::Normalize) && total != 0.0 {
+                    total as f32
+                } else {
+                    1.0
+                };
+                (Kernel::Linear, inputs.clone())
+            }
+            MethodKind::Passthrough => {
+                header.a = recipe.global(ParamName::Scale) as f32;
+                (Kernel::Passthrough, vec![*inputs.first().unwrap_or(&0)])
+            }
+            MethodKind::Nearswap => {
+                if !tensor.has_base() || inputs.len() != 1 {
+                    return None;
+                }
+                header.a = recipe.global(ParamName::T) as f32;
+                (Kernel::Nearswap, vec![0, inputs[0]])
+            }
+            _ => (
+                Kernel::Gta,
+                std::iter::once(0).chain(inputs.clone()).collect(),
+            ),
+        };
+        let kernel_first = uploads.len() - inputs.len().min(uploads.len());
+        header.count = (uploads.len() - kernel_first) as u32;
+        header.first_input = kernel_first as u32;
+        let mut slots: Vec<Slot> = uploads
+            .iter()
+            .map(|&source| {
+                let weight = source
+                    .checked_sub(first)
+                    .and_then(|i| weights.get(i))
+                    .copied()
+                    .unwrap_or(1.0);
+                slot(source, weight)
+            })
+            .collect();
+        let mut gathers = Vec::new();
+        if kernel == Kernel::Gta {
+            let kind = SparsifyKind::of(recipe.method)?;
+            let consensus = Consensus::of(recipe.method, recipe.global(ParamName::Consensus));
+            let total: f32 = weights.iter().sum();
+            header.b = if total.abs() < 1e-8 { 1.0 } else { total };
+            header.a = recipe.global(ParamName::Lambda) as f32;
+            header.mode = u32::from(recipe.flag(ParamName::Normalize))
+                | match consensus {
+                    Consensus::None => 0,
+                    Consensus::Sum => 2,
+                    Consensus::Count => 4,
+                };
+            for input in 0..inputs.len() {
+                gathers.push(sparsifier(kind, recipe, input, &mut slots[1 + input]));
+            }
+        }
+        Some(MethodPlan {
+            kernel,
+            uploads,
+            header,
+            slots,
+            gathers,
+        })
+    }
+}
+
+/// Fills `slot`'s sparsifier like gta.rs `make_sparsifier`; returns the statistics still needed.
+fn sparsifier(kind: SparsifyKind, recipe: &TensorRecipe, input: usize, slot: &mut Slot) -> Gather {
+    let density = recipe.per_input(input, ParamName::Density);
+    let rescale = Rescale::of(recipe.global(ParamName::Rescale));
+    let numel = recipe.numel();
+    if kind == SparsifyKind::Dense || density >= 1.0 {
+        slot.sparsify = SPARSIFY_DENSE;
+        return Gather::Nothing;
+    }
+    match kind {
+        SparsifyKind::Bernoulli => {
+            let keeps_some = density > 0.0;
+            slot.sparsify = SPARSIFY_BERNOULLI;
+            slot.density = density as f32;
+            slot.stream = Stream::new(recipe.seed, tensor_key(&recipe.name), input as u32).key;
+            slot.factor = match rescale {
+                Rescale::Inverse if keeps_some => (1.0 / density) as f32,
+                _ => 1.0,
+            };
+            if rescale == Rescale::L1 && keeps_some {
+                Gather::L1
+            } else {
+                Gather::Nothing
+            }
+        }
+        SparsifyKind::Magnitude | SparsifyKind::MagnitudeOutliers => {
+            slot.sparsify = SPARSIFY_WINDOW;
+            let (from, to) = if kind == SparsifyKind::Magnitude {
+                let k = if density <= 0.0 {
+                    0
+                } else {
+                    ((density * numel as f64) as usize).max(1)
+                };
+                (0, k)
+            } else {
+                let gamma = recipe.per_input(input, ParamName::Gamma);
+                let target = (density.max(0.0) * numel as f64) as usize;
+                let n_top = (gamma.max(0.0) * numel as f64) as usize;
+                let n_bot = numel.saturating_sub(target + n_top);
+                let from = numel - n_bot - target;
+                (from, from + target)
+            };
+            Gather::Window {
+                from: from.min(numel),
+                to: to.min(numel),
+                rescale,
+                density,
+            }
+        }
+        SparsifyKind::Dense | SparsifyKind::DellaMagprune => Gather::Nothing,
+    }
+}

@@ -1,0 +1,26 @@
+//! The GPU path: the WGSL kernels in `shaders/` run through wgpu, each with a CPU twin in
+//! `merge/` that the tests hold it to. The context is built from a device and queue passed in;
+//! [`merge_tensor`] merges one tensor chunk by chunk (statistics passes first, like the CPU
+//! executor) and [`run_gpu`] runs a whole plan, falling back to the CPU for methods without a
+//! kernel.
+
+pub mod bench;
+mod buffers;
+mod context;
+mod executor;
+mod kernels;
+mod params;
+mod pipelines;
+pub mod shaders;
+mod tensor;
+mod topk;
+
+pub use context::{request_native, GpuContext};
+pub use executor::run_gpu;
+pub use kernels::supports;
+pub use tensor::{merge_tensor, GpuTensor, SlotReader};
+
+/// Maps a wgpu failure into the library's error type.
+pub(crate) fn gpu_error(what: &str, error: impl std::fmt::Display) -> crate::MergeError {
+    crate::MergeError::Unsupported(format!("gpu: {what}: {error}"))
+}

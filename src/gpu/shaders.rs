@@ -1,0 +1,119 @@
+//! The one file that names the WGSL sources: each kernel is its own file in `shaders/`, composed
+//! after the shared preludes it needs and a line fixing the output dtype.
+
+use crate::dtype::DType;
+
+pub const DTYPE: &str = include_str!("../../shaders/common/dtype.wgsl");
+pub const RNG: &str = include_str!("../../shaders/common/rng.wgsl");
+pub const CHUNK: &str = include_str!("../../shaders/common/chunk.wgsl");
+pub const ELEMENTWISE: &str = include_str!("../../shaders/common/elementwise.wgsl");
+pub const SPARSIFY: &str = include_str!("../../shaders/common/sparsify.wgsl");
+const LINEAR: &str = include_str!("../../shaders/linear.wgsl");
+const PASSTHROUGH: &str = include_str!("../../shaders/passthrough.wgsl");
+const NEARSWAP: &str = include_str!("../../shaders/nearswap.wgsl");
+const GTA: &str = include_str!("../../shaders/gta.wgsl");
+const SPARSIFY_L1: &str = include_str!("../../shaders/sparsify_l1.wgsl");
+const TOPK: &str = include_str!("../../shaders/topk.wgsl");
+
+/// Every `.wgsl` file under `shaders/`, by its path there.
+pub const FILES: &[(&str, &str)] = &[
+    ("common/dtype.wgsl", DTYPE),
+    ("common/rng.wgsl", RNG),
+    ("common/chunk.wgsl", CHUNK),
+    ("common/elementwise.wgsl", ELEMENTWISE),
+    ("common/sparsify.wgsl", SPARSIFY),
+    ("linear.wgsl", LINEAR),
+    ("passthrough.wgsl", PASSTHROUGH),
+    ("nearswap.wgsl", NEARSWAP),
+    ("gta.wgsl", GTA),
+    ("sparsify_l1.wgsl", SPARSIFY_L1),
+    ("topk.wgsl", TOPK),
+];
+
+/// One compute entry point.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Kernel {
+    Linear,
+    Passthrough,
+    Nearswap,
+    Gta,
+    SparsifyL1,
+    TopkHistogram,
+    TopkCountKey,
+    TopkLocate,
+}
+
+impl Kernel {
+    pub const ALL: [Kernel; 8] = [
+        Kernel::Linear,
+        Kernel::Passthrough,
+        Kernel::Nearswap,
+        Kernel::Gta,
+        Kernel::SparsifyL1,
+        Kernel::TopkHistogram,
+        Kernel::TopkCountKey,
+        Kernel::TopkLocate,
+    ];
+
+    pub fn file(self) -> &'static str {
+        match self {
+            Kernel::Linear => "linear.wgsl",
+            Kernel::Passthrough => "passthrough.wgsl",
+            Kernel::Nearswap => "nearswap.wgsl",
+            Kernel::Gta => "gta.wgsl",
+            Kernel::SparsifyL1 => "sparsify_l1.wgsl",
+            Kernel::TopkHistogram | Kernel::TopkCountKey | Kernel::TopkLocate => "topk.wgsl",
+        }
+    }
+
+    pub fn entry(self) -> &'static str {
+        match self {
+            Kernel::TopkHistogram => "histogram",
+            Kernel::TopkCountKey => "count_key",
+            Kernel::TopkLocate => "locate",
+            _ => "main",
+        }
+    }
+
+    /// Writes merged elements (in the output dtype) rather than statistics.
+    pub fn is_elementwise(self) -> bool {
+        matches!(
+            self,
+            Kernel::Linear | Kernel::Passthrough | Kernel::Nearswap | Kernel::Gta
+        )
+    }
+
+    fn body(self) -> &'static str {
+        match self {
+            Kernel::Linear => LINEAR,
+            Kernel::Passthrough => PASSTHROUGH,
+            Kernel::Nearswap => NEARSWAP,
+            Kernel::Gta => GTA,
+            Kernel::SparsifyL1 => SPARSIFY_L1,
+            Kernel::TopkHistogram | Kernel::TopkCountKey | Kernel::TopkLocate => TOPK,
+        }
+    }
+}
+
+/// Numeric code of a dtype in the shaders (`DTYPE_*` in common/dtype.wgsl).
+pub fn dtype_code(dtype: DType) -> u32 {
+    match dtype {
+        DType::F32 | DType::F64 => 0,
+        DType::F16 => 1,
+        DType::BF16 => 2,
+    }
+}
+
+/// The full module of `kernel` writing `out` elements.
+pub fn source(kernel: Kernel, out: DType) -> String {
+    let mut parts = vec![DTYPE, RNG, CHUNK, SPARSIFY];
+    if kernel.is_elementwise() {
+        parts.push(ELEMENTWISE);
+    }
+    parts.push(kernel.body());
+    format!(
+        "const OUT_DTYPE: u32 = {}u;\n{}",
+        dtype_code(out),
+        parts.join("\n")
+    )
+}

@@ -1,0 +1,289 @@
+//! Merging one tensor on the GPU, chunk by chunk: statistics passes over every chunk first
+//! (rank cuts, L1 sums), then the apply pass, whose encoded bytes go to a sink in element order.
+
+use std::ops::Range;
+
+use super::buffers::Scratch;
+use super::kernels::{Gather, MethodPlan};
+use super::params::{Params, Slot};
+use super::shaders::Kernel;
+use super::topk;
+use super::GpuContext;
+use crate::dtype::DType;
+use crate::error::{MergeError, Result};
+use crate::merge::sparsify::{l1_factor, Rescale};
+use crate::merge::TensorRecipe;
+
+/// One tensor to merge: its recipe and the dtypes of what is read and written.
+#[derive(Debug, Clone)]
+pub struct GpuTensor<'a> {
+    pub recipe: &'a TensorRecipe,
+    pub base: Option<DType>,
+    /// The non-base inputs, in recipe order.
+    pub inputs: Vec<DType>,
+    pub output: DType,
+    /// Dtypes by slot: the base first when present, then the inputs.
+    pub(crate) slots: Vec<DType>,
+}
+
+impl<'a> GpuTensor<'a> {
+    pub fn new(
+        recipe: &'a TensorRecipe,
+        base: Option<DType>,
+        inputs: Vec<DType>,
+        output: DType,
+    ) -> Self {
+        let slots = base.iter().chain(&inputs).copied().collect();
+        GpuTensor {
+            recipe,
+            base,
+            inputs,
+            output,
+            slots,
+        }
+    }
+
+    pub fn has_base(&self) -> bool {
+        self.base.is_some()
+    }
+
+    pub fn numel(&self) -> usize {
+        self.recipe.numel()
+    }
+}
+
+/// Where a tensor's input bytes come from.
+pub trait SlotReader {
+    /// Raw little-endian bytes of elements `range` of `slot` (the base first when present,
+    /// then the inputs), exactly `range.len()` × dtype size of them, into `out`.
+    fn read(&mut self, slot: usize, range: Range<usize>, out: &mut Vec<u8>) -> Result<()>;
+}
+
+/// Merges `tensor` on the GPU, handing its encoded bytes to `sink` chunk by chunk in element
+/// order. `Unsupported` when no kernel merges the recipe (see [`super::supports`]).
+pub fn merge_tensor(
+    ctx: &GpuContext,
+    tensor: &GpuTensor<'_>,
+    reader: &mut dyn SlotReader,
+    sink: &mut dyn FnMut(&[u8]) -> Result<()>,
+) -> Result<()> {
+    let mut plan = MethodPlan::new(tensor).ok_or_else(|| {
+        MergeError::Unsupported(format!(
+            "gpu: no kernel merges `{}` (tensor `{}`)",
+            tensor.recipe.method.key(),
+            tensor.recipe.name
+        ))
+    })?;
+    if u32::try_from(tensor.numel()).is_err() {
+        return Err(MergeError::Unsupported(format!(
+            "gpu: tensor `{}` has more than 2^32 elements",
+            tensor.recipe.name
+        )));
+    }
+    let mut scratch = Scratch::default();
+    gather_statistics(ctx, &mut scratch, tensor, reader, &mut plan)?;
+    let uploads: Vec<DType> = plan.uploads.iter().map(|&s| tensor.slots[s]).collect();
+    let mut chunker = Chunker::new(ctx, &uploads, Some(tensor.output));
+    let mut params = Params {
+        header: plan.header,
+        slots: plan.slots.clone(),
+    };
+    let out_size = tensor.output.size();
+    for range in chunker.ranges(tensor.numel()) {
+        let input_bytes = chunker.upload(
+            ctx,
+            &mut scratch,
+            reader,
+            &plan.uploads,
+            &range,
+            &mut params,
+        )?;
+        let out_words = (range.len() * out_size).div_ceil(4) as u64;
+        let bytes = scratch.run(
+            ctx,
+            plan.kernel,
+            tensor.output,
+            &params,
+            input_bytes,
+            range.len().div_ceil(512) as u32,
+            out_words * 4,
+            false,
+            out_words * 4,
+        )?;
+        sink(&bytes[..range.len() * out_size])?;
+    }
+    Ok(())
+}
+
+/// Cuts a tensor into chunks whose uploaded slots fit one binding, and uploads them.
+pub(crate) struct Chunker {
+    dtypes: Vec<DType>,
+    elements: usize,
+    raw: Vec<u8>,
+}
+
+impl Chunker {
+    pub fn new(ctx: &GpuContext, dtypes: &[DType], output: Option<DType>) -> Self {
+        let limit = ctx.binding_limit() as usize;
+        let per_element: usize = dtypes.iter().map(|d| d.size()).sum();
+        let per_element = per_element.max(output.map_or(4, DType::size)).max(1);
+        // Each slot may pad its region by up to one word.
+        let elements =
+            (limit.saturating_sub(4 * dtypes.len()) / per_element).clamp(2, 1 << 30) & !1;
+        Chunker {
+            dtypes: dtypes.to_vec(),
+            elements,
+            raw: Vec::new(),
+        }
+    }
+
+    pub fn ranges(&self, numel: usize) -> Vec<Range<usize>> {
+        (0..numel)
+            .step_by(self.elements)
+            .map(|s| s..(s + self.elements).min(numel))
+            .collect()
+    }
+
+    /// Uploads `range` of tensor slots `sources` into kernel slots 0.., sets `params`' chunk
+    /// fields and slot offsets; returns the bytes of input words used.
+    pub fn upload(
+        &mut self,
+        ctx: &GpuContext,
+        scratch: &mut Scratch,
+        reader: &mut dyn SlotReader,
+        sources: &[usize],
+        range: &Range<usize>,
+        params: &mut Params,
+    ) -> Result<u64> {
+        let regions: Vec<u64> = self
+            .dtypes
+            .iter()
+            .map(|d| (range.len() * d.size()).next_multiple_of(4) as u64)
+            .collect();
+        let total: u64 = regions.iter().sum();
+        let mut offset = 0u64;
+        for (k, (&source, &region)) in sources.iter().zip(&regions).enumerate() {
+            reader.read(source, range.clone(), &mut self.raw)?;
+            self.raw.resize(region as usize, 0);
+            scratch.write_inputs(ctx, total, offset, &self.raw);
+            params.slots[k].offset = (offset / 4) as u32;
+            offset += region;
+        }
+        params.header.len = range.len() as u32;
+        params.header.start = range.start as u32;
+        Ok(total)
+    }
+}
+
+/// Runs the sparsifiers' statistics passes, leaving cuts and factors in `plan.slots`.
+fn gather_statistics(
+    ctx: &GpuContext,
+    scratch: &mut Scratch,
+    tensor: &GpuTensor<'_>,
+    reader: &mut dyn SlotReader,
+    plan: &mut MethodPlan,
+) -> Result<()> {
+    let numel = tensor.numel();
+    for (input, gather) in plan.gathers.clone().into_iter().enumerate() {
+        let kernel_slot = 1 + input;
+        let source = plan.uploads[kernel_slot];
+        let pair = [plan.slots[0], plan.slots[kernel_slot]];
+        let stats = StatSource {
+            tensor,
+            sources: [0, source],
+            slots: pair,
+        };
+        match gather {
+            Gather::Nothing => {}
+            Gather::L1 => {
+                let (total, kept) = stats.l1_sums(ctx, scratch, reader, &pair[1])?;
+                plan.slots[kernel_slot].factor = l1_factor(total, kept);
+            }
+            Gather::Window {
+                from,
+                to,
+                rescale,
+                density,
+            } => {
+                let mut select = |rank| topk::rank_cut(ctx, scratch, reader, &stats, rank, numel);
+                let (from_cut, to_cut) = (select(from)?, select(to)?);
+                let slot = &mut plan.slots[kernel_slot];
+                (slot.cut_from_key, slot.cut_from_index) = from_cut;
+                (slot.cut_to_key, slot.cut_to_index) = to_cut;
+                let trivial = |rank: usize| rank == 0 || rank >= numel;
+                slot.factor = match rescale {
+                    Rescale::Off => 1.0,
+                    Rescale::Inverse if density > 0.0 => (1.0 / density) as f32,
+                    Rescale::Inverse => 1.0,
+                    Rescale::L1 if trivial(from) && trivial(to) => 1.0,
+                    Rescale::L1 => {
+                        let slot = *slot;
+                        let (total, kept) = stats.l1_sums(ctx, scratch, reader, &slot)?;
+                        l1_factor(total, kept)
+                    }
+                };
+            }
+        }
+    }
+    Ok(())
+}
+
+/// The base and one input, uploaded together for a statistics pass.
+pub(crate) struct StatSource<'t, 'a> {
+    pub tensor: &'t GpuTensor<'a>,
+    pub sources: [usize; 2],
+    pub slots: [Slot; 2],
+}
+
+impl StatSource<'_, '_> {
+    pub fn params(&self, input: &Slot, header: [u32; 4]) -> Params {
+        let mut params = Params {
+            header: Default::default(),
+            slots: vec![self.slots[0], *input],
+        };
+        params.header.mode = 1;
+        params.header.u = header;
+        params
+    }
+
+    pub fn chunker(&self, ctx: &GpuContext) -> Chunker {
+        let dtypes = [
+            self.tensor.slots[self.sources[0]],
+            self.tensor.slots[self.sources[1]],
+        ];
+        Chunker::new(ctx, &dtypes, None)
+    }
+
+    /// Σ|δ| and Σ|δ| over the elements `input`'s sparsifier keeps, in f64 over f32 partials.
+    fn l1_sums(
+        &self,
+        ctx: &GpuContext,
+        scratch: &mut Scratch,
+        reader: &mut dyn SlotReader,
+        input: &Slot,
+    ) -> Result<(f64, f64)> {
+        let mut chunker = self.chunker(ctx);
+        let mut params = self.params(input, [0; 4]);
+        let (mut total, mut kept) = (0f64, 0f64);
+        for range in chunker.ranges(self.tensor.numel()) {
+            let bytes = chunker.upload(ctx, scratch, reader, &self.sources, &range, &mut params)?;
+            let groups = range.len().div_ceil(512) as u64;
+            let partials = scratch.run(
+                ctx,
+                Kernel::SparsifyL1,
+                DType::F32,
+                &params,
+                bytes,
+                groups as u32,
+                groups * 16,
+                false,
+                groups * 16,
+            )?;
+            for pair in bytemuck::pod_collect_to_vec::<u8, f32>(&partials).chunks_exact(4) {
+                total += pair[0] as f64 + pair[1] as f64;
+                kept += pair[2] as f64 + pair[3] as f64;
+            }
+        }
+        Ok((total, kept))
+    }
+}

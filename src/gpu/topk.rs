@@ -1,0 +1,121 @@
+//! Exact rank cuts on the GPU, the twin of `RadixSelect` (src/merge/sparsify/topk.rs): the same
+//! cut — the first `rank` elements by |δ| descending, ties by index — found by a radix select
+//! over the 31 key bits in digits of 11, 11 and 9 bits (2048-bin workgroup-local histograms),
+//! then, when the cut splits the elements equal to the threshold, by locating the tie cut-off.
+
+use super::buffers::Scratch;
+use super::shaders::Kernel;
+use super::tensor::{SlotReader, StatSource};
+use super::GpuContext;
+use crate::dtype::DType;
+use crate::error::Result;
+
+/// (shift, bits) of each digit, most significant first.
+const DIGITS: [(u32, u32); 3] = [(20, 11), (9, 11), (0, 9)];
+const PAIRS_PER_INVOCATION: usize = 8;
+const BLOCK: usize = 512;
+
+/// The cut as the kernels test it: (key, index cut-off) as in `RankCut::contains`.
+pub fn rank_cut(
+    ctx: &GpuContext,
+    scratch: &mut Scratch,
+    reader: &mut dyn SlotReader,
+    stats: &StatSource<'_, '_>,
+    rank: usize,
+    numel: usize,
+) -> Result<(u32, u32)> {
+    if rank == 0 {
+        return Ok((u32::MAX, 0));
+    }
+    if rank >= numel {
+        return Ok((0, u32::MAX));
+    }
+    let mut chunker = stats.chunker(ctx);
+    let ranges = chunker.ranges(numel);
+    let input = stats.slots[1];
+    let (mut prefix, mut need, mut at_key) = (0u32, rank, 0usize);
+    for (shift, bits) in DIGITS {
+        let mut params = stats.params(&input, [shift, bits, prefix, 0]);
+        let bins = 1usize << bits;
+        let mut histogram = Vec::new();
+        for (c, range) in ranges.iter().enumerate() {
+            let bytes = chunker.upload(ctx, scratch, reader, &stats.sources, range, &mut params)?;
+            let last = c + 1 == ranges.len();
+            histogram = scratch.run(
+                ctx,
+                Kernel::TopkHistogram,
+                DType::F32,
+                &params,
+                bytes,
+                range.len().div_ceil(BLOCK * PAIRS_PER_INVOCATION) as u32,
+                2048 * 4,
+                c == 0,
+                if last { bins as u64 * 4 } else { 0 },
+            )?;
+        }
+        let counts: Vec<u32> = bytemuck::pod_collect_to_vec(&histogram);
+        let (mut above, mut bin) = (0usize, bins - 1);
+        while above + (counts[bin] as usize) < need {
+            above += counts[bin] as usize;
+            bin -= 1;
+        }
+        prefix = prefix << bits | bin as u32;
+        need -= above;
+        at_key = counts[bin] as usize;
+    }
+    let key = prefix;
+    if need == at_key {
+        return Ok((key, u32::MAX));
+    }
+    // The `need`-th element equal to `key` in index order: count per block, then locate.
+    let mut params = stats.params(&input, [key, 0, 0, 0]);
+    let mut seen = 0usize;
+    for range in &ranges {
+        let bytes = chunker.upload(ctx, scratch, reader, &stats.sources, range, &mut params)?;
+        let blocks = range.len().div_ceil(BLOCK);
+        let counts = scratch.run(
+            ctx,
+            Kernel::TopkCountKey,
+            DType::F32,
+            &params,
+            bytes,
+            blocks as u32,
+            blocks as u64 * 4,
+            true,
+            blocks as u64 * 4,
+        )?;
+        for (block, &n) in bytemuck::pod_collect_to_vec::<u8, u32>(&counts)
+            .iter()
+            .enumerate()
+        {
+            if seen + n as usize >= need {
+                let start = range.start + block * BLOCK;
+                let block_range = start..(start + BLOCK).min(range.end);
+                params.header.u[1] = (need - seen) as u32;
+                let bytes = chunker.upload(
+                    ctx,
+                    scratch,
+                    reader,
+                    &stats.sources,
+                    &block_range,
+                    &mut params,
+                )?;
+                let found = scratch.run(
+                    ctx,
+                    Kernel::TopkLocate,
+                    DType::F32,
+                    &params,
+                    bytes,
+                    1,
+                    4,
+                    true,
+                    4,
+                )?;
+                let offset = u32::from_le_bytes([found[0], found[1], found[2], found[3]]);
+                return Ok((key, start as u32 + offset + 1));
+            }
+            seen += n as usize;
+        }
+    }
+    unreachable!("the histogram counted {need} elements at the threshold key")
+}
