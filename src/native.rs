@@ -18,6 +18,26 @@ use crate::plan::{plan_merge, MergePlan};
 /// mergekit's default `--out-shard-size` (5 GB, counted in bytes).
 pub const DEFAULT_SHARD_BYTES: u64 = 5_000_000_000;
 
+/// Where the tensors are merged.
+#[derive(Clone, Default)]
+pub enum Device {
+    #[default]
+    Cpu,
+    /// WGSL kernels on this GPU; methods without a kernel fall back to the CPU per tensor.
+    #[cfg(feature = "gpu")]
+    Gpu(std::sync::Arc<crate::gpu::GpuContext>),
+}
+
+impl std::fmt::Debug for Device {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Device::Cpu => f.write_str("Cpu"),
+            #[cfg(feature = "gpu")]
+            Device::Gpu(context) => write!(f, "Gpu({})", context.info().name),
+        }
+    }
+}
+
 #[derive(Debug, Clone)]
 pub struct MergeOptions {
     pub seed: Option<u64>,
@@ -26,6 +46,7 @@ pub struct MergeOptions {
     /// fsync each output file before the folder is renamed into place.
     pub fsync: bool,
     pub exec: ExecOptions,
+    pub device: Device,
 }
 
 impl Default for MergeOptions {
@@ -36,6 +57,7 @@ impl Default for MergeOptions {
             overwrite: false,
             fsync: false,
             exec: ExecOptions::default(),
+            device: Device::Cpu,
         }
     }
 }
@@ -105,7 +127,19 @@ pub fn merge_to_folder(
         options.max_shard_bytes,
         shard_metadata(spec, plan),
     )?;
-    run_native(plan, models, &mut writer, &options.exec, cancel, progress)?;
+    match &options.device {
+        Device::Cpu => run_native(plan, models, &mut writer, &options.exec, cancel, progress)?,
+        #[cfg(feature = "gpu")]
+        Device::Gpu(context) => crate::gpu::run_gpu(
+            context,
+            plan,
+            models,
+            &mut writer,
+            &options.exec,
+            cancel,
+            progress,
+        )?,
+    }
     let bytes_written = writer.bytes_written();
     let (_, layout) = writer.finish()?;
 

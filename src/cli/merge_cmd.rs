@@ -6,7 +6,7 @@ use std::sync::atomic::AtomicBool;
 use anyhow::bail;
 use indicatif::{ProgressBar, ProgressStyle};
 use mixmerge::exec::ExecOptions;
-use mixmerge::native::{merge_to_folder, prepare, read_config, MergeOptions};
+use mixmerge::native::{merge_to_folder, prepare, read_config, Device, MergeOptions};
 
 use super::DeviceChoice;
 
@@ -25,9 +25,6 @@ pub struct MergeArgs {
 }
 
 pub fn run(args: MergeArgs) -> anyhow::Result<()> {
-    if args.device == DeviceChoice::Gpu {
-        bail!("the GPU path is not built yet; use --device cpu (or auto)");
-    }
     if args.chunk_elements == 0 {
         bail!("--chunk-elements must be at least 1");
     }
@@ -46,12 +43,14 @@ pub fn run(args: MergeArgs) -> anyhow::Result<()> {
     if let Some(threads) = args.threads {
         exec.threads = threads.max(1);
     }
+    let device = choose_device(args.device)?;
     let options = MergeOptions {
         seed: args.seed,
         max_shard_bytes: args.out_shard_size,
         overwrite: args.overwrite,
         fsync: args.fsync,
         exec,
+        device,
     };
     let bar = if args.quiet {
         ProgressBar::hidden()
@@ -110,4 +109,36 @@ fn peak_rss_bytes() -> Option<u64> {
     let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
     let kb: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
     Some(kb * 1024)
+}
+
+/// `auto` takes a GPU only when it is real hardware (a CPU Vulkan driver is slower than our CPU
+/// path); `gpu` takes whatever adapter there is and fails without one.
+#[cfg(feature = "gpu")]
+fn choose_device(choice: DeviceChoice) -> anyhow::Result<Device> {
+    use std::sync::Arc;
+    Ok(match choice {
+        DeviceChoice::Cpu => Device::Cpu,
+        DeviceChoice::Auto => match mixmerge::gpu::request_native(true)? {
+            Some(context) => {
+                eprintln!("device: {}", context.info().name);
+                Device::Gpu(Arc::new(context))
+            }
+            None => Device::Cpu,
+        },
+        DeviceChoice::Gpu => match mixmerge::gpu::request_native(false)? {
+            Some(context) => {
+                eprintln!("device: {} ({:?})", context.info().name, context.info().device_type);
+                Device::Gpu(Arc::new(context))
+            }
+            None => bail!("--device gpu: no GPU adapter found (on Linux without a GPU, install lavapipe: apt-get install mesa-vulkan-drivers)"),
+        },
+    })
+}
+
+#[cfg(not(feature = "gpu"))]
+fn choose_device(choice: DeviceChoice) -> anyhow::Result<Device> {
+    if choice == DeviceChoice::Gpu {
+        bail!("this mixmerge was built without the GPU path; rebuild with `cargo build --release --features gpu`, or use --device cpu");
+    }
+    Ok(Device::Cpu)
 }

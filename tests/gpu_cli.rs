@@ -1,0 +1,90 @@
+//! `mixmerge merge --device gpu` end to end: the same folder as the CPU path, within 1 bf16 ulp.
+#![cfg(feature = "gpu")]
+
+mod common;
+
+use common::*;
+use mixmerge::dtype::DType;
+
+fn gpu_available() -> bool {
+    let found = mixmerge::gpu::request_native(false)
+        .ok()
+        .flatten()
+        .is_some();
+    if !found {
+        assert!(
+            std::env::var("MIXMERGE_REQUIRE_GPU").as_deref() != Ok("1"),
+            "MIXMERGE_REQUIRE_GPU=1 but no GPU adapter was found"
+        );
+        eprintln!("SKIPPED: no GPU adapter (set MIXMERGE_REQUIRE_GPU=1 to make this a failure)");
+    }
+    found
+}
+
+fn bf16_rank(bits: u16) -> i32 {
+    if bits & 0x8000 != 0 {
+        0x8000 - (bits & 0x7fff) as i32
+    } else {
+        0x8000 + bits as i32
+    }
+}
+
+#[test]
+fn cli_device_gpu_matches_cpu() {
+    if !gpu_available() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    llama_like(&dir.path().join("base"), 3, DType::BF16, 0.0);
+    llama_like(&dir.path().join("a"), 3, DType::BF16, 1.0);
+    llama_like(&dir.path().join("b"), 3, DType::BF16, -2.0);
+    for method in ["linear", "task_arithmetic", "ties", "dare_ties", "slerp"] {
+        let recipe = match method {
+            "linear" => "merge_method: linear\nmodels:\n  - model: a\n    parameters: {weight: 0.3}\n  - model: b\n    parameters: {weight: 0.7}\n".to_string(),
+            "slerp" => "merge_method: slerp\nbase_model: base\nmodels:\n  - model: a\nparameters: {t: 0.4}\n".to_string(),
+            m => format!("merge_method: {m}\nbase_model: base\nmodels:\n  - model: a\n    parameters: {{weight: 0.6, density: 0.5}}\n  - model: b\n    parameters: {{weight: 0.4, density: 0.7}}\n"),
+        };
+        std::fs::write(dir.path().join("recipe.yml"), recipe).unwrap();
+        for device in ["cpu", "gpu"] {
+            let output = std::process::Command::new(env!("CARGO_BIN_EXE_mixmerge"))
+                .args([
+                    "merge",
+                    "recipe.yml",
+                    device,
+                    "--quiet",
+                    "--overwrite",
+                    "--seed",
+                    "3",
+                    "--device",
+                    device,
+                ])
+                .current_dir(dir.path())
+                .output()
+                .unwrap();
+            assert!(
+                output.status.success(),
+                "{method} on {device}: {}",
+                String::from_utf8_lossy(&output.stderr)
+            );
+        }
+        let cpu = read_all(&dir.path().join("cpu"));
+        let gpu = read_all(&dir.path().join("gpu"));
+        assert_eq!(
+            cpu.keys().collect::<Vec<_>>(),
+            gpu.keys().collect::<Vec<_>>()
+        );
+        for (name, (_, shape, bytes)) in &cpu {
+            assert_eq!(&gpu[name].1, shape);
+            for (a, b) in bytes.chunks_exact(2).zip(gpu[name].2.chunks_exact(2)) {
+                let (a, b) = (
+                    u16::from_le_bytes([a[0], a[1]]),
+                    u16::from_le_bytes([b[0], b[1]]),
+                );
+                assert!(
+                    (bf16_rank(a) - bf16_rank(b)).abs() <= 1,
+                    "{method}: {name}: {a:#x} vs {b:#x}"
+                );
+            }
+        }
+    }
+}
