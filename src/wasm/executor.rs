@@ -52,9 +52,14 @@ pub async fn run_cpu<S: TensorSource>(
             return Err(MergeError::Cancelled);
         }
         let tensor = &plan.tensors[item.tensor];
-        if current.as_ref().is_none_or(|(index, _)| *index != item.tensor) {
+        if current
+            .as_ref()
+            .is_none_or(|(index, _)| *index != item.tensor)
+        {
             // Statistics passes (TIES thresholds, DELLA ranks…) read the whole tensor first.
-            let mut merger = mergers[item.tensor].take().expect("each tensor starts once");
+            let mut merger = mergers[item.tensor]
+                .take()
+                .expect("each tensor starts once");
             gather_statistics(models, tensor, merger.as_mut(), chunk_elements).await?;
             current = Some((item.tensor, merger));
         }

@@ -107,6 +107,15 @@ pub fn methods() -> Result<JsValue, JsValue> {
     to_js(&list)
 }
 
+/// A YAML document as plain JS data, for filling the page's form from an imported config
+/// (the config itself is checked by `validate`).
+#[wasm_bindgen(js_name = parseYaml)]
+pub fn parse_yaml(text: &str) -> Result<JsValue, JsValue> {
+    let value: serde_yaml::Value =
+        serde_yaml::from_str(text).map_err(|e| to_js_error(MergeError::Yaml(e.to_string())))?;
+    to_js(&value)
+}
+
 /// Reads the headers of one picked model (`{name, files}`) and summarises it.
 #[wasm_bindgen]
 pub async fn inspect(model: JsValue) -> Result<JsValue, JsValue> {
