@@ -259,3 +259,28 @@ models:
   await page.locator('#run-error').filter({ hasText: 'Fix the config first' }).waitFor();
   await page.screenshot({ path: path.join(RESULTS, 'playground-errors.png'), fullPage: true });
 });
+
+test('cancelling a merge stops it and removes the partial output', async () => {
+  const outcome = await page.evaluate(async () => {
+    const { Engine } = await import('./engine.js');
+    const engine = new Engine();
+    const files = (id) => [...document.getElementById(id).files];
+    const slots = [...document.querySelectorAll('fieldset.slot')].map((el) => ({
+      name: el.querySelector('[data-id=name]').value,
+      files: files(el.querySelector('[data-id=folder]').id),
+    })).filter((m) => m.files.length);
+    const yaml = 'merge_method: linear\nmodels:\n  - model: base\n    parameters: {weight: 1}\n';
+    let updates = 0;
+    // Tiny chunks make the merge long enough to cancel half-way.
+    const request = engine.start('merge', {
+      yaml, models: slots, options: { chunkElements: 64 }, outName: 'cancelled',
+    }, () => { if (++updates === 3) engine.cancel(request.id); });
+    const error = await request.promise.then(() => null, (e) => ({ name: e.name, message: e.message }));
+    const root = await (await navigator.storage.getDirectory()).getDirectoryHandle('mixmerge');
+    const left = await root.getDirectoryHandle('cancelled').then(() => true, () => false);
+    engine.worker.terminate();
+    return { error, updates, left };
+  });
+  assert.deepEqual(outcome.error, { name: 'Cancelled', message: 'merge cancelled' });
+  assert.equal(outcome.left, false, 'the partial output folder is removed');
+});
