@@ -60,13 +60,16 @@ function addSlot(name = `model-${state.nextSlot}`, values = {}) {
   const pick = (input, fromFolder) => input.addEventListener('change', () => {
     const files = [...input.files];
     if (files.length === 0) return;
-    if (fromFolder) {
-      const folder = files[0].webkitRelativePath.split('/')[0];
-      if (folder) { slot.name = folder; field('name').value = folder; }
-    }
     slot.files = files;
     inspectSlot(slot);
-    formChanged();
+    const folder = fromFolder ? files[0].webkitRelativePath.split('/')[0] : '';
+    if (folder && folder !== slot.name) {
+      slot.name = folder;
+      field('name').value = folder;
+      formChanged();
+    } else {
+      scheduleValidate(); // the config text stays as written
+    }
   });
   pick(field('folder'), true);
   pick(field('files'), false);
@@ -288,6 +291,8 @@ async function applyYaml() {
 async function runMerge() {
   showError($('run-error'), null);
   $('result').hidden = true;
+  $('progress').value = 0;
+  $('progress-text').textContent = '';
   const outName = $('out-name').value.trim();
   if (!outName || /[\\/]/.test(outName)) {
     showError($('run-error'), new Error('Give the output folder a plain name (no slashes).'));

@@ -178,8 +178,7 @@ test('linear merge built with the form matches the native CLI', async () => {
   assert.ok(files['tokenizer_config.json'], 'tokenizer files come from the first model');
 });
 
-test('ties from an imported YAML matches the native CLI', async () => {
-  await useYaml(`merge_method: ties
+const TIES_YAML = `merge_method: ties
 base_model: base
 models:
   - model: expert-a
@@ -189,9 +188,13 @@ models:
 parameters:
   normalize: true
 dtype: bfloat16
-`);
+`;
+
+test('ties from an imported YAML matches the native CLI', async () => {
+  await useYaml(TIES_YAML);
   await pickFolders();
   assert.equal(await page.getByLabel('Merge method').inputValue(), 'ties');
+  assert.equal(await page.getByLabel('Merge config (YAML)').inputValue(), TIES_YAML, 'merged as written');
   const files = await assertSameAsNative('ties');
   assert.ok(files['tokenizer.json'], 'tokenizer files come from the base');
 });
