@@ -231,7 +231,7 @@ async function validate() {
     const s = await engine.call('validate', { yaml: $('yaml').value, models: pickedModels(), options: mergeOptions() });
     if (round !== validateRound) return s;
     showError($('config-error'), null);
-    plan.textContent = `Plan: ${s.method} of ${s.models.join(', ')}${s.base ? ` onto base ${s.base}` : ''} → ` +
+    plan.textContent = `Plan: ${s.method} of ${s.models.filter((m) => m !== s.base).join(', ')}${s.base ? ` onto base ${s.base}` : ''} → ` +
       `${s.tensors} tensors, ${bytes(s.outputBytes)} ${s.outDtype} in ${s.shards} shard${s.shards === 1 ? '' : 's'}; ` +
       `seed ${s.seed}.${s.warnings.map((w) => ` Note: ${w}`).join('')}`;
     $('lambda').textContent = s.mixupLambda ? `Drawn λ = ${s.mixupLambda}` : '';
