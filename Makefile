@@ -9,11 +9,12 @@ DEMO_DIR ?= $(CARGO_TARGET_DIR)/demo
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: test setup fmt-check clippy unit lavapipe gpu-test serve demo bench
+.PHONY: test setup fmt-check clippy unit lavapipe gpu-test serve demo bench wasm wasm-setup browser-setup test-browser
 
 ## test: install what is needed, then format check, clippy (warnings are errors), all tests,
-## then the GPU path on lavapipe (a CPU Vulkan driver), where a missing adapter is a failure
-test: setup fmt-check clippy unit gpu-test
+## the GPU path on lavapipe (a CPU Vulkan driver), where a missing adapter is a failure, and the
+## playground end to end in headless Chromium
+test: setup fmt-check clippy unit gpu-test test-browser
 
 setup:
 	@rustup component list --installed 2>/dev/null | grep -q rustfmt || rustup component add rustfmt
@@ -51,12 +52,45 @@ demo:
 	$(CARGO_TARGET_DIR)/release/mixmerge merge $(DEMO_DIR)/mixup.yml $(DEMO_DIR)/merged --overwrite
 	$(CARGO_TARGET_DIR)/release/mixmerge inspect $(DEMO_DIR)/merged
 
-## serve: run the native demo merge, then serve www/ on $(HOST):$(PORT)
-serve: demo
-	@echo "serving www/ on http://$(HOST):$(PORT)/"
+## wasm: build the crate for the browser into www/pkg (wasm-bindgen, no wasm-pack)
+WASM_TARGET := wasm32-unknown-unknown
+WASM_BINDGEN ?= wasm-bindgen
+WASM_BINDGEN_VERSION := $(shell sed -n '/^name = "wasm-bindgen"$$/{n;s/version = "\(.*\)"/\1/p}' Cargo.lock)
+
+wasm-setup:
+	@rustup target list --installed 2>/dev/null | grep -q $(WASM_TARGET) || rustup target add $(WASM_TARGET)
+	@$(WASM_BINDGEN) --version 2>/dev/null | grep -q "$(WASM_BINDGEN_VERSION)" || \
+		cargo install wasm-bindgen-cli --version =$(WASM_BINDGEN_VERSION)
+
+wasm: wasm-setup
+	$(CARGO) build --release --lib --target $(WASM_TARGET)
+	$(WASM_BINDGEN) --target web --no-typescript --out-dir www/pkg \
+		$(CARGO_TARGET_DIR)/$(WASM_TARGET)/release/mixmerge.wasm
+	@printf 'www/pkg/mixmerge_bg.wasm: %s bytes, %s gzipped\n' \
+		$$(stat -c %s www/pkg/mixmerge_bg.wasm) $$(gzip -9c www/pkg/mixmerge_bg.wasm | wc -c)
+
+## serve: build the wasm, then serve the playground (www/) on $(HOST):$(PORT)
+serve: wasm
+	@echo "mixmerge playground: http://$(HOST):$(PORT)/  (Ctrl-C to stop)"
 	python3 -m http.server $(PORT) --bind $(HOST) --directory www
+
+## test-browser: end-to-end tests of the playground in headless Chromium (playwright-core)
+CHROMIUM ?= /usr/bin/chromium
+
+# Debian's Chromium, only when missing; sudo only when not root.
+browser-setup:
+	@if ! [ -x $(CHROMIUM) ]; then \
+		SUDO=$$([ "$$(id -u)" = 0 ] || echo sudo); \
+		$$SUDO apt-get install -y chromium || \
+		{ $$SUDO apt-get update && $$SUDO apt-get install -y chromium; }; \
+	fi
+
+test-browser: wasm browser-setup
+	$(CARGO) build
+	cd www && { [ -d node_modules/playwright-core ] || npm install --no-audit --no-fund; }
+	cd www && MIXMERGE=$(CARGO_TARGET_DIR)/debug/mixmerge CHROMIUM=$(CHROMIUM) node --test tests/
 
 ## bench: 1B-shape merges against the I/O floor (median of 3)
 bench:
 	$(CARGO) build --release
-	$(CARGO_TARGET_DIR)/release/mixmerge bench --shape 1b --runs 3 --methods linear,task_arithmetic,mixup
+	$(CARGO_TARGET_DIR)/release/mixmerge bench --shape 1b --runs 3 --methods linear,task_arithmetic,mixup,ties,dare_ties,della,slerp

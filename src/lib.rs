@@ -14,5 +14,7 @@ pub mod merge;
 #[cfg(not(target_arch = "wasm32"))]
 pub mod native;
 pub mod plan;
+#[cfg(target_arch = "wasm32")]
+pub mod wasm;
 
 pub use error::{MergeError, Result};

@@ -1,0 +1,207 @@
+//! A whole browser merge: YAML + picked folders → checked plan → output files through a sink,
+//! writing the same files with the same bytes as `native::merge_to_folder`.
+
+use std::path::Path;
+
+use serde::Serialize;
+
+use super::blob_source::BlobSource;
+use super::executor::{run_cpu, ExecHooks};
+use super::js_sink::JsSink;
+use super::model_folder::{file_name, ModelFolder};
+use crate::card::{format_lambda, model_card, rewrite_model_config, shard_metadata};
+use crate::config::{parse_config_with, MergeSpec, ParseOptions, TokenizerSource};
+use crate::error::{MergeError, Result};
+use crate::io::{plan_shards, Checkpoint, ShardSink, ShardWriter, TensorSource, INDEX_FILE};
+use crate::plan::{plan_merge, MergePlan};
+
+/// Tokenizer files are copied in reads of this size, so no file is ever whole in memory.
+const COPY_CHUNK: usize = 8 << 20;
+
+/// A config and its opened, planned inputs: everything checked, nothing written yet.
+pub struct PreparedMerge {
+    pub spec: MergeSpec,
+    pub folders: Vec<ModelFolder>,
+    pub models: Vec<Checkpoint<BlobSource>>,
+    pub plan: MergePlan,
+}
+
+/// What `validate` shows before any work starts.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PlanSummary {
+    pub method: String,
+    pub models: Vec<String>,
+    pub base: Option<String>,
+    pub tensors: usize,
+    pub input_bytes: u64,
+    pub output_bytes: u64,
+    pub out_dtype: String,
+    pub seed: u64,
+    /// λ with every digit (as written into the shards' metadata).
+    pub mixup_lambda: Option<String>,
+    pub shards: usize,
+    pub warnings: Vec<String>,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct MergeReport {
+    pub tensors: usize,
+    pub bytes_read: u64,
+    pub bytes_written: u64,
+    pub seed: u64,
+    pub mixup_lambda: Option<String>,
+    pub files: Vec<String>,
+    pub warnings: Vec<String>,
+}
+
+/// Parses `yaml` (model references are the names of picked folders), opens every model it
+/// names and plans the merge: every shape, dtype and name check happens here.
+pub async fn prepare(
+    yaml: &str,
+    picked: Vec<ModelFolder>,
+    seed: Option<u64>,
+) -> Result<PreparedMerge> {
+    let options = ParseOptions {
+        check_paths: false,
+        ..ParseOptions::default()
+    };
+    let spec = parse_config_with(yaml, Path::new(""), &options)?;
+    let mut folders = Vec::new();
+    for model in &spec.models {
+        let path = model.path.to_string_lossy();
+        let folder = picked
+            .iter()
+            .find(|f| f.name == path || f.name == model.reference)
+            .ok_or_else(|| {
+                let names: Vec<&str> = picked.iter().map(|f| f.name.as_str()).collect();
+                MergeError::config(
+                    "models",
+                    format!(
+                        "`{}` is not one of the picked models ({}); pick its folder or rename a slot",
+                        model.reference,
+                        if names.is_empty() {
+                            "none yet".to_string()
+                        } else {
+                            names.join(", ")
+                        }
+                    ),
+                )
+            })?;
+        folders.push(folder.clone());
+    }
+    let mut models = Vec::new();
+    for folder in &folders {
+        models.push(folder.open().await?);
+    }
+    let plan = plan_merge(&spec, &models, seed)?;
+    Ok(PreparedMerge {
+        spec,
+        folders,
+        models,
+        plan,
+    })
+}
+
+impl PreparedMerge {
+    pub fn summary(&self, max_shard_bytes: u64) -> PlanSummary {
+        let (spec, plan) = (&self.spec, &self.plan);
+        PlanSummary {
+            method: spec.method.key().to_string(),
+            models: spec.models.iter().map(|m| m.reference.clone()).collect(),
+            base: spec.base.map(|b| spec.models[b].reference.clone()),
+            tensors: plan.tensors.len(),
+            input_bytes: plan.input_bytes(),
+            output_bytes: plan.output_bytes(),
+            out_dtype: plan.out_dtype.torch_name().to_string(),
+            seed: plan.seed,
+            mixup_lambda: plan.mixup_lambda.map(format_lambda),
+            shards: plan_shards(&plan.output_tensors(), max_shard_bytes)
+                .files
+                .len(),
+            warnings: plan.warnings.clone(),
+        }
+    }
+
+    /// Writes the output folder's files into `sink`: shards (and index), config.json, the
+    /// tokenizer files, mergekit_config.yml and README.md, as the native CLI does.
+    pub async fn write(
+        &self,
+        mut sink: JsSink,
+        max_shard_bytes: u64,
+        chunk_elements: usize,
+        hooks: &mut dyn ExecHooks,
+    ) -> Result<MergeReport> {
+        let PreparedMerge {
+            spec,
+            folders,
+            models,
+            plan,
+        } = self;
+        let reference = &folders[plan.reference_model];
+        let model_config = reference.model_config().await?;
+        let tokenizer_folder = match spec.tokenizer_source {
+            TokenizerSource::Base => reference,
+            TokenizerSource::Model(id) => &folders[id],
+        };
+
+        let mut writer = ShardWriter::new(
+            sink.clone(),
+            plan.output_tensors(),
+            max_shard_bytes,
+            shard_metadata(spec, plan),
+        )?;
+        run_cpu(plan, models, &mut writer, &sink, chunk_elements, hooks).await?;
+        let bytes_written = writer.bytes_written();
+        let (_, layout) = writer.finish()?;
+        sink.flush().await?;
+
+        let mut files = layout.files.clone();
+        if layout.files.len() > 1 {
+            files.push(INDEX_FILE.to_string());
+        }
+        if let Some(config) = model_config {
+            let config = rewrite_model_config(&config, plan);
+            let text = serde_json::to_string_pretty(&config).expect("JSON value serialises");
+            sink.write_file("config.json", text.as_bytes())?;
+            files.push("config.json".to_string());
+        }
+        for source in tokenizer_folder.tokenizer_files() {
+            let name = file_name(source.name());
+            copy_file(source, name, &mut sink).await?;
+            files.push(name.to_string());
+        }
+        sink.write_file("mergekit_config.yml", spec.source_text.as_bytes())?;
+        files.push("mergekit_config.yml".to_string());
+        files.push("README.md".to_string());
+        sink.write_file("README.md", model_card(spec, plan, &files).as_bytes())?;
+        sink.flush().await?;
+
+        Ok(MergeReport {
+            tensors: plan.tensors.len(),
+            bytes_read: plan.input_bytes(),
+            bytes_written,
+            seed: plan.seed,
+            mixup_lambda: plan.mixup_lambda.map(format_lambda),
+            files,
+            warnings: plan.warnings.clone(),
+        })
+    }
+}
+
+/// Streams `source` into a new file `name` of the sink.
+async fn copy_file(source: &BlobSource, name: &str, sink: &mut JsSink) -> Result<()> {
+    sink.begin_file(name)?;
+    let mut buf = Vec::new();
+    let mut offset = 0u64;
+    while offset < source.size() {
+        let len = (source.size() - offset).min(COPY_CHUNK as u64) as usize;
+        buf.resize(len, 0);
+        source.read_range(offset, &mut buf).await?;
+        sink.write(&buf)?;
+        sink.flush().await?;
+        offset += len as u64;
+    }
+    sink.end_file()
+}

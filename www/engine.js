@@ -1,0 +1,43 @@
+// The page's handle on the merge engine: requests to the module worker, answered by id.
+
+export class Engine {
+  constructor() {
+    this.worker = new Worker(new URL('./worker.js', import.meta.url), { type: 'module' });
+    this.next = 1;
+    this.pending = new Map();
+    this.worker.onmessage = ({ data }) => {
+      const request = this.pending.get(data.id);
+      if (!request) return;
+      if (data.type === 'progress') {
+        request.onProgress?.(data.progress);
+        return;
+      }
+      this.pending.delete(data.id);
+      if (data.type === 'result') request.resolve(data.result);
+      else request.reject(Object.assign(new Error(data.error.message), { name: data.error.name }));
+    };
+    this.worker.onerror = (event) => {
+      const error = new Error(event.message || 'the merge worker failed to start');
+      for (const request of this.pending.values()) request.reject(error);
+      this.pending.clear();
+    };
+  }
+
+  /// Sends a request; `onProgress` receives progress messages. Returns {id, promise}.
+  start(type, payload = {}, onProgress = null) {
+    const id = this.next++;
+    const promise = new Promise((resolve, reject) => {
+      this.pending.set(id, { resolve, reject, onProgress });
+    });
+    this.worker.postMessage({ id, type, ...payload });
+    return { id, promise };
+  }
+
+  call(type, payload = {}) {
+    return this.start(type, payload).promise;
+  }
+
+  cancel(id) {
+    this.worker.postMessage({ id: 0, type: 'cancel', target: id });
+  }
+}
