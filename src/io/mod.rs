@@ -1,6 +1,7 @@
 //! Reading checkpoints as byte-range streams and writing merged ones shard by shard.
 
 pub mod checkpoint;
+pub mod folder_files;
 pub mod header;
 pub mod hub;
 pub mod layout;
@@ -17,6 +18,7 @@ pub mod open;
 pub mod output;
 
 pub use checkpoint::{index_shard_files, Checkpoint, TensorLocation};
+pub use folder_files::{PICKLE_EXTENSIONS, TOKENIZER_FILES};
 pub use header::{parse_header, read_header, Header, TensorInfo, MAX_HEADER_LEN};
 pub use hub::looks_like_hub_id;
 pub use layout::{header_bytes, index_json, plan_shards, OutputTensor, ShardLayout, INDEX_FILE};
@@ -30,4 +32,4 @@ pub use file_source::FileSource;
 #[cfg(not(target_arch = "wasm32"))]
 pub use open::{model_folder, open_checkpoint, read_model_config};
 #[cfg(not(target_arch = "wasm32"))]
-pub use output::{copy_tokenizer_files, OutputFolder, TOKENIZER_FILES};
+pub use output::{copy_tokenizer_files, OutputFolder};

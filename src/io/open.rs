@@ -1,15 +1,13 @@
 //! Finding a checkpoint on disk: a file, a folder, a sharded folder, or a clear refusal.
 
-use super::hub::looks_like_hub_id;
 use std::path::{Path, PathBuf};
 
 use super::checkpoint::{index_shard_files, Checkpoint};
 use super::file_source::FileSource;
+use super::folder_files::PICKLE_EXTENSIONS;
+use super::hub::looks_like_hub_id;
 use super::layout::INDEX_FILE;
 use crate::error::{MergeError, Result};
-
-/// Pickle formats run code when loaded; we refuse them by extension.
-const PICKLE_EXTENSIONS: [&str; 4] = ["bin", "pt", "pth", "ckpt"];
 
 /// Opens a `.safetensors` file or a model folder (sharded or not) and validates every header.
 pub fn open_checkpoint(path: &Path) -> Result<Checkpoint<FileSource>> {

@@ -2,20 +2,8 @@
 
 use std::path::{Path, PathBuf};
 
+use super::folder_files::TOKENIZER_FILES;
 use crate::error::{MergeError, Result};
-
-/// Files copied from the base model so the merged folder loads with `from_pretrained`.
-pub const TOKENIZER_FILES: [&str; 9] = [
-    "tokenizer.json",
-    "tokenizer_config.json",
-    "tokenizer.model",
-    "special_tokens_map.json",
-    "vocab.json",
-    "merges.txt",
-    "added_tokens.json",
-    "generation_config.json",
-    "chat_template.jinja",
-];
 
 /// A temporary folder beside the destination, renamed into place by `commit`; removed if dropped.
 #[derive(Debug)]

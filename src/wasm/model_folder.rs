@@ -11,24 +11,9 @@ use web_sys::File;
 
 use super::blob_source::BlobSource;
 use crate::error::{MergeError, Result};
-use crate::io::{index_shard_files, Checkpoint, TensorSource, INDEX_FILE};
-
-/// Pickle formats run code when loaded; refused by extension as natively.
-const PICKLE_EXTENSIONS: [&str; 4] = ["bin", "pt", "pth", "ckpt"];
-
-/// The files copied from the reference model into the output, as natively
-/// (`io::output::TOKENIZER_FILES`, which is not compiled for wasm).
-pub const TOKENIZER_FILES: [&str; 9] = [
-    "tokenizer.json",
-    "tokenizer_config.json",
-    "tokenizer.model",
-    "special_tokens_map.json",
-    "vocab.json",
-    "merges.txt",
-    "added_tokens.json",
-    "generation_config.json",
-    "chat_template.jinja",
-];
+use crate::io::{
+    index_shard_files, Checkpoint, TensorSource, INDEX_FILE, PICKLE_EXTENSIONS, TOKENIZER_FILES,
+};
 
 /// One model: its name (the folder name the config refers to) and its top-level files.
 #[derive(Debug, Clone)]
