@@ -54,13 +54,15 @@ demo:
 
 ## wasm: build the crate for the browser into www/pkg (wasm-bindgen, no wasm-pack)
 WASM_TARGET := wasm32-unknown-unknown
-WASM_BINDGEN ?= wasm-bindgen
+CARGO_HOME ?= $(HOME)/.cargo
+# The CLI that matches the wasm-bindgen crate exactly, installed by `wasm-setup` when missing.
+WASM_BINDGEN ?= $(CARGO_HOME)/bin/wasm-bindgen
 WASM_BINDGEN_VERSION := $(shell sed -n '/^name = "wasm-bindgen"$$/{n;s/version = "\(.*\)"/\1/p}' Cargo.lock)
 
 wasm-setup:
 	@rustup target list --installed 2>/dev/null | grep -q $(WASM_TARGET) || rustup target add $(WASM_TARGET)
 	@$(WASM_BINDGEN) --version 2>/dev/null | grep -q "$(WASM_BINDGEN_VERSION)" || \
-		cargo install wasm-bindgen-cli --version =$(WASM_BINDGEN_VERSION)
+		cargo install --force wasm-bindgen-cli --version =$(WASM_BINDGEN_VERSION)
 
 wasm: wasm-setup
 	$(CARGO) build --release --lib --target $(WASM_TARGET)
