@@ -88,22 +88,32 @@ fn task_arithmetic_with_lambda_zero_returns_the_base() {
 #[test]
 fn results_do_not_depend_on_threads_or_chunk_size() {
     let dir = three_models(DType::BF16);
-    let config = "merge_method: task_arithmetic\nbase_model: base\nmodels:\n  - model: a\n    parameters: {weight: 0.6}\n  - model: b\n    parameters: {weight: 0.3}\n";
-    let mut reference = None;
-    for (threads, chunk_elements) in [(1, 1 << 20), (2, 7), (4, 64), (3, 1)] {
-        let options = MergeOptions {
-            exec: ExecOptions {
-                threads,
-                chunk_elements,
-            },
-            overwrite: true,
-            ..MergeOptions::default()
+    // Methods without statistics, with a whole-tensor top-k, with a random mask, with norms.
+    for method in ["task_arithmetic", "ties", "dare_ties", "della", "slerp"] {
+        let config = match method {
+            "slerp" => "merge_method: slerp\nbase_model: base\nmodels:\n  - model: a\nparameters: {t: 0.3}\n".to_string(),
+            m => format!("merge_method: {m}\nbase_model: base\nmodels:\n  - model: a\n    parameters: {{weight: 0.6, density: 0.5}}\n  - model: b\n    parameters: {{weight: 0.3, density: 0.7}}\n"),
         };
-        merge(dir.path(), config, &options).unwrap();
-        let out = read_all(&dir.path().join("out"));
-        match &reference {
-            None => reference = Some(out),
-            Some(r) => assert_eq!(&out, r, "threads {threads}, chunk {chunk_elements}"),
+        let mut reference = None;
+        for (threads, chunk_elements) in [(1, 1 << 20), (2, 8), (4, 64), (3, 1)] {
+            let options = MergeOptions {
+                exec: ExecOptions {
+                    threads,
+                    chunk_elements,
+                },
+                overwrite: true,
+                seed: Some(5),
+                ..MergeOptions::default()
+            };
+            merge(dir.path(), &config, &options).unwrap();
+            let out = read_all(&dir.path().join("out"));
+            match &reference {
+                None => reference = Some(out),
+                Some(r) => assert_eq!(
+                    &out, r,
+                    "{method}: threads {threads}, chunk {chunk_elements}"
+                ),
+            }
         }
     }
 }

@@ -46,9 +46,54 @@ pub fn split_into_items(
     items
 }
 
+/// What a worker does next: gather a tensor's statistics, or merge one chunk.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Step {
+    Prepare(usize),
+    Chunk(WorkItem),
+}
+
+/// Orders the work so that a tensor's statistics passes are queued before the chunks of the
+/// tensor ahead of it: while some workers merge tensor t, another gathers statistics for t + 1.
+pub fn schedule(items: Vec<WorkItem>, needs_statistics: &[bool]) -> Vec<Step> {
+    let mut steps = Vec::with_capacity(items.len() + needs_statistics.len());
+    if needs_statistics.first() == Some(&true) {
+        steps.push(Step::Prepare(0));
+    }
+    let mut previous = None;
+    for item in items {
+        if previous != Some(item.tensor) {
+            let following = item.tensor + 1;
+            if needs_statistics.get(following) == Some(&true) {
+                steps.push(Step::Prepare(following));
+            }
+            previous = Some(item.tensor);
+        }
+        steps.push(Step::Chunk(item));
+    }
+    steps
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn statistics_are_gathered_one_tensor_ahead() {
+        let items = split_into_items(&[2, 2, 2], &[1, 1, 1], 1);
+        let steps = schedule(items, &[true, false, true]);
+        let kinds: Vec<String> = steps
+            .iter()
+            .map(|s| match s {
+                Step::Prepare(t) => format!("P{t}"),
+                Step::Chunk(i) => format!("C{}", i.tensor),
+            })
+            .collect();
+        assert_eq!(
+            kinds,
+            ["P0", "C0", "C0", "P2", "C1", "C1", "C2", "C2"].map(String::from)
+        );
+    }
 
     #[test]
     fn chunks_cover_every_element_once_and_respect_rows() {

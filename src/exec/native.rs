@@ -3,16 +3,16 @@
 
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::{mpsc, Condvar, Mutex, OnceLock};
+use std::sync::{mpsc, Condvar, Mutex};
 
+use super::chunks::{schedule, Step};
 use super::inputs::{gather_statistics, merge_chunk, ChunkInputs};
+use super::tensor_slot::TensorSlot;
 use super::{split_into_items, ExecOptions, Progress};
 use crate::error::{MergeError, Result};
 use crate::io::{Checkpoint, ShardSink, ShardWriter, TensorSource};
 use crate::merge::{build_merger, TensorMerge};
-use crate::plan::MergePlan;
-
-type Prepared = OnceLock<Option<Box<dyn TensorMerge>>>;
+use crate::plan::{MergePlan, PlannedTensor};
 
 /// Merges every tensor of `plan` into `writer`. Stops early on the first error or when
 /// `cancel` is set; the caller then discards the partial output.
@@ -36,9 +36,17 @@ where
     let numels: Vec<usize> = plan.tensors.iter().map(|t| t.numel()).collect();
     let alignments: Vec<usize> = mergers.iter().map(|m| m.row_alignment()).collect();
     let items = split_into_items(&numels, &alignments, options.chunk_elements);
-    let unprepared: Vec<Mutex<Option<Box<dyn TensorMerge>>>> =
-        mergers.into_iter().map(|m| Mutex::new(Some(m))).collect();
-    let prepared: Vec<Prepared> = plan.tensors.iter().map(|_| OnceLock::new()).collect();
+    let mut chunk_counts = vec![0usize; numels.len()];
+    for item in &items {
+        chunk_counts[item.tensor] += 1;
+    }
+    let slots: Vec<TensorSlot> = mergers
+        .into_iter()
+        .zip(chunk_counts)
+        .map(|(merger, chunks)| TensorSlot::new(merger, chunks))
+        .collect();
+    let needs_statistics: Vec<bool> = slots.iter().map(TensorSlot::needs_statistics).collect();
+    let steps = schedule(items, &needs_statistics);
 
     let threads = options.threads.max(1);
     let window = threads * 2;
@@ -59,14 +67,14 @@ where
         let (sender, receiver) = mpsc::channel::<(usize, Vec<u8>)>();
         for _ in 0..threads {
             let sender = sender.clone();
-            let (items, unprepared, prepared) = (&items, &unprepared, &prepared);
+            let (steps, slots) = (&steps, &slots);
             let (next, written, abort, fail) = (&next, &written, &abort, &fail);
             let spare_buffers = &spare_buffers;
             let mut chunk = ChunkInputs::default();
             let mut merged = Vec::new();
             scope.spawn(move || loop {
                 let index = next.fetch_add(1, Ordering::SeqCst);
-                if index >= items.len() || abort.load(Ordering::SeqCst) {
+                if index >= steps.len() || abort.load(Ordering::SeqCst) {
                     break;
                 }
                 {
@@ -82,25 +90,26 @@ where
                     fail(MergeError::Cancelled);
                     break;
                 }
-                let item = &items[index];
-                let tensor = &plan.tensors[item.tensor];
-                let merger = prepared[item.tensor].get_or_init(|| {
-                    let mut merger = unprepared[item.tensor].lock().expect("merger").take()?;
-                    let gathered = pollster::block_on(gather_statistics(
-                        models,
-                        tensor,
-                        merger.as_mut(),
-                        options.chunk_elements,
-                    ));
-                    match gathered {
-                        Ok(()) => Some(merger),
-                        Err(e) => {
-                            fail(e);
-                            None
+                let item = match &steps[index] {
+                    Step::Prepare(t) => {
+                        // Nothing to write: let the writer move past this step at once.
+                        if sender.send((index, Vec::new())).is_err() {
+                            break;
                         }
+                        slots[*t].get(|m| prepare(models, &plan.tensors[*t], options, fail, m));
+                        continue;
                     }
-                });
-                let Some(merger) = merger else { break };
+                    Step::Chunk(item) => item,
+                };
+                let tensor = &plan.tensors[item.tensor];
+                let Some(prepared) =
+                    slots[item.tensor].get(|m| prepare(models, tensor, options, fail, m))
+                else {
+                    break;
+                };
+                let Some(merger) = prepared.get().and_then(Option::as_ref) else {
+                    break;
+                };
                 match pollster::block_on(chunk.read(models, tensor, item.range.clone())) {
                     Ok(()) => {
                         let mut bytes = spare_buffers
@@ -109,6 +118,8 @@ where
                             .pop()
                             .unwrap_or_default();
                         merge_chunk(tensor, merger.as_ref(), &chunk, &mut merged, &mut bytes);
+                        drop(prepared);
+                        slots[item.tensor].chunk_done();
                         if sender.send((index, bytes)).is_err() {
                             break;
                         }
@@ -139,9 +150,10 @@ where
                 }
                 report.bytes_written += bytes.len() as u64;
                 spare_buffers.lock().expect("buffers").push(bytes);
-                let item = &items[next_to_write];
-                if item.range.end == numels[item.tensor] {
-                    report.tensors_done += 1;
+                if let Step::Chunk(item) = &steps[next_to_write] {
+                    if item.range.end == numels[item.tensor] {
+                        report.tensors_done += 1;
+                    }
                 }
                 next_to_write += 1;
                 *written.0.lock().expect("progress lock") = next_to_write;
@@ -155,4 +167,27 @@ where
         return Err(e);
     }
     Ok(())
+}
+
+/// Runs a merger's statistics passes; on failure reports the error and yields no merger.
+fn prepare<S: TensorSource>(
+    models: &[Checkpoint<S>],
+    tensor: &PlannedTensor,
+    options: &ExecOptions,
+    fail: &dyn Fn(MergeError),
+    mut merger: Box<dyn TensorMerge>,
+) -> Option<Box<dyn TensorMerge>> {
+    let gathered = pollster::block_on(gather_statistics(
+        models,
+        tensor,
+        merger.as_mut(),
+        options.chunk_elements,
+    ));
+    match gathered {
+        Ok(()) => Some(merger),
+        Err(e) => {
+            fail(e);
+            None
+        }
+    }
 }
