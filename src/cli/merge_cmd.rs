@@ -8,19 +8,38 @@ use indicatif::{ProgressBar, ProgressStyle};
 use mixmerge::exec::ExecOptions;
 use mixmerge::native::{merge_to_folder, prepare, read_config, Device, MergeOptions};
 
-use super::DeviceChoice;
+use super::{size, DeviceChoice};
 
+#[derive(Debug, clap::Args)]
 pub struct MergeArgs {
     pub config: PathBuf,
     pub out_dir: PathBuf,
+    /// Seed for random methods (DARE, DELLA) and the M³ mixup draw; overrides the config.
+    #[arg(long)]
     pub seed: Option<u64>,
+    #[arg(long, value_enum, default_value = "auto")]
     pub device: DeviceChoice,
+    /// Largest output shard, in bytes: a number with an optional K, M, B/G (10³ steps) or
+    /// KiB, MiB, GiB suffix, as mergekit's --out-shard-size.
+    #[arg(long, default_value = "5B", value_parser = size::parse_size)]
     pub out_shard_size: u64,
+    /// Worker threads (default: one per core).
+    #[arg(long)]
     pub threads: Option<usize>,
+    /// Elements per work item (memory per item is a few bytes per element and input).
+    #[arg(long, default_value_t = mixmerge::exec::DEFAULT_CHUNK_ELEMENTS)]
     pub chunk_elements: usize,
+    /// Replace OUT_DIR if it exists.
+    #[arg(long)]
     pub overwrite: bool,
+    /// Flush every output file to stable storage before renaming the folder into place.
+    #[arg(long)]
     pub fsync: bool,
+    /// Print the final report as one JSON line.
+    #[arg(long)]
     pub json: bool,
+    /// No progress bar.
+    #[arg(long)]
     pub quiet: bool,
 }
 

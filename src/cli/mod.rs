@@ -32,37 +32,7 @@ pub enum DeviceChoice {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Merge the models named in a mergekit YAML config into OUT_DIR.
-    Merge {
-        config: PathBuf,
-        out_dir: PathBuf,
-        /// Seed for random methods (DARE, DELLA) and the M³ mixup draw; overrides the config.
-        #[arg(long)]
-        seed: Option<u64>,
-        #[arg(long, value_enum, default_value = "auto")]
-        device: DeviceChoice,
-        /// Largest output shard, in bytes: a number with an optional K, M, B/G (10³ steps) or
-        /// KiB, MiB, GiB suffix, as mergekit's --out-shard-size.
-        #[arg(long, default_value = "5B", value_parser = size::parse_size)]
-        out_shard_size: u64,
-        /// Worker threads (default: one per core).
-        #[arg(long)]
-        threads: Option<usize>,
-        /// Elements per work item (memory per item is a few bytes per element and input).
-        #[arg(long, default_value_t = mixmerge::exec::DEFAULT_CHUNK_ELEMENTS)]
-        chunk_elements: usize,
-        /// Replace OUT_DIR if it exists.
-        #[arg(long)]
-        overwrite: bool,
-        /// Flush every output file to stable storage before renaming the folder into place.
-        #[arg(long)]
-        fsync: bool,
-        /// Print the final report as one JSON line.
-        #[arg(long)]
-        json: bool,
-        /// No progress bar.
-        #[arg(long)]
-        quiet: bool,
-    },
+    Merge(merge_cmd::MergeArgs),
     /// Show the tensors, dtypes, parameter count and shards of a checkpoint.
     Inspect {
         path: PathBuf,
@@ -108,31 +78,7 @@ pub enum Command {
 
 pub fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
-        Command::Merge {
-            config,
-            out_dir,
-            seed,
-            device,
-            out_shard_size,
-            threads,
-            chunk_elements,
-            overwrite,
-            fsync,
-            json,
-            quiet,
-        } => merge_cmd::run(merge_cmd::MergeArgs {
-            config,
-            out_dir,
-            seed,
-            device,
-            out_shard_size,
-            threads,
-            chunk_elements,
-            overwrite,
-            fsync,
-            json,
-            quiet,
-        }),
+        Command::Merge(args) => merge_cmd::run(args),
         Command::Inspect { path, all } => inspect_cmd::run(&path, all),
         Command::Bench {
             shape,
