@@ -16,7 +16,7 @@ pub struct ModelShape {
     pub tied_embeddings: bool,
 }
 
-pub const SHAPES: [ModelShape; 4] = [
+pub const SHAPES: [ModelShape; 5] = [
     ModelShape {
         name: "tiny",
         hidden: 64,
@@ -26,6 +26,17 @@ pub const SHAPES: [ModelShape; 4] = [
         heads: 4,
         kv_heads: 2,
         tied_embeddings: false,
+    },
+    // SmolLM2-135M (the size the browser playground is measured at)
+    ModelShape {
+        name: "135m",
+        hidden: 576,
+        intermediate: 1536,
+        layers: 30,
+        vocab: 49_152,
+        heads: 9,
+        kv_heads: 3,
+        tied_embeddings: true,
     },
     // Llama 3.2 1B
     ModelShape {

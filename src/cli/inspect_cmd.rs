@@ -1,12 +1,15 @@
 //! `mixmerge inspect`.
 
 use std::collections::BTreeMap;
+use std::io::Write;
 use std::path::Path;
 
 use mixmerge::io::open_checkpoint;
 
 pub fn run(path: &Path, all: bool) -> anyhow::Result<()> {
     let checkpoint = open_checkpoint(path)?;
+    // Written with `?`, not println!, so `inspect | head` ends quietly instead of panicking.
+    let mut out = std::io::stdout().lock();
     let mut by_dtype: BTreeMap<String, (usize, u64)> = BTreeMap::new();
     let mut parameters = 0u64;
     for location in checkpoint.tensors.values() {
@@ -16,33 +19,36 @@ pub fn run(path: &Path, all: bool) -> anyhow::Result<()> {
         entry.0 += 1;
         entry.1 += numel;
     }
-    println!("{}", checkpoint.name);
-    println!(
+    writeln!(out, "{}", checkpoint.name)?;
+    writeln!(
+        out,
         "  {} shard(s), {} tensors, {} parameters ({:.3} B)",
         checkpoint.shards.len(),
         checkpoint.tensors.len(),
         parameters,
         parameters as f64 / 1e9
-    );
+    )?;
     for (dtype, (count, numel)) in &by_dtype {
-        println!("  {dtype}: {count} tensors, {numel} parameters");
+        writeln!(out, "  {dtype}: {count} tensors, {numel} parameters")?;
     }
     for (key, value) in &checkpoint.metadata {
-        println!("  metadata {key} = {value}");
+        writeln!(out, "  metadata {key} = {value}")?;
     }
     let shown = if all { checkpoint.order.len() } else { 20 };
     for name in checkpoint.order.iter().take(shown) {
         let location = &checkpoint.tensors[name];
-        println!(
+        writeln!(
+            out,
             "  {name}  {}  {:?}  shard {}",
             location.info.dtype, location.info.shape, location.shard
-        );
+        )?;
     }
     if checkpoint.order.len() > shown {
-        println!(
+        writeln!(
+            out,
             "  … {} more (--all lists them)",
             checkpoint.order.len() - shown
-        );
+        )?;
     }
     Ok(())
 }

@@ -42,7 +42,7 @@ pub enum Command {
     },
     /// Time merges of synthetic Llama-shaped checkpoints against the I/O floor.
     Bench {
-        /// tiny, 1b, 7b or 13b.
+        /// tiny, 135m, 1b, 7b or 13b.
         #[arg(long, default_value = "1b")]
         shape: String,
         #[arg(long, value_delimiter = ',', default_value = "linear,task_arithmetic")]
@@ -62,7 +62,7 @@ pub enum Command {
     /// Write a deterministic synthetic Llama-shaped checkpoint (for demos and benchmarks).
     Synth {
         out_dir: PathBuf,
-        /// tiny, 1b, 7b or 13b.
+        /// tiny, 135m, 1b, 7b or 13b.
         #[arg(long, default_value = "tiny")]
         shape: String,
         /// 0 is the base; every other number is a distinct fine-tune of it.
