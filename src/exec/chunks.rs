@@ -2,6 +2,10 @@
 
 use std::ops::Range;
 
+use crate::error::Result;
+use crate::merge::build_merger;
+use crate::plan::MergePlan;
+
 /// One chunk of one output tensor; items are ordered like the output file.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct WorkItem {
@@ -46,7 +50,26 @@ pub fn split_into_items(
     items
 }
 
+/// Work items for a plan, and which tensors need statistics passes. Each merger is built here
+/// only to ask its row alignment and dropped; executors build it again when its tensor starts,
+/// so per-tensor state (histograms, samples) never exists for the whole model at once.
+pub fn plan_items(plan: &MergePlan, chunk_elements: usize) -> Result<(Vec<WorkItem>, Vec<bool>)> {
+    let mut alignments = Vec::with_capacity(plan.tensors.len());
+    let mut needs_statistics = Vec::with_capacity(plan.tensors.len());
+    for tensor in &plan.tensors {
+        let merger = build_merger(&tensor.recipe)?;
+        alignments.push(merger.row_alignment());
+        needs_statistics.push(merger.stat_passes() > 0);
+    }
+    let numels: Vec<usize> = plan.tensors.iter().map(|t| t.numel()).collect();
+    Ok((
+        split_into_items(&numels, &alignments, chunk_elements),
+        needs_statistics,
+    ))
+}
+
 /// What a worker does next: gather a tensor's statistics, or merge one chunk.
+#[cfg(not(target_arch = "wasm32"))]
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Step {
     Prepare(usize),
@@ -55,6 +78,7 @@ pub enum Step {
 
 /// Orders the work so that a tensor's statistics passes are queued before the chunks of the
 /// tensor ahead of it: while some workers merge tensor t, another gathers statistics for t + 1.
+#[cfg(not(target_arch = "wasm32"))]
 pub fn schedule(items: Vec<WorkItem>, needs_statistics: &[bool]) -> Vec<Step> {
     let mut steps = Vec::with_capacity(items.len() + needs_statistics.len());
     if needs_statistics.first() == Some(&true) {

@@ -4,9 +4,10 @@ mod chunks;
 mod inputs;
 #[cfg(not(target_arch = "wasm32"))]
 mod native;
+#[cfg(not(target_arch = "wasm32"))]
 mod tensor_slot;
 
-pub use chunks::{split_into_items, WorkItem};
+pub use chunks::{plan_items, split_into_items, WorkItem};
 pub use inputs::{gather_statistics, merge_chunk, read_chunk, set_len, ChunkInputs};
 #[cfg(not(target_arch = "wasm32"))]
 pub use native::run_native;

@@ -5,13 +5,13 @@ use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{mpsc, Condvar, Mutex};
 
-use super::chunks::{schedule, Step};
+use super::chunks::{plan_items, schedule, Step};
 use super::inputs::{gather_statistics, merge_chunk, ChunkInputs};
 use super::tensor_slot::TensorSlot;
-use super::{split_into_items, ExecOptions, Progress};
+use super::{ExecOptions, Progress};
 use crate::error::{MergeError, Result};
 use crate::io::{Checkpoint, ShardSink, ShardWriter, TensorSource};
-use crate::merge::{build_merger, TensorMerge};
+use crate::merge::TensorMerge;
 use crate::plan::{MergePlan, PlannedTensor};
 
 /// Merges every tensor of `plan` into `writer`. Stops early on the first error or when
@@ -28,24 +28,18 @@ where
     S: TensorSource + Sync,
     K: ShardSink,
 {
-    let mergers = plan
-        .tensors
-        .iter()
-        .map(|t| build_merger(&t.recipe))
-        .collect::<Result<Vec<_>>>()?;
+    let (items, needs_statistics) = plan_items(plan, options.chunk_elements)?;
     let numels: Vec<usize> = plan.tensors.iter().map(|t| t.numel()).collect();
-    let alignments: Vec<usize> = mergers.iter().map(|m| m.row_alignment()).collect();
-    let items = split_into_items(&numels, &alignments, options.chunk_elements);
     let mut chunk_counts = vec![0usize; numels.len()];
     for item in &items {
         chunk_counts[item.tensor] += 1;
     }
-    let slots: Vec<TensorSlot> = mergers
-        .into_iter()
+    let slots: Vec<TensorSlot> = plan
+        .tensors
+        .iter()
         .zip(chunk_counts)
-        .map(|(merger, chunks)| TensorSlot::new(merger, chunks))
+        .map(|(tensor, chunks)| TensorSlot::new(&tensor.recipe, chunks))
         .collect();
-    let needs_statistics: Vec<bool> = slots.iter().map(TensorSlot::needs_statistics).collect();
     let steps = schedule(items, &needs_statistics);
 
     let threads = options.threads.max(1);

@@ -1,36 +1,28 @@
-//! One tensor's merger through its life: built, prepared once (statistics passes), shared by
+//! One tensor's merger through its life: built when its tensor starts, prepared once (statistics passes), shared by
 //! the workers applying its chunks, and dropped after its last chunk — so statistics buffers
 //! never accumulate across a model.
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 
-use crate::merge::TensorMerge;
+use crate::merge::{build_merger, TensorMerge, TensorRecipe};
 
 /// `None` inside means preparation failed (the error was reported where it happened).
 pub type Prepared = Arc<OnceLock<Option<Box<dyn TensorMerge>>>>;
 
-pub struct TensorSlot {
-    unprepared: Mutex<Option<Box<dyn TensorMerge>>>,
+pub struct TensorSlot<'a> {
+    recipe: &'a TensorRecipe,
     prepared: Mutex<Option<Prepared>>,
     chunks_left: AtomicUsize,
 }
 
-impl TensorSlot {
-    pub fn new(merger: Box<dyn TensorMerge>, chunks: usize) -> Self {
+impl<'a> TensorSlot<'a> {
+    pub fn new(recipe: &'a TensorRecipe, chunks: usize) -> Self {
         TensorSlot {
-            unprepared: Mutex::new(Some(merger)),
+            recipe,
             prepared: Mutex::new(Some(Arc::new(OnceLock::new()))),
             chunks_left: AtomicUsize::new(chunks),
         }
-    }
-
-    pub fn needs_statistics(&self) -> bool {
-        self.unprepared
-            .lock()
-            .expect("merger slot")
-            .as_ref()
-            .is_some_and(|m| m.stat_passes() > 0)
     }
 
     /// The prepared merger, running `prepare` first if no worker has yet; other workers asking
@@ -40,10 +32,8 @@ impl TensorSlot {
         prepare: impl FnOnce(Box<dyn TensorMerge>) -> Option<Box<dyn TensorMerge>>,
     ) -> Option<Prepared> {
         let cell = self.prepared.lock().expect("merger slot").clone()?;
-        cell.get_or_init(|| {
-            let merger = self.unprepared.lock().expect("merger slot").take()?;
-            prepare(merger)
-        });
+        // The recipe was built once while planning the items, so this cannot fail.
+        cell.get_or_init(|| build_merger(self.recipe).ok().and_then(prepare));
         Some(cell)
     }
 

@@ -5,7 +5,7 @@
 //! `wgpu::Device`/`Queue` passed in; everything around it (reading, writing, progress) stays.
 
 use crate::error::{MergeError, Result};
-use crate::exec::{gather_statistics, merge_chunk, split_into_items, ChunkInputs, Progress};
+use crate::exec::{gather_statistics, merge_chunk, plan_items, ChunkInputs, Progress};
 use crate::io::{Checkpoint, ShardWriter, TensorSource};
 use crate::merge::build_merger;
 use crate::plan::MergePlan;
@@ -28,16 +28,7 @@ pub async fn run_cpu<S: TensorSource>(
     hooks: &mut dyn ExecHooks,
 ) -> Result<()> {
     let numels: Vec<usize> = plan.tensors.iter().map(|t| t.numel()).collect();
-    let mut mergers = plan
-        .tensors
-        .iter()
-        .map(|t| build_merger(&t.recipe).map(Some))
-        .collect::<Result<Vec<_>>>()?;
-    let alignments: Vec<usize> = mergers
-        .iter()
-        .map(|m| m.as_ref().map_or(1, |m| m.row_alignment()))
-        .collect();
-    let items = split_into_items(&numels, &alignments, chunk_elements);
+    let (items, _) = plan_items(plan, chunk_elements)?;
     let mut report = Progress {
         bytes_written: 0,
         bytes_total: plan.output_bytes(),
@@ -57,9 +48,7 @@ pub async fn run_cpu<S: TensorSource>(
             .is_none_or(|(index, _)| *index != item.tensor)
         {
             // Statistics passes (TIES thresholds, DELLA ranks…) read the whole tensor first.
-            let mut merger = mergers[item.tensor]
-                .take()
-                .expect("each tensor starts once");
+            let mut merger = build_merger(&tensor.recipe)?;
             gather_statistics(models, tensor, merger.as_mut(), chunk_elements).await?;
             current = Some((item.tensor, merger));
         }

@@ -114,11 +114,12 @@ impl RadixSelect {
         } else {
             3
         };
-        let bins = if passes > 0 { BINS } else { 0 };
+        // Histograms are allocated on the first chunk: executors build every tensor's merger up
+        // front, and 1 MiB per model per tensor would add up across a whole model.
         RadixSelect {
             targets,
-            high: vec![0; bins],
-            high_sum: vec![0.0; bins],
+            high: Vec::new(),
+            high_sum: Vec::new(),
             total_sum: 0.0,
             passes,
             capture_limit,
@@ -134,6 +135,10 @@ impl RadixSelect {
     pub fn observe(&mut self, pass: usize, start: usize, values: &[f32]) {
         match pass {
             0 => {
+                if self.high.is_empty() {
+                    self.high = vec![0; BINS];
+                    self.high_sum = vec![0.0; BINS];
+                }
                 let mut chunk_sum = 0f64;
                 for &x in values {
                     let key = magnitude_key(x);
