@@ -6,6 +6,8 @@ use std::collections::BTreeMap;
 use serde_json::Value;
 
 use crate::config::MergeSpec;
+use crate::error::Result;
+use crate::io::{ShardLayout, INDEX_FILE};
 use crate::plan::MergePlan;
 
 /// `__metadata__` of every output shard.
@@ -87,4 +89,33 @@ pub fn model_card(spec: &MergeSpec, plan: &MergePlan, files: &[String]) -> Strin
         card.push_str(&format!("- {file}\n"));
     }
     card
+}
+
+/// Writes the files beside the shards — config.json (rewritten), mergekit_config.yml and
+/// README.md — and returns the whole folder's file list, the same natively and in the browser.
+/// `tokenizer_files` are the names already copied from the tokenizer source.
+pub fn write_folder_files(
+    spec: &MergeSpec,
+    plan: &MergePlan,
+    layout: &ShardLayout,
+    model_config: Option<&Value>,
+    tokenizer_files: Vec<String>,
+    write: &mut dyn FnMut(&str, &[u8]) -> Result<()>,
+) -> Result<Vec<String>> {
+    let mut files = layout.files.clone();
+    if layout.files.len() > 1 {
+        files.push(INDEX_FILE.to_string());
+    }
+    if let Some(config) = model_config {
+        let config = rewrite_model_config(config, plan);
+        let text = serde_json::to_string_pretty(&config).expect("JSON value serialises");
+        write("config.json", text.as_bytes())?;
+        files.push("config.json".to_string());
+    }
+    files.extend(tokenizer_files);
+    write("mergekit_config.yml", spec.source_text.as_bytes())?;
+    files.push("mergekit_config.yml".to_string());
+    files.push("README.md".to_string());
+    write("README.md", model_card(spec, plan, &files).as_bytes())?;
+    Ok(files)
 }

@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::AtomicBool;
 use std::time::Instant;
 
-use crate::card::{model_card, rewrite_model_config, shard_metadata};
+use crate::card::{shard_metadata, write_folder_files};
 use crate::config::{parse_config, MergeSpec, TokenizerSource};
 use crate::error::{MergeError, Result};
 use crate::exec::{run_native, ExecOptions, Progress};
@@ -143,25 +143,19 @@ pub fn merge_to_folder(
     let bytes_written = writer.bytes_written();
     let (_, layout) = writer.finish()?;
 
-    let mut files = layout.files.clone();
-    if layout.files.len() > 1 {
-        files.push("model.safetensors.index.json".to_string());
-    }
-    let write = |name: &str, bytes: &[u8]| -> Result<()> {
+    let tokenizer_files = copy_tokenizer_files(&tokenizer_folder, output.path())?;
+    let mut write = |name: &str, bytes: &[u8]| -> Result<()> {
         let path = output.path().join(name);
         std::fs::write(&path, bytes).map_err(|e| MergeError::io(path.display(), e))
     };
-    if let Some(config) = model_config {
-        let config = rewrite_model_config(&config, plan);
-        let text = serde_json::to_string_pretty(&config).expect("JSON value serialises");
-        write("config.json", text.as_bytes())?;
-        files.push("config.json".to_string());
-    }
-    files.extend(copy_tokenizer_files(&tokenizer_folder, output.path())?);
-    write("mergekit_config.yml", spec.source_text.as_bytes())?;
-    files.push("mergekit_config.yml".to_string());
-    files.push("README.md".to_string());
-    write("README.md", model_card(spec, plan, &files).as_bytes())?;
+    let files = write_folder_files(
+        spec,
+        plan,
+        &layout,
+        model_config.as_ref(),
+        tokenizer_files,
+        &mut write,
+    )?;
     let out_dir = output.commit()?;
 
     Ok(MergeReport {

@@ -9,10 +9,10 @@ use super::blob_source::BlobSource;
 use super::executor::{run_cpu, ExecHooks};
 use super::js_sink::JsSink;
 use super::model_folder::{file_name, ModelFolder};
-use crate::card::{format_lambda, model_card, rewrite_model_config, shard_metadata};
+use crate::card::{format_lambda, shard_metadata, write_folder_files};
 use crate::config::{parse_config_with, MergeSpec, ParseOptions, TokenizerSource};
 use crate::error::{MergeError, Result};
-use crate::io::{plan_shards, Checkpoint, ShardSink, ShardWriter, TensorSource, INDEX_FILE};
+use crate::io::{plan_shards, Checkpoint, ShardSink, ShardWriter, TensorSource};
 use crate::plan::{plan_merge, MergePlan};
 
 /// Tokenizer files are copied in reads of this size, so no file is ever whole in memory.
@@ -157,25 +157,20 @@ impl PreparedMerge {
         let (_, layout) = writer.finish()?;
         sink.flush().await?;
 
-        let mut files = layout.files.clone();
-        if layout.files.len() > 1 {
-            files.push(INDEX_FILE.to_string());
-        }
-        if let Some(config) = model_config {
-            let config = rewrite_model_config(&config, plan);
-            let text = serde_json::to_string_pretty(&config).expect("JSON value serialises");
-            sink.write_file("config.json", text.as_bytes())?;
-            files.push("config.json".to_string());
-        }
+        let mut tokenizer_files = Vec::new();
         for source in tokenizer_folder.tokenizer_files() {
             let name = file_name(source.name());
             copy_file(source, name, &mut sink).await?;
-            files.push(name.to_string());
+            tokenizer_files.push(name.to_string());
         }
-        sink.write_file("mergekit_config.yml", spec.source_text.as_bytes())?;
-        files.push("mergekit_config.yml".to_string());
-        files.push("README.md".to_string());
-        sink.write_file("README.md", model_card(spec, plan, &files).as_bytes())?;
+        let files = write_folder_files(
+            spec,
+            plan,
+            &layout,
+            model_config.as_ref(),
+            tokenizer_files,
+            &mut |name, bytes| sink.write_file(name, bytes),
+        )?;
         sink.flush().await?;
 
         Ok(MergeReport {
