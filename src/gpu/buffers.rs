@@ -69,6 +69,17 @@ impl Scratch {
         ctx.queue.write_buffer(buffer, offset, bytes);
     }
 
+    /// Copies `bytes` of binding 2 from `from` into the input buffer at `to`, for a later kernel
+    /// that reads what this one computed (the input buffer must already hold `to + bytes`).
+    pub fn keep_result(&mut self, ctx: &GpuContext, from: u64, to: u64, bytes: u64) {
+        let (Some(result), Some(inputs)) = (&self.result.buffer, &self.inputs.buffer) else {
+            return;
+        };
+        let mut encoder = ctx.device.create_command_encoder(&Default::default());
+        encoder.copy_buffer_to_buffer(result, from, inputs, to, bytes);
+        ctx.queue.submit([encoder.finish()]);
+    }
+
     /// Runs `kernel` over `workgroups` with binding 2 holding `result_bytes` (zeroed first when
     /// `clear`), then returns binding 2's first `read_bytes` bytes (none when 0).
     #[allow(clippy::too_many_arguments)]
