@@ -33,6 +33,11 @@ fn main() {
         MethodKind::Ties,
         MethodKind::Breadcrumbs,
         MethodKind::Nearswap,
+        MethodKind::Ram,
+        MethodKind::DellaLinear,
+        MethodKind::Della,
+        MethodKind::Sce,
+        MethodKind::ArceeFusion,
     ];
     for dtype in [DType::BF16, DType::F32] {
         for r in kernel_throughput(&ctx, &methods, dtype, numel, 3).expect("bench") {
