@@ -13,7 +13,7 @@ use super::kernels::MethodPlan;
 use super::params::{Params, Slot, SPARSIFY_DELLA};
 use super::selection::{each_chunk, ScratchRegions};
 use super::shaders::Kernel;
-use super::tensor::{GpuTensor, SlotReader};
+use super::tensor::{l1_partials, GpuTensor, SlotReader};
 use super::GpuContext;
 use crate::dtype::DType;
 use crate::error::Result;
@@ -109,22 +109,9 @@ impl DellaPlan {
                 }
                 let mut pass = params.clone();
                 pass.header.mode = 1 + input as u32;
-                let groups = range.len().div_ceil(512) as u64;
-                let partials = scratch.run(
-                    ctx,
-                    Kernel::SparsifyL1,
-                    DType::F32,
-                    &pass,
-                    bytes,
-                    groups as u32,
-                    groups * 16,
-                    false,
-                    groups * 16,
-                )?;
-                for pair in bytemuck::pod_collect_to_vec::<u8, f32>(&partials).chunks_exact(4) {
-                    sum.0 += pair[0] as f64 + pair[1] as f64;
-                    sum.1 += pair[2] as f64 + pair[3] as f64;
-                }
+                let (total, kept) = l1_partials(ctx, scratch, &pass, bytes, range.len())?;
+                sum.0 += total;
+                sum.1 += kept;
             }
             Ok(())
         };

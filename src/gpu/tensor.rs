@@ -311,23 +311,38 @@ impl StatSource<'_, '_> {
         let (mut total, mut kept) = (0f64, 0f64);
         for range in chunker.ranges(self.tensor.numel()) {
             let bytes = chunker.upload(ctx, scratch, reader, &self.sources, &range, &mut params)?;
-            let groups = range.len().div_ceil(512) as u64;
-            let partials = scratch.run(
-                ctx,
-                Kernel::SparsifyL1,
-                DType::F32,
-                &params,
-                bytes,
-                groups as u32,
-                groups * 16,
-                false,
-                groups * 16,
-            )?;
-            for pair in bytemuck::pod_collect_to_vec::<u8, f32>(&partials).chunks_exact(4) {
-                total += pair[0] as f64 + pair[1] as f64;
-                kept += pair[2] as f64 + pair[3] as f64;
-            }
+            let (chunk_total, chunk_kept) = l1_partials(ctx, scratch, &params, bytes, range.len())?;
+            total += chunk_total;
+            kept += chunk_kept;
         }
         Ok((total, kept))
     }
+}
+
+/// Σ|δ| and Σ|kept δ| of slot `params.header.mode` over one staged chunk of `len` elements.
+pub(crate) fn l1_partials(
+    ctx: &GpuContext,
+    scratch: &mut Scratch,
+    params: &Params,
+    input_bytes: u64,
+    len: usize,
+) -> Result<(f64, f64)> {
+    let groups = len.div_ceil(512) as u64;
+    let partials = scratch.run(
+        ctx,
+        Kernel::SparsifyL1,
+        DType::F32,
+        params,
+        input_bytes,
+        groups as u32,
+        groups * 16,
+        false,
+        groups * 16,
+    )?;
+    let (mut total, mut kept) = (0f64, 0f64);
+    for pair in bytemuck::pod_collect_to_vec::<u8, f32>(&partials).chunks_exact(4) {
+        total += pair[0] as f64 + pair[1] as f64;
+        kept += pair[2] as f64 + pair[3] as f64;
+    }
+    Ok((total, kept))
 }
