@@ -83,9 +83,14 @@ pub fn request_native(require_real_gpu: bool) -> Result<Option<GpuContext>> {
     if require_real_gpu && info.device_type == wgpu::DeviceType::Cpu {
         return Ok(None);
     }
+    // Experimental features (mesh shaders, cooperative matrices on NVIDIA) need an opt-in we
+    // never use; asking for them fails the request.
+    let features = adapter.features()
+        - wgpu::Features::MAPPABLE_PRIMARY_BUFFERS
+        - wgpu::Features::all_experimental_mask();
     let (device, queue) = pollster::block_on(adapter.request_device(&wgpu::DeviceDescriptor {
         label: Some("mixmerge"),
-        required_features: adapter.features() - wgpu::Features::MAPPABLE_PRIMARY_BUFFERS,
+        required_features: features,
         required_limits: adapter.limits(),
         memory_hints: wgpu::MemoryHints::MemoryUsage,
         ..Default::default()
