@@ -40,9 +40,13 @@ fn main() {
         MethodKind::ArceeFusion,
     ];
     for dtype in [DType::BF16, DType::F32] {
-        for r in kernel_throughput(&ctx, &methods, dtype, numel, 3).expect("bench") {
+        // One method at a time, so each line shows as soon as it is measured (lavapipe is slow).
+        let measured = methods
+            .iter()
+            .map(|&m| kernel_throughput(&ctx, &[m], dtype, numel, 3));
+        for r in measured.flat_map(|r| r.expect("bench")) {
             println!(
-                "{:<18} {:>5} {:>12.2} {:>12.2}",
+                "{:<18} {:>5} {:>12.3} {:>12.3}",
                 r.method, r.dtype, r.kernel_gb_s, r.merge_gb_s
             );
         }

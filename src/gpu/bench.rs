@@ -9,7 +9,7 @@ use std::time::Instant;
 use super::buffers::Scratch;
 use super::kernels::MethodPlan;
 use super::params::Params;
-use super::tensor::{merge_tensor, Chunker, GpuTensor, SlotReader};
+use super::tensor::{gather_statistics, merge_tensor, Chunker, GpuTensor, SlotReader};
 use super::GpuContext;
 use crate::dtype::DType;
 use crate::error::Result;
@@ -127,7 +127,7 @@ pub fn kernel_throughput(
             vec![dtype; inputs],
             dtype,
         );
-        let Some(plan) = MethodPlan::new(&tensor) else {
+        let Some(mut plan) = MethodPlan::new(&tensor) else {
             continue;
         };
         let moved = (numel * dtype.size() * (plan.uploads.len() + 1)) as f64;
@@ -144,6 +144,7 @@ pub fn kernel_throughput(
         let mut chunker = Chunker::for_plan(ctx, &tensor, &plan)?;
         let range = chunker.ranges(numel).first().cloned().unwrap_or(0..0);
         let mut scratch = Scratch::default();
+        gather_statistics(ctx, &mut scratch, &tensor, &mut data, &mut plan)?;
         let mut params = Params {
             header: plan.header,
             slots: plan.slots.clone(),

@@ -211,8 +211,8 @@ impl Chunker {
     }
 }
 
-/// Runs the sparsifiers' statistics passes, leaving cuts and factors in `plan.slots`.
-fn gather_statistics(
+/// Runs the statistics passes, leaving cuts, factors and weights in `plan`.
+pub(crate) fn gather_statistics(
     ctx: &GpuContext,
     scratch: &mut Scratch,
     tensor: &GpuTensor<'_>,
