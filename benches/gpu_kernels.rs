@@ -26,7 +26,7 @@ fn main() {
         "{:<18} {:>5} {:>12} {:>12}",
         "method", "dtype", "kernel GB/s", "merge GB/s"
     );
-    let methods = [
+    let all = [
         MethodKind::Linear,
         MethodKind::TaskArithmetic,
         MethodKind::DareLinear,
@@ -39,6 +39,14 @@ fn main() {
         MethodKind::Sce,
         MethodKind::ArceeFusion,
     ];
+    let chosen = std::env::var("MIXMERGE_BENCH_METHODS").ok();
+    let methods: Vec<MethodKind> = match &chosen {
+        Some(keys) => keys
+            .split(',')
+            .map(|k| MethodKind::from_key(k.trim()).expect("a method key"))
+            .collect(),
+        None => all.to_vec(),
+    };
     for dtype in [DType::BF16, DType::F32] {
         // One method at a time, so each line shows as soon as it is measured (lavapipe is slow).
         let measured = methods

@@ -7,6 +7,8 @@
 //              result[i] = rank | keep << 31 (read by `keeps` in common/sparsify.wgsl).
 
 const TILE: u32 = 1024u;
+// Invocations sorting one tile: few enough that CPU drivers' barriers stay cheap.
+const SORTERS: u32 = 64u;
 
 @group(0) @binding(2) var<storage, read_write> result: array<u32>;
 
@@ -21,7 +23,7 @@ fn before(key_a: u32, position_a: u32, key_b: u32, position_b: u32) -> bool {
     return key_a < key_b || (key_a == key_b && position_a < position_b);
 }
 
-@compute @workgroup_size(256)
+@compute @workgroup_size(64)
 fn sort_tiles(
     @builtin(workgroup_id) wid: vec3<u32>,
     @builtin(num_workgroups) nwg: vec3<u32>,
@@ -37,7 +39,7 @@ fn sort_tiles(
     }
     let count = min(TILE, row_len - first);
     let width = params.u3;
-    for (var t = lid; t < width; t += 256u) {
+    for (var t = lid; t < width; t += SORTERS) {
         keys[t] = select(0xffffffffu, delta_key(row_start + first + t), t < count);
         positions[t] = select(0xffffffffu, first + t, t < count);
     }
@@ -45,7 +47,7 @@ fn sort_tiles(
     for (var k = 2u; k <= width; k <<= 1u) {
         for (var j = k >> 1u; j > 0u; j >>= 1u) {
             workgroupBarrier();
-            for (var t = lid; t < width / 2u; t += 256u) {
+            for (var t = lid; t < width / 2u; t += SORTERS) {
                 let a = 2u * t - (t & (j - 1u));
                 let b = a + j;
                 let ka = keys[a];
@@ -63,7 +65,7 @@ fn sort_tiles(
         }
     }
     workgroupBarrier();
-    for (var t = lid; t < count; t += 256u) {
+    for (var t = lid; t < count; t += SORTERS) {
         let e = row_start + first + t;
         result[2u * e] = keys[t];
         result[2u * e + 1u] = positions[t];

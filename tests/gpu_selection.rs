@@ -80,41 +80,16 @@ fn della_mixes_dense_and_sparse_inputs() {
     }
 }
 
-/// The keep mask is the same bits: one input, weight 1, no rescale, so every element is exactly
-/// base + δ where kept and exactly base where dropped; ranks with heavy ties, rows of 1 to 3 tiles.
+/// DELLA's keep masks, ranks with heavy ties, rows of one to three sort tiles.
 #[test]
 fn della_masks_are_bit_identical() {
-    let Some(ctx) = adapter(false) else { return };
+    let per_input = [(ParamName::Density, 0.3), (ParamName::Epsilon, 0.2)];
     for (shape, tied) in [
-        (vec![40, 1000], true),
-        (vec![12, 3000], true),
-        (vec![9, 777], false),
+        (&[40, 1000][..], true),
+        (&[12, 3000], true),
+        (&[9, 777], false),
     ] {
-        let numel: usize = shape.iter().product();
-        let mut r = recipe(
-            MethodKind::DellaLinear,
-            1,
-            numel,
-            &[(ParamName::Rescale, encoded::RESCALE_OFF)],
-            &[(ParamName::Density, 0.3), (ParamName::Epsilon, 0.2)],
-        );
-        r.shape = shape.clone();
-        r.per_input[0].insert(ParamName::Weight, 1.0);
-        let mut d = data(DType::F32, 2, numel, tied);
-        let cpu = cpu_merge(&r, &d, DType::F32);
-        let gpu = gpu_merge(ctx, &r, &mut d, DType::F32);
-        assert!(cpu == gpu, "{shape:?}: masks differ");
-        let base = &d.slots[0];
-        let delta = &d.slots[1];
-        let kept = cpu
-            .chunks(4)
-            .zip(base.chunks(4).zip(delta.chunks(4)))
-            .filter(|(o, (b, x))| o != b || b == x)
-            .count();
-        assert!(
-            (kept as f64 / numel as f64 - 0.3).abs() < 0.02,
-            "{shape:?}: kept {kept} of {numel}"
-        );
+        assert_same_mask(MethodKind::DellaLinear, shape, &per_input, tied);
     }
 }
 

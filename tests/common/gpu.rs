@@ -7,7 +7,7 @@ use std::sync::OnceLock;
 use mixmerge::dtype::DType;
 use mixmerge::gpu::bench::MemorySlots;
 use mixmerge::gpu::{merge_tensor, request_native, GpuContext, GpuTensor};
-use mixmerge::merge::catalog::{MethodKind, ParamName, Scope};
+use mixmerge::merge::catalog::{encoded, MethodKind, ParamName, Scope};
 use mixmerge::merge::rng::{tensor_key, Stream};
 use mixmerge::merge::{build_merger, Chunk, TensorRecipe};
 
@@ -303,4 +303,44 @@ pub fn run_probe_with(
     let words = bytemuck::pod_collect_to_vec(&read.slice(..).get_mapped_range().expect("mapped"));
     read.unmap();
     words
+}
+
+/// A random mask is the same bits on both paths: with one input at weight 1 and no rescale every
+/// element is exactly base + δ where kept and exactly base where dropped. Checks that, and that
+/// about `density` of the elements are kept, for `method` over a tensor of `shape`.
+pub fn assert_same_mask(
+    method: MethodKind,
+    shape: &[usize],
+    per_input: &[(ParamName, f64)],
+    tied: bool,
+) {
+    let Some(ctx) = adapter(false) else { return };
+    let numel: usize = shape.iter().product();
+    let density = per_input
+        .iter()
+        .find(|(name, _)| *name == ParamName::Density)
+        .map_or(1.0, |&(_, d)| d);
+    let mut r = recipe(
+        method,
+        1,
+        numel,
+        &[(ParamName::Rescale, encoded::RESCALE_OFF)],
+        per_input,
+    );
+    r.shape = shape.to_vec();
+    r.per_input[0].insert(ParamName::Weight, 1.0);
+    let mut d = data(DType::F32, 2, numel, tied);
+    let cpu = cpu_merge(&r, &d, DType::F32);
+    let gpu = gpu_merge(ctx, &r, &mut d, DType::F32);
+    assert!(cpu == gpu, "{} {shape:?}: masks differ", method.key());
+    let kept = cpu
+        .chunks(4)
+        .zip(d.slots[0].chunks(4))
+        .filter(|(o, b)| o != b)
+        .count();
+    assert!(
+        (kept as f64 / numel as f64 - density).abs() < 0.015,
+        "{} {shape:?}: kept {kept} of {numel}",
+        method.key()
+    );
 }
