@@ -1,6 +1,7 @@
 //! Reading checkpoints as byte-range streams and writing merged ones shard by shard.
 
 pub mod checkpoint;
+pub mod gguf;
 pub mod folder_files;
 pub mod header;
 pub mod hub;
