@@ -5,7 +5,7 @@ use std::path::Path;
 
 use mixmerge::dtype::DType;
 use mixmerge::io::{
-    copy_tokenizer_files, open_checkpoint, Checkpoint, DirSink, FileSource, OutputFolder,
+    copy_tokenizer_files, open_checkpoint, Checkpoint, DirSink, LocalSource, OutputFolder,
     OutputTensor, ShardLayout, ShardWriter, INDEX_FILE,
 };
 use mixmerge::MergeError;
@@ -70,7 +70,7 @@ fn write_checkpoint(
     layout
 }
 
-fn read_all(checkpoint: &Checkpoint<FileSource>, name: &str) -> Vec<u8> {
+fn read_all(checkpoint: &Checkpoint<LocalSource>, name: &str) -> Vec<u8> {
     let info = &checkpoint.get(name).unwrap().info;
     let mut out = vec![0u8; info.len as usize];
     pollster::block_on(checkpoint.read_elements(name, 0, info.numel(), &mut out)).unwrap();

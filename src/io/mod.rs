@@ -14,6 +14,8 @@ pub mod dir_sink;
 #[cfg(not(target_arch = "wasm32"))]
 pub mod file_source;
 #[cfg(not(target_arch = "wasm32"))]
+pub mod local_source;
+#[cfg(not(target_arch = "wasm32"))]
 pub mod open;
 #[cfg(not(target_arch = "wasm32"))]
 pub mod output;
@@ -30,6 +32,8 @@ pub use writer::{ShardSink, ShardWriter};
 pub use dir_sink::DirSink;
 #[cfg(not(target_arch = "wasm32"))]
 pub use file_source::FileSource;
+#[cfg(not(target_arch = "wasm32"))]
+pub use local_source::LocalSource;
 #[cfg(not(target_arch = "wasm32"))]
 pub use open::{model_folder, open_checkpoint, read_model_config};
 #[cfg(not(target_arch = "wasm32"))]
