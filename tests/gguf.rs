@@ -15,7 +15,9 @@ use mixmerge::io::{open_checkpoint, FileSource, TensorSource};
 use mixmerge::native::MergeOptions;
 
 fn fixture(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/gguf").join(name)
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures/gguf")
+        .join(name)
 }
 
 fn open_gguf(path: &Path) -> mixmerge::error::Result<GgufFile<FileSource>> {
@@ -58,9 +60,14 @@ fn every_supported_type_dequantises_bit_for_bit_like_gguf_py() {
     let expected = expected("quants.expected.safetensors");
     assert_eq!(file.tensors().len(), expected.len());
     for (name, (shape, values)) in &expected {
-        let tensor = file.tensor(name).unwrap_or_else(|| panic!("{name} missing"));
+        let tensor = file
+            .tensor(name)
+            .unwrap_or_else(|| panic!("{name} missing"));
         assert_eq!(&tensor.shape, shape, "{name}");
-        assert_eq!(tensor.kind.name().to_lowercase(), name.trim_start_matches("cube_"));
+        assert_eq!(
+            tensor.kind.name().to_lowercase(),
+            name.trim_start_matches("cube_")
+        );
         assert_bits_eq(&read_f32(&file, name, 0, values.len()), values, name);
     }
 }
@@ -76,7 +83,11 @@ fn reads_starting_and_ending_mid_block_match_whole_reads() {
             }
             let count = count.min(values.len() - first);
             let got = read_f32(&file, name, first, count);
-            assert_bits_eq(&got, &values[first..first + count], &format!("{name}[{first}..]"));
+            assert_bits_eq(
+                &got,
+                &values[first..first + count],
+                &format!("{name}[{first}..]"),
+            );
         }
     }
 }
@@ -88,16 +99,25 @@ fn tiny_llama_reads_back_under_hf_names_shapes_and_row_order() {
     let names: Vec<&str> = file.tensors().iter().map(|t| t.name.as_str()).collect();
     let mut sorted = names.clone();
     sorted.sort();
-    assert_eq!(sorted, expected.keys().map(String::as_str).collect::<Vec<_>>());
+    assert_eq!(
+        sorted,
+        expected.keys().map(String::as_str).collect::<Vec<_>>()
+    );
     for (name, (shape, values)) in &expected {
         let tensor = file.tensor(name).unwrap();
         assert_eq!(&tensor.shape, shape, "{name}");
         assert_bits_eq(&read_f32(&file, name, 0, values.len()), values, name);
     }
-    let q = file.tensor("model.layers.0.self_attn.q_proj.weight").unwrap();
+    let q = file
+        .tensor("model.layers.0.self_attn.q_proj.weight")
+        .unwrap();
     assert_eq!(q.gguf_name, "blk.0.attn_q.weight");
     assert!(q.permutation.is_some());
-    assert!(file.tensor("model.layers.0.self_attn.v_proj.weight").unwrap().permutation.is_none());
+    assert!(file
+        .tensor("model.layers.0.self_attn.v_proj.weight")
+        .unwrap()
+        .permutation
+        .is_none());
 }
 
 #[test]
@@ -118,7 +138,11 @@ fn permuted_tensors_read_in_chunks_that_cross_rows_and_heads() {
             }
             let count = (*step).min(values.len() - first);
             let got = read_f32(&file, name, first, count);
-            assert_bits_eq(&got, &values[first..first + count], &format!("{name}[{first}..]"));
+            assert_bits_eq(
+                &got,
+                &values[first..first + count],
+                &format!("{name}[{first}..]"),
+            );
             first += count;
         }
     }
@@ -160,10 +184,17 @@ fn hf_config_and_tokenizer_come_from_the_metadata() {
     let config = file.hf_config().unwrap();
     assert_eq!(config.architecture, "llama");
     assert_eq!(
-        (config.hidden_size, config.intermediate_size, config.num_hidden_layers),
+        (
+            config.hidden_size,
+            config.intermediate_size,
+            config.num_hidden_layers
+        ),
         (64, 64, 2)
     );
-    assert_eq!((config.num_attention_heads, config.num_key_value_heads), (4, 2));
+    assert_eq!(
+        (config.num_attention_heads, config.num_key_value_heads),
+        (4, 2)
+    );
     assert_eq!((config.head_dim, config.vocab_size), (16, 32));
     assert_eq!(config.rope_theta, 100000.0);
     assert!((config.rms_norm_eps - 1e-5).abs() < 1e-12);
@@ -180,7 +211,10 @@ fn hf_config_and_tokenizer_come_from_the_metadata() {
     assert_eq!(tokenizer.tokens[1], "<|im_start|>");
     assert_eq!(tokenizer.token_types.as_ref().unwrap()[..4], [3, 3, 3, 1]);
     assert_eq!(tokenizer.merges, ["t 1", "t 2", "t1 0"]);
-    assert_eq!((tokenizer.bos_token_id, tokenizer.eos_token_id), (Some(1), Some(2)));
+    assert_eq!(
+        (tokenizer.bos_token_id, tokenizer.eos_token_id),
+        (Some(1), Some(2))
+    );
     assert!(tokenizer.chat_template.unwrap().contains("messages"));
 }
 
@@ -234,5 +268,8 @@ fn inspect_lists_hf_names_shapes_and_gguf_types() {
         text.contains("model.layers.1.self_attn.k_proj.weight  F32  [32, 64]  GGUF Q4_0 `blk.1.attn_k.weight`"),
         "{text}"
     );
-    assert!(text.contains("model.embed_tokens.weight  F32  [32, 64]  GGUF Q8_0"), "{text}");
+    assert!(
+        text.contains("model.embed_tokens.weight  F32  [32, 64]  GGUF Q8_0"),
+        "{text}"
+    );
 }

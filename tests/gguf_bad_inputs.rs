@@ -45,7 +45,8 @@ impl Gguf {
     }
 
     fn tensor(mut self, name: &str, dims: &[u64], kind: u32, offset: u64) -> Self {
-        self.tensors.push((name.into(), dims.to_vec(), kind, offset));
+        self.tensors
+            .push((name.into(), dims.to_vec(), kind, offset));
         self
     }
 
@@ -125,7 +126,11 @@ fn bad_magic() {
 
 #[test]
 fn unsupported_versions_and_big_endian_files() {
-    for (version, words) in [(1, "v1"), (4, "version 4"), (3u32.swap_bytes(), "big-endian")] {
+    for (version, words) in [
+        (1, "v1"),
+        (4, "version 4"),
+        (3u32.swap_bytes(), "big-endian"),
+    ] {
         let mut file = Gguf::valid();
         file.version = version;
         assert_malformed(refuse(&file.bytes()), words);
@@ -141,8 +146,12 @@ fn truncated_header() {
     for len in [6, 20, 200, 2000] {
         let err = refuse(&tiny[..len]);
         let text = err.to_string();
-        let says_why = text.contains("past the end of the file") || text.contains("left in the file");
-        assert!(matches!(err, MergeError::MalformedGguf { .. }) && says_why, "{len}: {err}");
+        let says_why =
+            text.contains("past the end of the file") || text.contains("left in the file");
+        assert!(
+            matches!(err, MergeError::MalformedGguf { .. }) && says_why,
+            "{len}: {err}"
+        );
     }
 }
 
@@ -157,7 +166,10 @@ fn absurd_counts_are_refused_before_allocating() {
     let mut array = 4u32.to_le_bytes().to_vec();
     array.extend(u64::MAX.to_le_bytes());
     let file = Gguf::valid().kv("tokenizer.ggml.scores", 9, &array);
-    assert_malformed(refuse(&file.bytes()), "array length of `tokenizer.ggml.scores`");
+    assert_malformed(
+        refuse(&file.bytes()),
+        "array length of `tokenizer.ggml.scores`",
+    );
     let file = Gguf::valid().kv("general.name", 8, &(1u64 << 40).to_le_bytes());
     assert_malformed(refuse(&file.bytes()), "value of `general.name`");
 }
@@ -166,7 +178,9 @@ fn absurd_counts_are_refused_before_allocating() {
 fn bad_metadata() {
     let file = Gguf::valid().kv("x", 42, &[]);
     assert_malformed(refuse(&file.bytes()), "`x` has unknown value type 42");
-    let file = Gguf::valid().kv("x", 4, &[1, 0, 0, 0]).kv("x", 4, &[2, 0, 0, 0]);
+    let file = Gguf::valid()
+        .kv("x", 4, &[1, 0, 0, 0])
+        .kv("x", 4, &[2, 0, 0, 0]);
     assert_malformed(refuse(&file.bytes()), "`x` appears twice");
     let file = Gguf::valid().kv("general.alignment", 4, &24u32.to_le_bytes());
     assert_malformed(refuse(&file.bytes()), "general.alignment");
@@ -207,7 +221,10 @@ fn bad_tensor_layouts() {
     let mut overlapping = Gguf::valid().tensor("v", &[8], F32, 0);
     overlapping.data = vec![0; 64];
     let err = refuse(&overlapping.bytes());
-    assert!(matches!(err, MergeError::BadTensor { ref reason, .. } if reason.contains("overlap")), "{err}");
+    assert!(
+        matches!(err, MergeError::BadTensor { ref reason, .. } if reason.contains("overlap")),
+        "{err}"
+    );
 }
 
 #[test]
@@ -216,7 +233,11 @@ fn names_that_collide_after_mapping_are_refused() {
     let mut file = Gguf::valid().tensor("lm_head.weight", &[8], F32, 32);
     file.tensors[0].0 = "output.weight".into();
     file.data = vec![0; 64];
-    assert_bad_tensor(refuse(&file.bytes()), "lm_head.weight", "maps to `lm_head.weight`");
+    assert_bad_tensor(
+        refuse(&file.bytes()),
+        "lm_head.weight",
+        "maps to `lm_head.weight`",
+    );
 }
 
 #[test]

@@ -41,15 +41,23 @@ fn smollm2_opens_with_hf_names_config_and_tokenizer() {
     assert_eq!(file.tensors().len(), 272);
     let embed = file.tensor("model.embed_tokens.weight").unwrap();
     assert_eq!(embed.shape, [49152, 576]);
-    let k = file.tensor("model.layers.29.self_attn.k_proj.weight").unwrap();
-    assert_eq!((k.shape.as_slice(), k.kind.name()), ([192, 576].as_slice(), "Q4_1"));
+    let k = file
+        .tensor("model.layers.29.self_attn.k_proj.weight")
+        .unwrap();
+    assert_eq!(
+        (k.shape.as_slice(), k.kind.name()),
+        ([192, 576].as_slice(), "Q4_1")
+    );
     assert!(file.tensors().iter().all(|t| !t.name.starts_with("blk.")));
     assert!(file.tensor("lm_head.weight").is_none(), "tied embeddings");
 
     let config = file.hf_config().unwrap();
     assert_eq!(config.architecture, "llama");
     assert_eq!((config.hidden_size, config.intermediate_size), (576, 1536));
-    assert_eq!((config.num_hidden_layers, config.num_attention_heads), (30, 9));
+    assert_eq!(
+        (config.num_hidden_layers, config.num_attention_heads),
+        (30, 9)
+    );
     assert_eq!((config.num_key_value_heads, config.vocab_size), (3, 49152));
     assert_eq!(config.rope_theta, 100000.0);
     assert!(config.tie_word_embeddings);
@@ -57,36 +65,55 @@ fn smollm2_opens_with_hf_names_config_and_tokenizer() {
     let tokenizer = file.tokenizer().unwrap();
     assert_eq!(tokenizer.model, "gpt2");
     assert_eq!(tokenizer.tokens.len(), 49152);
-    assert!(tokenizer.merges.len() > 40_000, "{}", tokenizer.merges.len());
+    assert!(
+        tokenizer.merges.len() > 40_000,
+        "{}",
+        tokenizer.merges.len()
+    );
     let eos = tokenizer.eos_token_id.unwrap() as usize;
-    assert!(tokenizer.tokens[eos].starts_with("<|"), "{}", tokenizer.tokens[eos]);
+    assert!(
+        tokenizer.tokens[eos].starts_with("<|"),
+        "{}",
+        tokenizer.tokens[eos]
+    );
 }
 
 #[test]
 fn smollm2_tensors_match_gguf_py() {
     let Some(path) = model_path() else { return };
     let file = open(&path);
-    let reference: serde_json::Value = serde_json::from_str(include_str!(
-        "fixtures/gguf/smollm2-reference.json"
-    ))
-    .unwrap();
+    let reference: serde_json::Value =
+        serde_json::from_str(include_str!("fixtures/gguf/smollm2-reference.json")).unwrap();
     for entry in reference.as_array().unwrap() {
         let name = entry["name"].as_str().unwrap();
         let tensor = file.tensor(name).unwrap();
-        assert_eq!(tensor.kind.name(), entry["gguf_type"].as_str().unwrap(), "{name}");
+        assert_eq!(
+            tensor.kind.name(),
+            entry["gguf_type"].as_str().unwrap(),
+            "{name}"
+        );
         let shape: Vec<usize> = serde_json::from_value(entry["shape"].clone()).unwrap();
         assert_eq!(tensor.shape, shape, "{name}");
         let values = read_all(&file, name);
         for pick in entry["picks"].as_array().unwrap() {
-            let (index, want) = (pick[0].as_u64().unwrap() as usize, pick[1].as_f64().unwrap());
+            let (index, want) = (
+                pick[0].as_u64().unwrap() as usize,
+                pick[1].as_f64().unwrap(),
+            );
             assert_eq!(values[index], want as f32, "{name}[{index}]");
         }
         // Sums in f64 depend on the order of addition; the values themselves are exact.
         let sum: f64 = values.iter().map(|&v| v as f64).sum();
         let abs_sum: f64 = values.iter().map(|&v| (v as f64).abs()).sum();
         let close = |a: f64, b: f64| (a - b).abs() <= 1e-9 * b.abs().max(1.0);
-        assert!(close(sum, entry["sum"].as_f64().unwrap()), "{name}: sum {sum}");
-        assert!(close(abs_sum, entry["abs_sum"].as_f64().unwrap()), "{name}: |sum| {abs_sum}");
+        assert!(
+            close(sum, entry["sum"].as_f64().unwrap()),
+            "{name}: sum {sum}"
+        );
+        assert!(
+            close(abs_sum, entry["abs_sum"].as_f64().unwrap()),
+            "{name}: |sum| {abs_sum}"
+        );
     }
 }
 

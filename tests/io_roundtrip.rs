@@ -6,7 +6,7 @@ use std::path::Path;
 use mixmerge::dtype::DType;
 use mixmerge::io::{
     copy_tokenizer_files, open_checkpoint, Checkpoint, DirSink, LocalSource, OutputFolder,
-    OutputTensor, ShardLayout, ShardWriter, INDEX_FILE,
+    OutputTensor, ShardLayout, ShardWriter, TensorSource, INDEX_FILE,
 };
 use mixmerge::MergeError;
 use safetensors::SafeTensors;
@@ -263,7 +263,7 @@ fn file_source_serves_reads_from_several_threads() {
             scope.spawn(move || {
                 let (source, info) = checkpoint.source_of(&t.name).unwrap();
                 let mut out = vec![0u8; info.len as usize];
-                source.read_at(info.start, &mut out).unwrap();
+                pollster::block_on(source.read_range(info.start, &mut out)).unwrap();
                 assert_eq!(out, payload(i, t));
             });
         }

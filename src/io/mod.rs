@@ -1,10 +1,11 @@
 //! Reading checkpoints as byte-range streams and writing merged ones shard by shard.
 
 pub mod checkpoint;
-pub mod gguf;
 pub mod folder_files;
+pub mod gguf;
 pub mod header;
 pub mod hub;
+pub mod input_source;
 pub mod layout;
 pub mod source;
 pub mod writer;
@@ -14,8 +15,6 @@ pub mod dir_sink;
 #[cfg(not(target_arch = "wasm32"))]
 pub mod file_source;
 #[cfg(not(target_arch = "wasm32"))]
-pub mod local_source;
-#[cfg(not(target_arch = "wasm32"))]
 pub mod open;
 #[cfg(not(target_arch = "wasm32"))]
 pub mod output;
@@ -24,6 +23,7 @@ pub use checkpoint::{index_shard_files, Checkpoint, TensorLocation};
 pub use folder_files::{PICKLE_EXTENSIONS, TOKENIZER_FILES};
 pub use header::{parse_header, read_header, Header, TensorInfo, MAX_HEADER_LEN};
 pub use hub::looks_like_hub_id;
+pub use input_source::InputSource;
 pub use layout::{header_bytes, index_json, plan_shards, OutputTensor, ShardLayout, INDEX_FILE};
 pub use source::{MemorySource, TensorSource};
 pub use writer::{ShardSink, ShardWriter};
@@ -33,7 +33,7 @@ pub use dir_sink::DirSink;
 #[cfg(not(target_arch = "wasm32"))]
 pub use file_source::FileSource;
 #[cfg(not(target_arch = "wasm32"))]
-pub use local_source::LocalSource;
+pub use input_source::LocalSource;
 #[cfg(not(target_arch = "wasm32"))]
 pub use open::{model_folder, open_checkpoint, read_model_config};
 #[cfg(not(target_arch = "wasm32"))]

@@ -3,9 +3,10 @@
 use std::path::{Path, PathBuf};
 
 use super::checkpoint::{index_shard_files, Checkpoint};
-use super::local_source::LocalSource;
+use super::file_source::FileSource;
 use super::folder_files::PICKLE_EXTENSIONS;
 use super::hub::looks_like_hub_id;
+use super::input_source::{InputSource, LocalSource};
 use super::layout::INDEX_FILE;
 use crate::error::{MergeError, Result};
 
@@ -126,13 +127,13 @@ fn file_names(paths: &[PathBuf]) -> Vec<&str> {
 }
 
 fn open_gguf(path: &Path) -> Result<Checkpoint<LocalSource>> {
-    let source = LocalSource::gguf(path)?;
+    let source = pollster::block_on(InputSource::gguf(FileSource::open(path)?))?;
     let name = path.display().to_string();
     pollster::block_on(Checkpoint::from_sources(name, vec![source], None))
 }
 
 fn open_single(path: &Path) -> Result<Checkpoint<LocalSource>> {
-    let source = LocalSource::safetensors(path)?;
+    let source = InputSource::Safetensors(FileSource::open(path)?);
     let name = path.display().to_string();
     pollster::block_on(Checkpoint::from_sources(name, vec![source], None))
 }
@@ -160,7 +161,7 @@ fn open_indexed(dir: &Path, index: &Path) -> Result<Checkpoint<LocalSource>> {
                 dir.display()
             )));
         }
-        shards.push(LocalSource::safetensors(&path)?);
+        shards.push(InputSource::Safetensors(FileSource::open(&path)?));
     }
     let name = dir.display().to_string();
     let index = Some((index_name.as_str(), bytes.as_slice()));

@@ -65,9 +65,7 @@ pub async fn read_gguf_header<S: TensorSource>(source: &S) -> Result<GgufHeader>
             Err(Stop::NeedMore) => {
                 return Err(MergeError::MalformedGguf {
                     file: file.to_string(),
-                    reason: format!(
-                        "header is longer than the {MAX_GGUF_HEADER_LEN}-byte limit"
-                    ),
+                    reason: format!("header is longer than the {MAX_GGUF_HEADER_LEN}-byte limit"),
                 })
             }
             Err(Stop::Malformed(reason)) => {
@@ -136,12 +134,14 @@ pub fn parse_gguf_header(file: &str, file_size: u64, prefix: &[u8]) -> Parse<Res
     let alignment = alignment(&metadata)?;
     let header_end = cursor.position();
     let data_start = header_end.div_ceil(alignment) * alignment;
-    Ok(check_tensors(file, file_size, data_start, alignment, raw).map(|tensors| GgufHeader {
-        version,
-        metadata,
-        tensors,
-        data_start,
-    }))
+    Ok(
+        check_tensors(file, file_size, data_start, alignment, raw).map(|tensors| GgufHeader {
+            version,
+            metadata,
+            tensors,
+            data_start,
+        }),
+    )
 }
 
 fn alignment(metadata: &BTreeMap<String, MetadataValue>) -> Parse<u64> {
@@ -175,13 +175,12 @@ fn check_tensors(
         if !seen.insert(tensor.name.clone()) {
             return Err(bad("appears twice in the tensor table".into()));
         }
-        let kind = GgmlType::from_id(tensor.type_id).map_err(|kind| {
-            MergeError::UnsupportedGgufType {
+        let kind =
+            GgmlType::from_id(tensor.type_id).map_err(|kind| MergeError::UnsupportedGgufType {
                 file: file.to_string(),
                 tensor: tensor.name.clone(),
                 kind,
-            }
-        })?;
+            })?;
         let dims = tensor
             .dims
             .iter()

@@ -77,7 +77,10 @@ impl HfConfig {
             let key = key(name);
             match metadata.get(&key) {
                 None => Ok(None),
-                Some(value) => value.as_f64().map(Some).ok_or_else(|| bad(&key, "must be a number")),
+                Some(value) => value
+                    .as_f64()
+                    .map(Some)
+                    .ok_or_else(|| bad(&key, "must be a number")),
             }
         };
         let hidden_size = required("embedding_length")?;
@@ -143,7 +146,10 @@ impl HfConfig {
             "torch_dtype": "float32",
         });
         let optional = [
-            ("max_position_embeddings", self.max_position_embeddings.map(|v| v as u64)),
+            (
+                "max_position_embeddings",
+                self.max_position_embeddings.map(|v| v as u64),
+            ),
             ("bos_token_id", self.bos_token_id.map(u64::from)),
             ("eos_token_id", self.eos_token_id.map(u64::from)),
         ];

@@ -169,7 +169,12 @@ mod tests {
         a.extend(7u32.to_le_bytes());
         a.extend(9u32.to_le_bytes());
         let array = value(9, &a).unwrap();
-        let items: Vec<_> = array.as_array().unwrap().iter().map(|v| v.as_u64()).collect();
+        let items: Vec<_> = array
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| v.as_u64())
+            .collect();
         assert_eq!(items, [Some(7), Some(9)]);
     }
 

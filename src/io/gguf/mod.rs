@@ -79,10 +79,7 @@ impl<S: TensorSource> GgufFile<S> {
                 return Err(MergeError::BadTensor {
                     file,
                     tensor: info.name.clone(),
-                    reason: format!(
-                        "maps to `{}`, as `{}` does",
-                        tensor.name, other.gguf_name
-                    ),
+                    reason: format!("maps to `{}`, as `{}` does", tensor.name, other.gguf_name),
                 });
             }
             by_name.insert(tensor.name.clone(), tensors.len());
@@ -141,7 +138,9 @@ impl<S: TensorSource> GgufFile<S> {
         })?;
         let dtype = tensor.dtype();
         let mut raw = vec![0u8; out.len() * dtype.size()];
-        tensor.read(&self.source, first, out.len(), &mut raw).await?;
+        tensor
+            .read(&self.source, first, out.len(), &mut raw)
+            .await?;
         dtype.decode(&raw, out);
         Ok(())
     }

@@ -96,23 +96,46 @@ mod tests {
             ("token_embd.weight", "model.embed_tokens.weight"),
             ("output_norm.weight", "model.norm.weight"),
             ("output.weight", "lm_head.weight"),
-            ("blk.0.attn_q.weight", "model.layers.0.self_attn.q_proj.weight"),
-            ("blk.12.attn_k.bias", "model.layers.12.self_attn.k_proj.bias"),
-            ("blk.3.ffn_down.weight", "model.layers.3.mlp.down_proj.weight"),
-            ("blk.3.ffn_norm.weight", "model.layers.3.post_attention_layernorm.weight"),
+            (
+                "blk.0.attn_q.weight",
+                "model.layers.0.self_attn.q_proj.weight",
+            ),
+            (
+                "blk.12.attn_k.bias",
+                "model.layers.12.self_attn.k_proj.bias",
+            ),
+            (
+                "blk.3.ffn_down.weight",
+                "model.layers.3.mlp.down_proj.weight",
+            ),
+            (
+                "blk.3.ffn_norm.weight",
+                "model.layers.3.post_attention_layernorm.weight",
+            ),
         ];
         for (gguf, hf) in cases {
             assert_eq!(hf_name(gguf).as_deref(), Some(hf), "{gguf}");
         }
-        for unknown in ["rope_freqs.weight", "blk.x.attn_q.weight", "blk.1.ssm_a", "weird"] {
+        for unknown in [
+            "rope_freqs.weight",
+            "blk.x.attn_q.weight",
+            "blk.1.ssm_a",
+            "weird",
+        ] {
             assert_eq!(hf_name(unknown), None, "{unknown}");
         }
     }
 
     #[test]
     fn only_llama_q_and_k_are_permuted() {
-        assert_eq!(permuted_heads("llama", "blk.1.attn_q.weight", 9, 3), Some(9));
-        assert_eq!(permuted_heads("llama", "blk.1.attn_k.weight", 9, 3), Some(3));
+        assert_eq!(
+            permuted_heads("llama", "blk.1.attn_q.weight", 9, 3),
+            Some(9)
+        );
+        assert_eq!(
+            permuted_heads("llama", "blk.1.attn_k.weight", 9, 3),
+            Some(3)
+        );
         assert_eq!(permuted_heads("llama", "blk.1.attn_v.weight", 9, 3), None);
         assert_eq!(permuted_heads("qwen2", "blk.1.attn_q.weight", 9, 3), None);
     }

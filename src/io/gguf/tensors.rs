@@ -78,7 +78,7 @@ impl GgufTensor {
     /// GGUF element ranges holding HF elements `first..first + count`, in HF order.
     fn segments(&self, first: usize, count: usize) -> Vec<Range<usize>> {
         let Some(permutation) = self.permutation else {
-            return vec![first..first + count];
+            return std::iter::once(first..first + count).collect();
         };
         let row_len = self.row_len();
         let (mut segments, mut at, end) = (Vec::new(), first, first + count);
@@ -139,8 +139,10 @@ impl GgufTensor {
         for segment in segments {
             let target = &mut out[written..written + segment.len() * size];
             written += target.len();
-            let (from_block, to_block) = (segment.start / block_len, segment.end.div_ceil(block_len));
-            let blocks = &raw[(from_block - first_block) * block_bytes..(to_block - first_block) * block_bytes];
+            let (from_block, to_block) =
+                (segment.start / block_len, segment.end.div_ceil(block_len));
+            let blocks = &raw
+                [(from_block - first_block) * block_bytes..(to_block - first_block) * block_bytes];
             if self.kind.is_float() {
                 target.copy_from_slice(blocks);
                 continue;

@@ -48,7 +48,10 @@ impl GgufTokenizer {
         let array = |key: &str| -> Result<Option<&[MetadataValue]>> {
             match metadata.get(key) {
                 None => Ok(None),
-                Some(v) => v.as_array().map(Some).ok_or_else(|| bad(key, "must be an array".into())),
+                Some(v) => v
+                    .as_array()
+                    .map(Some)
+                    .ok_or_else(|| bad(key, "must be an array".into())),
             }
         };
         let strings = |key: &str| -> Result<Option<Vec<String>>> {
@@ -66,8 +69,12 @@ impl GgufTokenizer {
                 .collect::<Result<Vec<_>>>()
                 .map(Some)
         };
-        let model = string("tokenizer.ggml.model")?
-            .ok_or_else(|| bad("tokenizer.ggml.model", "is missing: this GGUF has no tokenizer".into()))?;
+        let model = string("tokenizer.ggml.model")?.ok_or_else(|| {
+            bad(
+                "tokenizer.ggml.model",
+                "is missing: this GGUF has no tokenizer".into(),
+            )
+        })?;
         let tokens = strings("tokenizer.ggml.tokens")?
             .ok_or_else(|| bad("tokenizer.ggml.tokens", "is missing".into()))?;
         let per_token = |key: &str| -> Result<Option<&[MetadataValue]>> {

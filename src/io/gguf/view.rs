@@ -67,7 +67,11 @@ impl<S: TensorSource> TensorSource for GgufFile<S> {
             buf[..n].copy_from_slice(&header[from..from + n]);
         }
         // The last tensor starting at or before `offset`, then every one up to `end`.
-        let first = self.view.starts.partition_point(|&s| s <= offset).saturating_sub(1);
+        let first = self
+            .view
+            .starts
+            .partition_point(|&s| s <= offset)
+            .saturating_sub(1);
         for (tensor, &start) in self.tensors[first..].iter().zip(&self.view.starts[first..]) {
             if start >= end {
                 break;
@@ -82,10 +86,14 @@ impl<S: TensorSource> TensorSource for GgufFile<S> {
             let (first_elem, end_elem) = ((lo - start) / size, (hi - start).div_ceil(size));
             let count = (end_elem - first_elem) as usize;
             if (lo - start) % size == 0 && (hi - start) % size == 0 {
-                tensor.read(&self.source, first_elem as usize, count, target).await?;
+                tensor
+                    .read(&self.source, first_elem as usize, count, target)
+                    .await?;
             } else {
                 let mut whole = vec![0u8; count * size as usize];
-                tensor.read(&self.source, first_elem as usize, count, &mut whole).await?;
+                tensor
+                    .read(&self.source, first_elem as usize, count, &mut whole)
+                    .await?;
                 let skip = ((lo - start) % size) as usize;
                 target.copy_from_slice(&whole[skip..skip + target.len()]);
             }
