@@ -127,6 +127,7 @@ fn permuted_tensors_read_in_chunks_that_cross_rows_and_heads() {
     for name in [
         "model.layers.0.self_attn.q_proj.weight", // F32
         "model.layers.0.self_attn.k_proj.weight", // F16
+        "model.layers.0.self_attn.q_proj.bias",   // F32, one value per row
         "model.layers.1.self_attn.q_proj.weight", // Q8_0
         "model.layers.1.self_attn.k_proj.weight", // Q4_0
     ] {

@@ -37,7 +37,7 @@ impl GgufTensor {
         let permutation = match heads {
             None => None,
             Some(heads) => {
-                let rows = info.numel() / info.dims.first().copied().unwrap_or(1).max(1);
+                let rows = shape.first().copied().unwrap_or(1);
                 let permutation = RowPermutation::new(rows, heads).ok_or_else(|| {
                     MergeError::BadTensor {
                         file: file.to_string(),
@@ -70,9 +70,9 @@ impl GgufTensor {
         self.kind.presented_dtype()
     }
 
-    /// Values per row (GGUF's first dimension); rows are whole blocks.
+    /// Values per index of the first HF dimension (1 for a vector such as a bias).
     fn row_len(&self) -> usize {
-        self.shape.last().copied().unwrap_or(1).max(1)
+        self.shape.iter().skip(1).product::<usize>().max(1)
     }
 
     /// GGUF element ranges holding HF elements `first..first + count`, in HF order.
