@@ -249,3 +249,56 @@ fn q_and_k_rows_must_be_whole_heads_to_unpermute() {
     file.data = vec![0; 64];
     assert_bad_tensor(refuse(&file.bytes()), "blk.0.attn_q.weight", "3 heads");
 }
+
+/// A fixed-seed xorshift, so the mutation test is the same on every run.
+struct Xorshift(u64);
+
+impl Xorshift {
+    fn below(&mut self, n: usize) -> usize {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        (self.0 % n as u64) as usize
+    }
+}
+
+#[test]
+fn mutated_headers_error_or_read_but_never_panic() {
+    use mixmerge::io::gguf::GgufFile;
+    use mixmerge::io::MemorySource;
+    let tiny = std::fs::read(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/gguf/tiny-llama.gguf"),
+    )
+    .unwrap();
+    let mut rng = Xorshift(0x9e37_79b9_7f4a_7c15);
+    let (mut opened, mut refused) = (0, 0);
+    for _ in 0..3000 {
+        let mut bytes = tiny.clone();
+        for _ in 0..1 + rng.below(4) {
+            let at = rng.below(2592); // the header (metadata, tensor table) ends at 2592
+            bytes[at] = rng.below(256) as u8;
+        }
+        if rng.below(8) == 0 {
+            bytes.truncate(rng.below(bytes.len()));
+        }
+        let source = MemorySource::new("mutated.gguf", bytes);
+        match pollster::block_on(GgufFile::open(source)) {
+            Err(err) => {
+                assert!(err.to_string().contains("mutated.gguf"), "{err}");
+                refused += 1;
+            }
+            Ok(file) => {
+                for tensor in file.tensors() {
+                    let mut values = vec![0f32; tensor.numel()];
+                    pollster::block_on(file.read_f32(&tensor.name, 0, &mut values)).unwrap();
+                }
+                let _ = (file.hf_config(), file.tokenizer());
+                opened += 1;
+            }
+        }
+    }
+    assert!(
+        opened > 0 && refused > 0,
+        "opened {opened}, refused {refused}"
+    );
+}
