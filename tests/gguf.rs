@@ -198,7 +198,7 @@ fn hf_config_and_tokenizer_come_from_the_metadata() {
     );
     assert_eq!((config.head_dim, config.vocab_size), (16, 32));
     assert_eq!(config.rope_theta, 100000.0);
-    assert!((config.rms_norm_eps - 1e-5).abs() < 1e-12);
+    assert_eq!(config.rms_norm_eps, 1e-5, "stored as f32, read as written");
     assert!(config.tie_word_embeddings, "no output.weight: tied");
     let json = config.to_config_json().unwrap();
     assert_eq!(json["architectures"][0], "LlamaForCausalLM");

@@ -31,6 +31,15 @@ pub struct HfConfig {
 /// ggml's default when a converter leaves `rope.freq_base` out.
 const DEFAULT_ROPE_THETA: f64 = 10_000.0;
 
+/// A number as the converter wrote it: an f32 widens to its shortest decimal (1e-5, not
+/// 9.999999747378752e-6), as `config.json` had it.
+fn decimal(value: &MetadataValue) -> Option<f64> {
+    match value {
+        MetadataValue::F32(v) => v.to_string().parse().ok(),
+        other => other.as_f64(),
+    }
+}
+
 /// HF class and model type of the GGUF architectures mixmerge can describe.
 fn hf_architecture(architecture: &str) -> Option<(&'static str, &'static str)> {
     Some(match architecture {
@@ -77,8 +86,7 @@ impl HfConfig {
             let key = key(name);
             match metadata.get(&key) {
                 None => Ok(None),
-                Some(value) => value
-                    .as_f64()
+                Some(value) => decimal(value)
                     .map(Some)
                     .ok_or_else(|| bad(&key, "must be a number")),
             }
