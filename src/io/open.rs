@@ -5,6 +5,7 @@ use std::path::{Path, PathBuf};
 use super::checkpoint::{index_shard_files, Checkpoint};
 use super::file_source::FileSource;
 use super::folder_files::PICKLE_EXTENSIONS;
+use super::gguf::GgufFile;
 use super::hub::looks_like_hub_id;
 use super::input_source::{InputSource, LocalSource};
 use super::layout::INDEX_FILE;
@@ -40,6 +41,11 @@ pub fn open_checkpoint(path: &Path) -> Result<Checkpoint<LocalSource>> {
         return Err(MergeError::PickleRefused { file: name });
     }
     Err(MergeError::ModelNotFound { path: name })
+}
+
+/// Opens a `.gguf` file on its own, for its tensors, config and tokenizer.
+pub fn open_gguf_file(path: &Path) -> Result<GgufFile<FileSource>> {
+    pollster::block_on(GgufFile::open(FileSource::open(path)?))
 }
 
 /// The folder holding `config.json` and tokenizer files: `path` itself, or a file's parent.

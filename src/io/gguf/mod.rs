@@ -73,6 +73,15 @@ impl<S: TensorSource> GgufFile<S> {
                 heads.unwrap_or(0),
                 kv_heads.unwrap_or(0),
             );
+            if permuted == Some(0) {
+                return Err(MergeError::MalformedGguf {
+                    file,
+                    reason: format!(
+                        "`{architecture}.attention.head_count` is missing or 0, and undoing the Q/K row permutation of `{}` needs it",
+                        info.name
+                    ),
+                });
+            }
             let tensor = GgufTensor::from_info(&file, info, name, permuted)?;
             if let Some(&other) = by_name.get(&tensor.name) {
                 let other: &GgufTensor = &tensors[other];
