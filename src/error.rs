@@ -19,7 +19,7 @@ pub enum MergeError {
     #[error("{file}: malformed GGUF: {reason}")]
     MalformedGguf { file: String, reason: String },
 
-    #[error("{file}: tensor `{tensor}` is stored as GGUF type {kind}, which mixmerge cannot dequantise (F32, F16, BF16, Q8_0, Q4_0, Q4_1, Q4_K, Q5_K, Q6_K)")]
+    #[error("{file}: tensor `{tensor}` is stored as GGUF type {kind}, which mixmerge cannot dequantise (F32, F16, BF16, Q8_0, Q4_0, Q4_1, Q5_0, Q5_1, Q2_K, Q3_K, Q4_K, Q5_K, Q6_K)")]
     UnsupportedGgufType {
         file: String,
         tensor: String,

@@ -196,7 +196,7 @@ fn tensor_out_of_bounds() {
 
 #[test]
 fn unknown_and_unsupported_types_are_named() {
-    for (id, name) in [(999, "unknown (id 999)"), (10, "Q2_K (id 10)")] {
+    for (id, name) in [(999, "unknown (id 999)"), (20, "IQ4_NL (id 20)")] {
         let file = Gguf::valid().tensor("odd", &[256], id, 32);
         match refuse(&file.bytes()) {
             MergeError::UnsupportedGgufType { tensor, kind, .. } => {

@@ -1,9 +1,46 @@
-//! The 256-value "k-quant" super-blocks: Q4_K and Q5_K (eight sub-blocks of 32 with 6-bit
-//! scales and mins) and Q6_K (sixteen sub-blocks of 16 with 8-bit scales).
+//! The 256-value "k-quant" super-blocks: Q2_K (sixteen sub-blocks of 16, 4-bit scales and
+//! mins), Q3_K (sixteen of 16, 6-bit scales), Q4_K and Q5_K (eight of 32, 6-bit scales and
+//! mins) and Q6_K (sixteen of 16, 8-bit scales).
 
 use super::f16_at;
 
 const SCALES: usize = 12;
+
+/// The 2-bit field of value `e` (0..256) in 64 bytes of `qs`: each half of 128 values takes 32
+/// bytes, four values per byte, the lowest bits first.
+fn two_bits(qs: &[u8], e: usize) -> u8 {
+    let (half, shift, l) = (e / 128, (e % 128) / 32, e % 32);
+    (qs[32 * half + l] >> (2 * shift)) & 3
+}
+
+/// `scales: [u8; 16] (scale | min << 4), qs: [u8; 64], d, dmin: f16` → `d·scale × q − dmin·min`.
+pub fn q2_k(block: &[u8], out: &mut [f32]) {
+    let (scales, qs) = (&block[..16], &block[16..80]);
+    let (d, dmin) = (f16_at(block, 80), f16_at(block, 82));
+    for (e, value) in out.iter_mut().enumerate() {
+        let packed = scales[e / 16];
+        let (d_sub, m_sub) = (d * (packed & 0x0f) as f32, dmin * (packed >> 4) as f32);
+        *value = d_sub * two_bits(qs, e) as f32 - m_sub;
+    }
+}
+
+/// `hmask: [u8; 32], qs: [u8; 64], scales: [u8; 12] (sixteen 6-bit, offset 32), d: f16`. Bit
+/// `e / 32` of `hmask[e % 32]` clear means value `e` is 4 lower; value = `d·scale × q`.
+pub fn q3_k(block: &[u8], out: &mut [f32]) {
+    let (hmask, qs, packed) = (&block[..32], &block[32..96], &block[96..108]);
+    let d = f16_at(block, 108);
+    let scale = |k: usize| {
+        let low = (packed[k % 8] >> (4 * (k / 8))) & 0x0f;
+        let high = (packed[8 + k % 4] >> (2 * (k / 4))) & 3;
+        ((low | (high << 4)) as i32 - 32) as f32
+    };
+    let scales: [f32; 16] = std::array::from_fn(scale);
+    for (e, value) in out.iter_mut().enumerate() {
+        let high_clear = (hmask[e % 32] >> (e / 32)) & 1 == 0;
+        let q = two_bits(qs, e) as i32 - if high_clear { 4 } else { 0 };
+        *value = (d * scales[e / 16]) * q as f32;
+    }
+}
 
 /// Sub-block `j`'s 6-bit scale and min, packed into 12 bytes as ggml's `get_scale_min_k4`.
 fn scale_min(scales: &[u8], j: usize) -> (u8, u8) {

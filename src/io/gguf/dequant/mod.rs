@@ -19,7 +19,11 @@ pub fn dequantize(kind: GgmlType, blocks: &[u8], out: &mut [f32]) {
         }
         GgmlType::Q4_0 => legacy::q4_0,
         GgmlType::Q4_1 => legacy::q4_1,
+        GgmlType::Q5_0 => legacy::q5_0,
+        GgmlType::Q5_1 => legacy::q5_1,
         GgmlType::Q8_0 => legacy::q8_0,
+        GgmlType::Q2K => kquant::q2_k,
+        GgmlType::Q3K => kquant::q3_k,
         GgmlType::Q4K => kquant::q4_k,
         GgmlType::Q5K => kquant::q5_k,
         GgmlType::Q6K => kquant::q6_k,
