@@ -242,6 +242,32 @@ fn a_gguf_merges_like_a_safetensors_model_and_gets_a_config_json() {
 }
 
 #[test]
+fn a_gguf_and_its_safetensors_twin_merge_name_by_name() {
+    // The expected values, saved as a HF safetensors file, are the GGUF's HF twin: a merge
+    // pairs every tensor by name and shape, and the mean of equal tensors is that tensor.
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::copy(fixture("tiny-llama.gguf"), dir.path().join("q.gguf")).unwrap();
+    let twin = dir.path().join("hf.safetensors");
+    std::fs::copy(fixture("tiny-llama.expected.safetensors"), &twin).unwrap();
+    let config = "merge_method: linear\nmodels:\n  - model: q.gguf\n    parameters: {weight: 1.0}\n  - model: hf.safetensors\n    parameters: {weight: 1.0}\n";
+    merge(dir.path(), config, &MergeOptions::default()).unwrap();
+    let out = read_all(&dir.path().join("out"));
+    let twin = read_all(&twin);
+    assert_eq!(
+        out.keys().collect::<Vec<_>>(),
+        twin.keys().collect::<Vec<_>>()
+    );
+    for (name, (dtype, shape, bytes)) in &twin {
+        let (_, out_shape, out_bytes) = &out[name];
+        assert_eq!(out_shape, shape, "{name}");
+        let (mut want, mut got) = (vec![0f32; bytes.len() / 4], vec![0f32; bytes.len() / 4]);
+        dtype.decode(bytes, &mut want);
+        DType::F32.decode(out_bytes, &mut got);
+        assert_eq!(got, want, "{name}");
+    }
+}
+
+#[test]
 fn a_folder_with_two_ggufs_asks_for_one() {
     let dir = tempfile::tempdir().unwrap();
     std::fs::copy(fixture("quants.gguf"), dir.path().join("x.Q4_0.gguf")).unwrap();

@@ -110,10 +110,14 @@ fn assert_bad_tensor(err: MergeError, name: &str, words: &str) {
 }
 
 #[test]
-fn the_valid_base_file_opens() {
-    let dir = tempfile::tempdir().unwrap();
-    let checkpoint = open_checkpoint(&write(dir.path(), &Gguf::valid().bytes())).unwrap();
-    assert_eq!(checkpoint.order, ["w"]);
+fn the_valid_base_file_opens_as_v3_and_v2() {
+    for version in [3, 2] {
+        let dir = tempfile::tempdir().unwrap();
+        let mut file = Gguf::valid();
+        file.version = version;
+        let checkpoint = open_checkpoint(&write(dir.path(), &file.bytes())).unwrap();
+        assert_eq!(checkpoint.order, ["w"], "v{version}");
+    }
 }
 
 #[test]
