@@ -5,9 +5,12 @@
 
 mod common;
 
+use std::collections::BTreeMap;
+
 use common::gpu::*;
 use mixmerge::dtype::DType;
 use mixmerge::gpu::bench::MemorySlots;
+use mixmerge::gpu::{request_native, GpuContext};
 use mixmerge::merge::catalog::{encoded, MethodKind, ParamName};
 use mixmerge::merge::rng::{tensor_key, Stream};
 

@@ -140,9 +140,10 @@ impl Scratch {
             let _ = sender.send(r);
         });
         ctx.wait()?;
-        // A lost device may never call back: after the wait, no answer is a failure.
+        // A lost device may never call back: after the wait, no answer is a failure — after a
+        // grace period, since another thread polling the shared device may be delivering it.
         receiver
-            .try_recv()
+            .recv_timeout(std::time::Duration::from_secs(5))
             .map_err(|e| gpu_error("reading back", e))?
             .map_err(|e| gpu_error("reading back", e))?;
         let bytes = slice
