@@ -6,10 +6,12 @@ use std::collections::BTreeMap;
 use std::ops::Range;
 use std::time::Instant;
 
+use pollster::block_on;
+
 use super::buffers::Scratch;
 use super::kernels::MethodPlan;
 use super::params::Params;
-use super::tensor::{merge_tensor, Chunker, GpuTensor, SlotReader};
+use super::tensor::{merge_tensor, Chunker, GpuTensor, SlotRead, SlotReader};
 use super::GpuContext;
 use crate::dtype::DType;
 use crate::error::Result;
@@ -82,11 +84,16 @@ impl MemorySlots {
 }
 
 impl SlotReader for MemorySlots {
-    fn read(&mut self, slot: usize, range: Range<usize>, out: &mut Vec<u8>) -> Result<()> {
+    fn read<'a>(
+        &'a mut self,
+        slot: usize,
+        range: Range<usize>,
+        out: &'a mut Vec<u8>,
+    ) -> SlotRead<'a> {
         let size = self.dtype.size();
         out.clear();
         out.extend_from_slice(&self.slots[slot][range.start * size..range.end * size]);
-        Ok(())
+        Box::pin(std::future::ready(Ok(())))
     }
 }
 
@@ -116,10 +123,10 @@ pub fn kernel_throughput(
         let moved = (numel * dtype.size() * (plan.uploads.len() + 1)) as f64;
         // End to end (the first run also compiles the pipelines, so it is not timed).
         let mut sink = |_: &[u8]| Ok(());
-        merge_tensor(ctx, &tensor, &mut data, &mut sink)?;
+        block_on(merge_tensor(ctx, &tensor, &mut data, &mut sink))?;
         let started = Instant::now();
         for _ in 0..runs {
-            merge_tensor(ctx, &tensor, &mut data, &mut sink)?;
+            block_on(merge_tensor(ctx, &tensor, &mut data, &mut sink))?;
         }
         let merge_s = started.elapsed().as_secs_f64() / runs as f64;
         // The apply kernel on one resident chunk (statistics already folded into the params).
@@ -131,18 +138,18 @@ pub fn kernel_throughput(
             header: plan.header,
             slots: plan.slots.clone(),
         };
-        let bytes = chunker.upload(
+        let bytes = block_on(chunker.upload(
             ctx,
             &mut scratch,
             &mut data,
             &plan.uploads,
             &range,
             &mut params,
-        )?;
+        ))?;
         let out_bytes = ((range.len() * dtype.size()).div_ceil(4) * 4) as u64;
         let groups = range.len().div_ceil(512) as u32;
         let dispatch = |scratch: &mut Scratch| {
-            scratch.run(
+            block_on(scratch.run(
                 ctx,
                 plan.kernel,
                 dtype,
@@ -152,7 +159,7 @@ pub fn kernel_throughput(
                 out_bytes,
                 false,
                 0,
-            )
+            ))
         };
         dispatch(&mut scratch)?;
         ctx.wait()?;

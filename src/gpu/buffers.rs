@@ -72,7 +72,7 @@ impl Scratch {
     /// Runs `kernel` over `workgroups` with binding 2 holding `result_bytes` (zeroed first when
     /// `clear`), then returns binding 2's first `read_bytes` bytes (none when 0).
     #[allow(clippy::too_many_arguments)]
-    pub fn run(
+    pub async fn run(
         &mut self,
         ctx: &GpuContext,
         kernel: Kernel,
@@ -124,13 +124,16 @@ impl Scratch {
         encoder.copy_buffer_to_buffer(&result, 0, &readback, 0, read_bytes);
         ctx.queue.submit([encoder.finish()]);
         let slice = readback.slice(..read_bytes);
-        let (sender, receiver) = std::sync::mpsc::channel();
+        let (sender, receiver) = oneshot::channel();
         slice.map_async(wgpu::MapMode::Read, move |r| {
             let _ = sender.send(r);
         });
+        // Natively the callback runs inside a poll; on the web the browser resolves the map
+        // between tasks, so the web path only awaits (a blocking poll there never returns).
+        #[cfg(not(target_arch = "wasm32"))]
         ctx.wait()?;
         receiver
-            .recv()
+            .await
             .map_err(|e| gpu_error("reading back", e))?
             .map_err(|e| gpu_error("reading back", e))?;
         let bytes = slice

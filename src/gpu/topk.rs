@@ -16,7 +16,7 @@ const PAIRS_PER_INVOCATION: usize = 8;
 const BLOCK: usize = 512;
 
 /// The cut as the kernels test it: (key, index cut-off) as in `RankCut::contains`.
-pub fn rank_cut(
+pub async fn rank_cut(
     ctx: &GpuContext,
     scratch: &mut Scratch,
     reader: &mut dyn SlotReader,
@@ -39,19 +39,23 @@ pub fn rank_cut(
         let bins = 1usize << bits;
         let mut histogram = Vec::new();
         for (c, range) in ranges.iter().enumerate() {
-            let bytes = chunker.upload(ctx, scratch, reader, &stats.sources, range, &mut params)?;
+            let bytes = chunker
+                .upload(ctx, scratch, reader, &stats.sources, range, &mut params)
+                .await?;
             let last = c + 1 == ranges.len();
-            histogram = scratch.run(
-                ctx,
-                Kernel::TopkHistogram,
-                DType::F32,
-                &params,
-                bytes,
-                range.len().div_ceil(BLOCK * PAIRS_PER_INVOCATION) as u32,
-                2048 * 4,
-                c == 0,
-                if last { bins as u64 * 4 } else { 0 },
-            )?;
+            histogram = scratch
+                .run(
+                    ctx,
+                    Kernel::TopkHistogram,
+                    DType::F32,
+                    &params,
+                    bytes,
+                    range.len().div_ceil(BLOCK * PAIRS_PER_INVOCATION) as u32,
+                    2048 * 4,
+                    c == 0,
+                    if last { bins as u64 * 4 } else { 0 },
+                )
+                .await?;
         }
         let counts: Vec<u32> = bytemuck::pod_collect_to_vec(&histogram);
         let (mut above, mut bin) = (0usize, bins - 1);
@@ -71,19 +75,23 @@ pub fn rank_cut(
     let mut params = stats.params(&input, [key, 0, 0, 0]);
     let mut seen = 0usize;
     for range in &ranges {
-        let bytes = chunker.upload(ctx, scratch, reader, &stats.sources, range, &mut params)?;
+        let bytes = chunker
+            .upload(ctx, scratch, reader, &stats.sources, range, &mut params)
+            .await?;
         let blocks = range.len().div_ceil(BLOCK);
-        let counts = scratch.run(
-            ctx,
-            Kernel::TopkCountKey,
-            DType::F32,
-            &params,
-            bytes,
-            blocks as u32,
-            blocks as u64 * 4,
-            true,
-            blocks as u64 * 4,
-        )?;
+        let counts = scratch
+            .run(
+                ctx,
+                Kernel::TopkCountKey,
+                DType::F32,
+                &params,
+                bytes,
+                blocks as u32,
+                blocks as u64 * 4,
+                true,
+                blocks as u64 * 4,
+            )
+            .await?;
         for (block, &n) in bytemuck::pod_collect_to_vec::<u8, u32>(&counts)
             .iter()
             .enumerate()
@@ -92,25 +100,29 @@ pub fn rank_cut(
                 let start = range.start + block * BLOCK;
                 let block_range = start..(start + BLOCK).min(range.end);
                 params.header.u[1] = (need - seen) as u32;
-                let bytes = chunker.upload(
-                    ctx,
-                    scratch,
-                    reader,
-                    &stats.sources,
-                    &block_range,
-                    &mut params,
-                )?;
-                let found = scratch.run(
-                    ctx,
-                    Kernel::TopkLocate,
-                    DType::F32,
-                    &params,
-                    bytes,
-                    1,
-                    4,
-                    true,
-                    4,
-                )?;
+                let bytes = chunker
+                    .upload(
+                        ctx,
+                        scratch,
+                        reader,
+                        &stats.sources,
+                        &block_range,
+                        &mut params,
+                    )
+                    .await?;
+                let found = scratch
+                    .run(
+                        ctx,
+                        Kernel::TopkLocate,
+                        DType::F32,
+                        &params,
+                        bytes,
+                        1,
+                        4,
+                        true,
+                        4,
+                    )
+                    .await?;
                 let offset = u32::from_le_bytes([found[0], found[1], found[2], found[3]]);
                 return Ok((key, start as u32 + offset + 1));
             }
