@@ -55,7 +55,7 @@ pub async fn run<S: TensorSource, H: ExecHooks>(
                 let report = run.await?;
                 return Ok(DeviceReport {
                     kind: "webgpu",
-                    adapter: Some(ctx.info().name.clone()),
+                    adapter: Some(super::gpu::adapter_label(ctx.info())),
                     tensors_on_gpu: report.tensors_on_gpu,
                     tensors_on_cpu: report.tensors_on_cpu,
                     cpu_methods: report.cpu_methods,

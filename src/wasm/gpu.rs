@@ -44,7 +44,7 @@ pub async fn status() -> GpuStatus {
     match context().await {
         Ok(ctx) => GpuStatus {
             available: true,
-            detail: ctx.info().name.clone(),
+            detail: adapter_label(ctx.info()),
             binding_limit: Some(ctx.binding_limit()),
         },
         Err(reason) => GpuStatus {
@@ -52,5 +52,16 @@ pub async fn status() -> GpuStatus {
             detail: reason,
             binding_limit: None,
         },
+    }
+}
+
+/// The adapter as the page names it: browsers hide the description unless asked (Chromium's
+/// `--enable-webgpu-developer-features`), so say at least whether it is a software one.
+pub fn adapter_label(info: &wgpu::AdapterInfo) -> String {
+    let software = info.device_type == wgpu::DeviceType::Cpu;
+    match (info.name.is_empty(), software) {
+        (false, _) => info.name.clone(),
+        (true, true) => "a software adapter".to_string(),
+        (true, false) => "the browser's adapter".to_string(),
     }
 }
