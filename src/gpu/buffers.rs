@@ -168,26 +168,32 @@ impl Scratch {
 }
 
 /// The first `bytes` of a mappable buffer, once the GPU is done writing them.
-#[cfg_attr(target_arch = "wasm32", allow(unused_variables))]
 async fn read_back(ctx: &GpuContext, buffer: &wgpu::Buffer, bytes: u64) -> Result<Vec<u8>> {
     let slice = buffer.slice(..bytes);
     let (sender, receiver) = oneshot::channel();
     slice.map_async(wgpu::MapMode::Read, move |r| {
         let _ = sender.send(r);
     });
-    // Natively the callback runs inside a poll; on the web the browser resolves the map
-    // between tasks, so the web path only awaits (a blocking poll there never returns).
+    // Natively the callback runs inside a poll, and a lost device may never call back: after
+    // the wait, no answer is a failure. On the web the browser resolves the map between tasks
+    // (rejecting it when the device is lost), so the web path only awaits: a blocking poll
+    // there would never return.
     #[cfg(not(target_arch = "wasm32"))]
-    ctx.wait()?;
-    receiver
-        .await
-        .map_err(|e| gpu_error("reading back", e))?
-        .map_err(|e| gpu_error("reading back", e))?;
+    let mapped = {
+        ctx.wait()?;
+        receiver
+            .try_recv()
+            .map_err(|e| gpu_error("reading back", e))?
+    };
+    #[cfg(target_arch = "wasm32")]
+    let mapped = receiver.await.map_err(|e| gpu_error("reading back", e))?;
+    mapped.map_err(|e| gpu_error("reading back", e))?;
     let data = slice
         .get_mapped_range()
         .map_err(|e| gpu_error("reading back", e))?
         .to_vec();
     buffer.unmap();
+    ctx.check()?;
     Ok(data)
 }
 
