@@ -9,8 +9,10 @@ use serde::Serialize;
 
 use crate::gpu::{request_web, GpuContext};
 
-/// Bytes of one storage binding at most: a chunk holds every uploaded slot within it.
-const WEB_BINDING_BYTES: u64 = 16 << 20;
+/// Bytes of one storage binding at most: a chunk holds every uploaded slot within it. Each chunk
+/// passes through wasm and JS buffers a few times (and JS frees them lazily): 16 MiB peaked at
+/// 440 MB of page memory in the 135M TIES merge.
+const WEB_BINDING_BYTES: u64 = 4 << 20;
 
 thread_local! {
     static CONTEXT: RefCell<Option<std::result::Result<Rc<GpuContext>, String>>> =
