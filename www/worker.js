@@ -117,8 +117,6 @@ class FolderSink {
         const written = this.file.write(bytes, { at: this.at });
         if (written !== bytes.length) throw new Error(`wrote ${written} of ${bytes.length} bytes`);
         this.at += written;
-        // Written: free the copy now rather than at the next garbage collection.
-        bytes.buffer.transfer?.(0);
       } else {
         await this.file.write(bytes);
       }

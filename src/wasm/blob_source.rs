@@ -1,8 +1,8 @@
 //! A [`TensorSource`] over a browser `Blob` (a picked `File`): every read is a
 //! `slice(a, b).arrayBuffer()`, so only the requested bytes ever reach memory.
 
-use js_sys::{ArrayBuffer, Function, Reflect, Uint8Array};
-use wasm_bindgen::{JsCast, JsValue};
+use js_sys::{ArrayBuffer, Uint8Array};
+use wasm_bindgen::JsCast;
 use wasm_bindgen_futures::JsFuture;
 use web_sys::Blob;
 
@@ -80,19 +80,7 @@ impl TensorSource for BlobSource {
             )));
         }
         bytes.copy_to(buf);
-        release(&buffer);
         Ok(())
-    }
-}
-
-/// Frees a read's memory now rather than at the next garbage collection (detaching it with
-/// `transfer(0)`, where the browser has it): GC-lagged megabyte reads add up in page memory.
-fn release(buffer: &ArrayBuffer) {
-    let transfer = Reflect::get(buffer, &JsValue::from_str("transfer"))
-        .ok()
-        .and_then(|f| f.dyn_into::<Function>().ok());
-    if let Some(transfer) = transfer {
-        let _ = transfer.call1(buffer, &JsValue::from_f64(0.0));
     }
 }
 
