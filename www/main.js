@@ -205,6 +205,7 @@ function pickedModels() {
 function mergeOptions() {
   const options = {
     maxShardBytes: Math.max(1, Math.round(Number($('shard-size').value || 5000) * 1e6)),
+    device: $('device-choice').value,
   };
   if ($('seed').value !== '') options.seed = Number($('seed').value);
   return options;
@@ -365,6 +366,8 @@ async function showResult(report, directory) {
   $('result-summary').textContent = `Merged ${report.tensors} tensors (${bytes(report.bytesWritten)} written, ` +
     `${bytes(report.bytesRead)} read) in ${duration(report.seconds)}, seed ${report.seed}.${lambda} ` +
     `Saved to ${report.location}.${report.warnings.map((w) => ` Note: ${w}`).join('')}`;
+  $('result-device').textContent = describeRun(report.device);
+  $('result-device').dataset.device = report.device.kind;
   const folder = await outputFolder(report, directory);
   const rows = [];
   for (const name of report.files) {
@@ -390,22 +393,25 @@ async function showResult(report, directory) {
 
 // ---------- start ----------
 
-async function describeDevice() {
-  let gpu = 'WebGPU is not available in this browser';
-  if (navigator.gpu) {
-    try {
-      const adapter = await navigator.gpu.requestAdapter();
-      if (adapter) {
-        const info = adapter.info ?? {};
-        gpu = `WebGPU adapter found (${[info.vendor, info.architecture, info.description].filter(Boolean).join(' ') || 'unnamed'}), but this build has no GPU kernels yet`;
-      } else {
-        gpu = 'WebGPU is present but offers no adapter';
-      }
-    } catch (err) {
-      gpu = `WebGPU failed (${err.message})`;
-    }
+/// The device line under the title, from the worker's `gpuStatus`.
+function describeDevice(gpu) {
+  $('device').dataset.device = gpu.available ? 'webgpu' : 'cpu';
+  $('device').textContent = gpu.available
+    ? `Merging on WebGPU (${gpu.detail}, in a worker); methods without a GPU kernel merge on the CPU.`
+    : `Merging on the CPU (WebAssembly, in a worker): ${gpu.detail}.`;
+}
+
+/// Which device merged, from the merge report's `device`.
+function describeRun(device) {
+  const cpuMethods = device.cpuMethods.length
+    ? ` (no GPU kernel for ${device.cpuMethods.join(', ')})` : '';
+  if (device.kind === 'webgpu') {
+    const failed = device.fallback ? ` The GPU failed mid-merge (${device.fallback}); the rest ran on the CPU.` : '';
+    return `Merged on WebGPU (${device.adapter}): ${device.tensorsOnGpu} tensors on the GPU, ` +
+      `${device.tensorsOnCpu} on the CPU${cpuMethods}.${failed}`;
   }
-  $('device').textContent = `Merging on the CPU (WebAssembly, in a worker). ${gpu}.`;
+  const why = device.fallback ? ` WebGPU was not used: ${device.fallback}.` : '';
+  return `Merged on the CPU (WebAssembly).${why}`;
 }
 
 async function start() {
@@ -416,6 +422,7 @@ async function start() {
     const hello = await engine.call('hello');
     state.methods = hello.methods;
     $('version').textContent = `mixmerge ${hello.version}`;
+    describeDevice(hello.gpu);
   } catch (err) {
     $('device').textContent = `The merge engine failed to load: ${err.message}`;
     return;
@@ -453,7 +460,6 @@ async function start() {
   });
   formChanged();
   document.body.dataset.ready = 'true';
-  describeDevice();
 }
 
 start();

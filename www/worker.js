@@ -27,7 +27,7 @@ self.onmessage = async ({ data }) => {
 async function handle(id, type, data) {
   switch (type) {
     case 'hello':
-      return { version: engine.version(), methods: engine.methods() };
+      return { version: engine.version(), methods: engine.methods(), gpu: await engine.gpuStatus() };
     case 'parseYaml':
       return engine.parseYaml(data.text);
     case 'inspect':

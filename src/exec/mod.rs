@@ -1,16 +1,20 @@
 //! Running a plan: chunked work items, statistics passes, and the native threaded pipeline.
 
 mod chunks;
+mod hooks;
 mod inputs;
 #[cfg(not(target_arch = "wasm32"))]
 mod native;
+mod sequential;
 #[cfg(not(target_arch = "wasm32"))]
 mod tensor_slot;
 
 pub use chunks::{plan_items, split_into_items, WorkItem};
+pub use hooks::ExecHooks;
 pub use inputs::{gather_statistics, merge_chunk, read_chunk, set_len, ChunkInputs};
 #[cfg(not(target_arch = "wasm32"))]
 pub use native::run_native;
+pub use sequential::{run_sequential, TensorOnCpu};
 
 /// Elements per work item: each worker's buffers (256 KiB per input in f32) stay in cache, and
 /// the allocator reuses them instead of holding many multi-MiB blocks (1 Mi elements measured

@@ -35,7 +35,7 @@ impl ArceePlan {
     }
 
     /// The threshold into the header's `a`, the rows' divergences kept for `prepare`.
-    pub fn gather(
+    pub async fn gather(
         &mut self,
         ctx: &GpuContext,
         tensor: &GpuTensor<'_>,
@@ -45,16 +45,13 @@ impl ArceePlan {
         let mut merger = ArceeFusion::new(tensor.recipe)?;
         let chunker = Chunker::with_scratch(ctx, tensor, &plan.uploads, 1, self.row_len)?;
         let (mut raw, mut base, mut x) = (Vec::new(), Vec::new(), Vec::new());
-        let mut decode = |slot: usize, range: &Range<usize>, out: &mut Vec<f32>| {
-            reader.read(slot, range.clone(), &mut raw)?;
-            out.resize(range.len(), 0.0);
-            tensor.slots[slot].decode(&raw, out);
-            Result::Ok(())
-        };
         self.divergences.clear();
         for range in chunker.ranges(tensor.numel()) {
-            decode(plan.uploads[0], &range, &mut base)?;
-            decode(plan.uploads[1], &range, &mut x)?;
+            for (slot, out) in [(plan.uploads[0], &mut base), (plan.uploads[1], &mut x)] {
+                reader.read(slot, range.clone(), &mut raw).await?;
+                out.resize(range.len(), 0.0);
+                tensor.slots[slot].decode(&raw, out);
+            }
             let divergences = row_divergences(self.row_len, &base, &x);
             merger.observe_rows(range.start, &divergences, &base, &x);
             self.divergences.extend(divergences);

@@ -6,10 +6,12 @@ use std::collections::BTreeMap;
 use std::ops::Range;
 use std::time::Instant;
 
+use pollster::block_on;
+
 use super::buffers::Scratch;
 use super::kernels::MethodPlan;
 use super::params::Params;
-use super::tensor::{gather_statistics, merge_tensor, Chunker, GpuTensor, SlotReader};
+use super::tensor::{gather_statistics, merge_tensor, Chunker, GpuTensor, SlotRead, SlotReader};
 use super::GpuContext;
 use crate::dtype::DType;
 use crate::error::Result;
@@ -96,11 +98,16 @@ impl MemorySlots {
 }
 
 impl SlotReader for MemorySlots {
-    fn read(&mut self, slot: usize, range: Range<usize>, out: &mut Vec<u8>) -> Result<()> {
+    fn read<'a>(
+        &'a mut self,
+        slot: usize,
+        range: Range<usize>,
+        out: &'a mut Vec<u8>,
+    ) -> SlotRead<'a> {
         let size = self.dtype.size();
         out.clear();
         out.extend_from_slice(&self.slots[slot][range.start * size..range.end * size]);
-        Ok(())
+        Box::pin(std::future::ready(Ok(())))
     }
 }
 
@@ -133,10 +140,10 @@ pub fn kernel_throughput(
         let moved = (numel * dtype.size() * (plan.uploads.len() + 1)) as f64;
         // End to end (the first run also compiles the pipelines, so it is not timed).
         let mut sink = |_: &[u8]| Ok(());
-        merge_tensor(ctx, &tensor, &mut data, &mut sink)?;
+        block_on(merge_tensor(ctx, &tensor, &mut data, &mut sink))?;
         let started = Instant::now();
         for _ in 0..runs {
-            merge_tensor(ctx, &tensor, &mut data, &mut sink)?;
+            block_on(merge_tensor(ctx, &tensor, &mut data, &mut sink))?;
         }
         let merge_s = started.elapsed().as_secs_f64() / runs as f64;
         // The apply kernel on one resident chunk (statistics already folded into the params),
@@ -144,29 +151,35 @@ pub fn kernel_throughput(
         let mut chunker = Chunker::for_plan(ctx, &tensor, &plan)?;
         let range = chunker.ranges(numel).first().cloned().unwrap_or(0..0);
         let mut scratch = Scratch::default();
-        gather_statistics(ctx, &mut scratch, &tensor, &mut data, &mut plan)?;
+        block_on(gather_statistics(
+            ctx,
+            &mut scratch,
+            &tensor,
+            &mut data,
+            &mut plan,
+        ))?;
         let mut params = Params {
             header: plan.header,
             slots: plan.slots.clone(),
         };
-        let bytes = chunker.upload(
+        let bytes = block_on(chunker.upload(
             ctx,
             &mut scratch,
             &mut data,
             &plan.uploads,
             &range,
             &mut params,
-        )?;
+        ))?;
         let out_bytes = ((range.len() * dtype.size()).div_ceil(4) * 4) as u64;
         let groups = range.len().div_ceil(512) as u32;
         if let Some(selection) = &plan.selection {
-            selection.prepare(ctx, &mut scratch, &range, &mut params, bytes)?;
+            block_on(selection.prepare(ctx, &mut scratch, &range, &mut params, bytes))?;
         }
         let dispatch = |scratch: &mut Scratch| {
             if let Some(selection) = &plan.selection {
-                selection.prepare(ctx, scratch, &range, &mut params.clone(), bytes)?;
+                block_on(selection.prepare(ctx, scratch, &range, &mut params.clone(), bytes))?;
             }
-            scratch.run(
+            block_on(scratch.run(
                 ctx,
                 plan.kernel,
                 dtype,
@@ -176,7 +189,7 @@ pub fn kernel_throughput(
                 out_bytes,
                 false,
                 0,
-            )
+            ))
         };
         dispatch(&mut scratch)?;
         ctx.wait()?;

@@ -81,9 +81,10 @@ impl Scratch {
     }
 
     /// Runs `kernel` over `workgroups` with binding 2 holding `result_bytes` (zeroed first when
-    /// `clear`), then returns binding 2's first `read_bytes` bytes (none when 0).
+    /// `clear`), then returns binding 2's first `read_bytes` bytes (none when 0). A device error
+    /// (validation, out of memory) fails the call, so the executor can merge on the CPU instead.
     #[allow(clippy::too_many_arguments)]
-    pub fn run(
+    pub async fn run(
         &mut self,
         ctx: &GpuContext,
         kernel: Kernel,
@@ -95,6 +96,45 @@ impl Scratch {
         clear: bool,
         read_bytes: u64,
     ) -> Result<Vec<u8>> {
+        use wgpu::ErrorFilter::{OutOfMemory, Validation};
+        let scopes = [OutOfMemory, Validation].map(|f| ctx.device.push_error_scope(f));
+        let readback = self.dispatch(
+            ctx,
+            kernel,
+            out,
+            params,
+            input_bytes,
+            workgroups,
+            result_bytes,
+            clear,
+            read_bytes,
+        );
+        for scope in scopes.into_iter().rev() {
+            if let Some(error) = scope.pop().await {
+                return Err(gpu_error(&format!("running {kernel:?}"), error));
+            }
+        }
+        match readback {
+            Some((buffer, bytes)) => read_back(ctx, &buffer, bytes).await,
+            None => Ok(Vec::new()),
+        }
+    }
+
+    /// Encodes and submits one dispatch (and the copy to the staging buffer when `read_bytes`
+    /// is not 0); returns the staging buffer and how many of its bytes to read.
+    #[allow(clippy::too_many_arguments)]
+    fn dispatch(
+        &mut self,
+        ctx: &GpuContext,
+        kernel: Kernel,
+        out: DType,
+        params: &Params,
+        input_bytes: u64,
+        workgroups: u32,
+        result_bytes: u64,
+        clear: bool,
+        read_bytes: u64,
+    ) -> Option<(wgpu::Buffer, u64)> {
         let device = &ctx.device;
         let params_bytes = params.bytes();
         let params_buffer = self.params.get(device, params_bytes.len() as u64);
@@ -129,30 +169,45 @@ impl Scratch {
         let read_bytes = read_bytes.next_multiple_of(4);
         if read_bytes == 0 {
             ctx.queue.submit([encoder.finish()]);
-            return Ok(Vec::new());
+            return None;
         }
         let readback = self.readback.get(device, read_bytes).clone();
         encoder.copy_buffer_to_buffer(&result, 0, &readback, 0, read_bytes);
         ctx.queue.submit([encoder.finish()]);
-        let slice = readback.slice(..read_bytes);
-        let (sender, receiver) = std::sync::mpsc::channel();
-        slice.map_async(wgpu::MapMode::Read, move |r| {
-            let _ = sender.send(r);
-        });
+        Some((readback, read_bytes))
+    }
+}
+
+/// The first `bytes` of a mappable buffer, once the GPU is done writing them.
+async fn read_back(ctx: &GpuContext, buffer: &wgpu::Buffer, bytes: u64) -> Result<Vec<u8>> {
+    let slice = buffer.slice(..bytes);
+    let (sender, receiver) = oneshot::channel();
+    slice.map_async(wgpu::MapMode::Read, move |r| {
+        let _ = sender.send(r);
+    });
+    // Natively the callback runs inside a poll, and a lost device may never call back: after
+    // the wait, no answer is a failure. On the web the browser resolves the map between tasks
+    // (rejecting it when the device is lost), so the web path only awaits: a blocking poll
+    // there would never return.
+    #[cfg(not(target_arch = "wasm32"))]
+    let mapped = {
         ctx.wait()?;
         // A lost device may never call back: after the wait, no answer is a failure — after a
         // grace period, since another thread polling the shared device may be delivering it.
         receiver
             .recv_timeout(std::time::Duration::from_secs(5))
             .map_err(|e| gpu_error("reading back", e))?
-            .map_err(|e| gpu_error("reading back", e))?;
-        let bytes = slice
-            .get_mapped_range()
-            .map_err(|e| gpu_error("reading back", e))?
-            .to_vec();
-        readback.unmap();
-        Ok(bytes)
-    }
+    };
+    #[cfg(target_arch = "wasm32")]
+    let mapped = receiver.await.map_err(|e| gpu_error("reading back", e))?;
+    mapped.map_err(|e| gpu_error("reading back", e))?;
+    let data = slice
+        .get_mapped_range()
+        .map_err(|e| gpu_error("reading back", e))?
+        .to_vec();
+    buffer.unmap();
+    ctx.check()?;
+    Ok(data)
 }
 
 fn entry(binding: u32, buffer: &wgpu::Buffer, size: u64) -> wgpu::BindGroupEntry<'_> {
@@ -163,5 +218,51 @@ fn entry(binding: u32, buffer: &wgpu::Buffer, size: u64) -> wgpu::BindGroupEntry
             offset: 0,
             size: std::num::NonZeroU64::new(size.next_multiple_of(4)),
         }),
+    }
+}
+
+#[cfg(all(test, not(target_arch = "wasm32")))]
+mod tests {
+    use super::*;
+    use crate::gpu::params::Slot;
+    use crate::gpu::request_native;
+
+    /// A binding beyond the device's limit is a validation error: it must come back as an
+    /// error the executor can fall back from, not reach wgpu's panicking default handler.
+    #[test]
+    fn a_device_error_fails_the_dispatch_instead_of_panicking() {
+        let Some(ctx) = request_native(false).expect("requesting an adapter") else {
+            assert_ne!(
+                std::env::var("MIXMERGE_REQUIRE_GPU").as_deref(),
+                Ok("1"),
+                "MIXMERGE_REQUIRE_GPU=1 but no GPU adapter was found"
+            );
+            return;
+        };
+        let too_large = ctx.device.limits().max_storage_buffer_binding_size + 4;
+        let params = Params {
+            header: Default::default(),
+            slots: vec![Slot::new(0)],
+        };
+        let mut scratch = Scratch::default();
+        let run = scratch.run(
+            &ctx,
+            Kernel::Linear,
+            DType::F32,
+            &params,
+            4,
+            1,
+            too_large,
+            false,
+            4,
+        );
+        let error = pollster::block_on(run).expect_err("an oversized binding must fail");
+        assert!(error.to_string().contains("running Linear"), "{error}");
+        // The device is still usable afterwards.
+        let ok = scratch.run(&ctx, Kernel::Linear, DType::F32, &params, 4, 1, 4, true, 4);
+        assert_eq!(
+            pollster::block_on(ok).expect("a valid dispatch"),
+            vec![0; 4]
+        );
     }
 }

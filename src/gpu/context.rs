@@ -100,10 +100,28 @@ impl GpuContext {
 pub fn request_native(require_real_gpu: bool) -> Result<Option<GpuContext>> {
     let instance =
         wgpu::Instance::new(wgpu::InstanceDescriptor::new_without_display_handle_from_env());
-    let adapter = match pollster::block_on(instance.request_adapter(&wgpu::RequestAdapterOptions {
+    pollster::block_on(request(instance, require_real_gpu))
+}
+
+/// The browser's WebGPU adapter (`navigator.gpu`, also in workers). `Ok(None)` when the
+/// browser offers none.
+#[cfg(target_arch = "wasm32")]
+pub async fn request_web() -> Result<Option<GpuContext>> {
+    let instance = wgpu::Instance::new(wgpu::InstanceDescriptor {
+        backends: wgpu::Backends::BROWSER_WEBGPU,
+        ..wgpu::InstanceDescriptor::new_without_display_handle()
+    });
+    request(instance, false).await
+}
+
+/// A device on `instance`'s preferred adapter with the adapter's own limits (the defaults cap
+/// a storage binding at 128 MiB), so chunks are as large as the device grants.
+async fn request(instance: wgpu::Instance, require_real_gpu: bool) -> Result<Option<GpuContext>> {
+    let options = wgpu::RequestAdapterOptions {
         power_preference: wgpu::PowerPreference::HighPerformance,
         ..Default::default()
-    })) {
+    };
+    let adapter = match instance.request_adapter(&options).await {
         Ok(adapter) => adapter,
         Err(_) => return Ok(None),
     };
@@ -116,13 +134,15 @@ pub fn request_native(require_real_gpu: bool) -> Result<Option<GpuContext>> {
     let features = adapter.features()
         - wgpu::Features::MAPPABLE_PRIMARY_BUFFERS
         - wgpu::Features::all_experimental_mask();
-    let (device, queue) = pollster::block_on(adapter.request_device(&wgpu::DeviceDescriptor {
-        label: Some("mixmerge"),
-        required_features: features,
-        required_limits: adapter.limits(),
-        memory_hints: wgpu::MemoryHints::MemoryUsage,
-        ..Default::default()
-    }))
-    .map_err(|e| gpu_error("requesting a device", e))?;
+    let (device, queue) = adapter
+        .request_device(&wgpu::DeviceDescriptor {
+            label: Some("mixmerge"),
+            required_features: features,
+            required_limits: adapter.limits(),
+            memory_hints: wgpu::MemoryHints::MemoryUsage,
+            ..Default::default()
+        })
+        .await
+        .map_err(|e| gpu_error("requesting a device", e))?;
     Ok(Some(GpuContext::new(device, queue, info)))
 }

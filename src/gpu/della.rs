@@ -85,7 +85,7 @@ impl DellaPlan {
     }
 
     /// With L1 rescale: Σ|δ| and Σ|kept δ| of every sparsified input, for its factor.
-    pub fn gather(
+    pub async fn gather(
         &mut self,
         ctx: &GpuContext,
         scratch: &mut Scratch,
@@ -98,24 +98,27 @@ impl DellaPlan {
         }
         let mut sums = vec![(0f64, 0f64); self.inputs.len()];
         let layout = (self.scratch_regions(), self.row_len);
-        let prepare = |scratch: &mut Scratch, range: &Range<usize>, params: &mut Params, bytes| {
-            let regions = ScratchRegions::after(bytes, layout.0, range.len());
-            self.prepare(ctx, scratch, range, params, &regions)
-        };
-        let visit = |scratch: &mut Scratch, range: &Range<usize>, params: &Params, bytes| {
-            for (input, sum) in sums.iter_mut().enumerate() {
-                if self.inputs[input].is_none() {
-                    continue;
+        let prepare =
+            async |scratch: &mut Scratch, range: &Range<usize>, params: &mut Params, bytes: u64| {
+                let regions = ScratchRegions::after(bytes, layout.0, range.len());
+                self.prepare(ctx, scratch, range, params, &regions).await
+            };
+        let visit =
+            async |scratch: &mut Scratch, range: &Range<usize>, params: &Params, bytes: u64| {
+                for (input, sum) in sums.iter_mut().enumerate() {
+                    if self.inputs[input].is_none() {
+                        continue;
+                    }
+                    let mut pass = params.clone();
+                    pass.header.mode = 1 + input as u32;
+                    let (total, kept) =
+                        l1_partials(ctx, scratch, &pass, bytes, range.len()).await?;
+                    sum.0 += total;
+                    sum.1 += kept;
                 }
-                let mut pass = params.clone();
-                pass.header.mode = 1 + input as u32;
-                let (total, kept) = l1_partials(ctx, scratch, &pass, bytes, range.len())?;
-                sum.0 += total;
-                sum.1 += kept;
-            }
-            Ok(())
-        };
-        each_chunk(ctx, scratch, tensor, reader, plan, layout, prepare, visit)?;
+                Ok(())
+            };
+        each_chunk(ctx, scratch, tensor, reader, plan, layout, prepare, visit).await?;
         for (input, (total, kept)) in sums.into_iter().enumerate() {
             if self.inputs[input].is_some() {
                 plan.slots[1 + input].factor = l1_factor(total, kept);
@@ -125,7 +128,7 @@ impl DellaPlan {
     }
 
     /// Ranks and keep bits of every sparsified input of the chunk, into its slots' regions.
-    pub fn prepare(
+    pub async fn prepare(
         &self,
         ctx: &GpuContext,
         scratch: &mut Scratch,
@@ -154,29 +157,32 @@ impl DellaPlan {
             let mut pass = params.clone();
             pass.header.mode = slot as u32;
             pass.header.u = [row_len as u32, tiles, probabilities, width];
-            let mut run = |kernel, groups, result_bytes: u64, keep_at: u32| {
-                scratch.run(
-                    ctx,
-                    kernel,
-                    DType::F32,
-                    &pass,
-                    regions.input_bytes,
-                    groups,
-                    result_bytes,
-                    false,
-                    0,
-                )?;
+            let mut run = async |kernel: Kernel, groups: u32, result_bytes: u64, keep_at: u32| {
+                scratch
+                    .run(
+                        ctx,
+                        kernel,
+                        DType::F32,
+                        &pass,
+                        regions.input_bytes,
+                        groups,
+                        result_bytes,
+                        false,
+                        0,
+                    )
+                    .await?;
                 scratch.keep_result(ctx, 0, keep_at as u64 * 4, result_bytes);
                 Result::Ok(())
             };
-            run(Kernel::DellaSortTiles, sort_groups, 8 * len as u64, tiles)?;
+            run(Kernel::DellaSortTiles, sort_groups, 8 * len as u64, tiles).await?;
             let ranks = regions.word(input);
             run(
                 Kernel::DellaRank,
                 len.div_ceil(256) as u32,
                 4 * len as u64,
                 ranks,
-            )?;
+            )
+            .await?;
             let slot = &mut params.slots[slot];
             slot.cut_to_index = ranks;
             slot.cut_from_key = if tables.inverse.is_some() { inverse } else { 0 };

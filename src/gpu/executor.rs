@@ -1,19 +1,30 @@
 //! Running a whole plan with the GPU: tensors in file order, each merged by its kernel, or on
 //! the CPU when no kernel merges it yet (said once per method). A GPU failure mid-merge moves
 //! the rest of the merge to the CPU, resuming the failed tensor where its output stopped.
+//! One async body serves both callers: natively under `pollster`, in the browser awaited.
 
-use std::collections::BTreeSet;
 use std::ops::Range;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use super::kernels::MethodPlan;
-use super::tensor::{merge_tensor, GpuTensor, SlotReader};
+use super::tensor::{merge_tensor, GpuTensor, SlotRead, SlotReader};
 use super::GpuContext;
 use crate::error::{MergeError, Result};
-use crate::exec::{gather_statistics, merge_chunk, ChunkInputs, ExecOptions, Progress};
+use crate::exec::{ExecHooks, ExecOptions, Progress, TensorOnCpu};
 use crate::io::{Checkpoint, ShardSink, ShardWriter, TensorSource};
 use crate::merge::build_merger;
 use crate::plan::{MergePlan, PlannedTensor};
+
+/// Where the tensors of a GPU run were merged, for the caller to tell the person.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct GpuRunReport {
+    pub tensors_on_gpu: usize,
+    pub tensors_on_cpu: usize,
+    /// Methods without a kernel, whose tensors merged on the CPU.
+    pub cpu_methods: Vec<String>,
+    /// Why the GPU was given up mid-merge, when it was.
+    pub gpu_failure: Option<String>,
+}
 
 /// Merges every tensor of `plan` into `writer`, like [`crate::exec::run_native`], on `ctx`.
 pub fn run_gpu<S, K>(
@@ -29,16 +40,44 @@ where
     S: TensorSource + Sync,
     K: ShardSink,
 {
-    let mut report = Progress {
+    let mut hooks = NativeHooks { cancel, progress };
+    let chunk_elements = options.chunk_elements;
+    pollster::block_on(run_gpu_async(
+        ctx,
+        plan,
+        models,
+        writer,
+        chunk_elements,
+        &mut hooks,
+    ))?;
+    Ok(())
+}
+
+/// [`run_gpu`] for callers that await (the browser worker): reads, read-backs and `hooks.drain`
+/// are awaited, nothing blocks. CPU fallbacks read `chunk_elements` at a time.
+pub async fn run_gpu_async<S, K, H>(
+    ctx: &GpuContext,
+    plan: &MergePlan,
+    models: &[Checkpoint<S>],
+    writer: &mut ShardWriter<K>,
+    chunk_elements: usize,
+    hooks: &mut H,
+) -> Result<GpuRunReport>
+where
+    S: TensorSource,
+    K: ShardSink,
+    H: ExecHooks,
+{
+    let mut progress = Progress {
         bytes_written: 0,
         bytes_total: plan.output_bytes(),
         tensors_done: 0,
         tensors_total: plan.tensors.len(),
     };
-    let mut announced = BTreeSet::new();
-    let mut gpu_usable = true;
+    hooks.progress(progress);
+    let mut report = GpuRunReport::default();
     for tensor in &plan.tensors {
-        if cancel.load(Ordering::SeqCst) {
+        if hooks.cancelled() {
             return Err(MergeError::Cancelled);
         }
         // Same validation (and errors) as the CPU path.
@@ -50,7 +89,7 @@ where
             tensor.output.dtype,
         );
         let mut done = 0usize;
-        if gpu_usable && MethodPlan::new(&job).is_some() {
+        if report.gpu_failure.is_none() && MethodPlan::new(&job).is_some() {
             let mut reader = ModelReader {
                 models,
                 tensor,
@@ -58,71 +97,75 @@ where
             };
             let mut sink_failed = None;
             let result = merge_tensor(ctx, &job, &mut reader, &mut |bytes| {
+                if hooks.cancelled() {
+                    sink_failed = Some("cancelled".into());
+                    return Err(MergeError::Cancelled);
+                }
                 writer
                     .write(bytes)
                     .inspect_err(|e| sink_failed = Some(e.to_string()))?;
                 done += bytes.len() / tensor.output.dtype.size();
-                report.bytes_written += bytes.len() as u64;
-                progress(report);
+                progress.bytes_written += bytes.len() as u64;
+                hooks.progress(progress);
                 Ok(())
-            });
+            })
+            .await;
             match result {
                 Ok(()) => {}
                 Err(e) if reader.failed.is_some() || sink_failed.is_some() => return Err(e),
                 Err(e) => {
-                    eprintln!("mixmerge: gpu failed ({e}); the rest of the merge runs on the CPU");
-                    gpu_usable = false;
+                    hooks.notice(&format!(
+                        "gpu failed ({e}); the rest of the merge runs on the CPU"
+                    ));
+                    report.gpu_failure = Some(e.to_string());
                 }
             }
-        } else if gpu_usable && announced.insert(tensor.recipe.method.key()) {
-            eprintln!(
-                "mixmerge: gpu: no kernel for `{}` yet; its tensors merge on the CPU",
-                tensor.recipe.method.key()
-            );
+            hooks.drain().await?;
+        } else if report.gpu_failure.is_none() {
+            let method = tensor.recipe.method.key().to_string();
+            if !report.cpu_methods.contains(&method) {
+                hooks.notice(&format!(
+                    "gpu: no kernel for `{method}` yet; its tensors merge on the CPU"
+                ));
+                report.cpu_methods.push(method);
+            }
         }
-        if done < tensor.numel() || tensor.numel() == 0 {
-            merge_on_cpu(tensor, models, done, options, &mut |bytes| {
-                report.bytes_written += bytes.len() as u64;
-                writer.write(bytes)?;
-                progress(report);
-                Ok(())
-            })?;
+        if done == tensor.numel() && tensor.numel() > 0 {
+            report.tensors_on_gpu += 1;
+        } else {
+            report.tensors_on_cpu += 1;
+            let cpu = TensorOnCpu { tensor, from: done };
+            cpu.merge(models, chunk_elements, writer, hooks, &mut progress)
+                .await?;
         }
-        report.tensors_done += 1;
-        progress(report);
+        progress.tensors_done += 1;
+        hooks.progress(progress);
     }
-    Ok(())
+    Ok(report)
 }
 
-/// The CPU executor's steps for one tensor, from element `from` on.
-fn merge_on_cpu<S: TensorSource>(
-    tensor: &PlannedTensor,
-    models: &[Checkpoint<S>],
-    from: usize,
-    options: &ExecOptions,
-    sink: &mut dyn FnMut(&[u8]) -> Result<()>,
-) -> Result<()> {
-    let mut merger = build_merger(&tensor.recipe)?;
-    let chunk_elements = options.chunk_elements.max(1);
-    pollster::block_on(gather_statistics(
-        models,
-        tensor,
-        merger.as_mut(),
-        chunk_elements,
-    ))?;
-    let align = merger.row_alignment().max(1);
-    let step = (chunk_elements / align).max(1) * align;
-    let (mut chunk, mut merged, mut bytes) = (ChunkInputs::default(), Vec::new(), Vec::new());
-    let numel = tensor.numel();
-    let mut start = from;
-    while start < numel {
-        let end = (start + step).min(numel);
-        pollster::block_on(chunk.read(models, tensor, start..end))?;
-        merge_chunk(tensor, merger.as_ref(), &chunk, &mut merged, &mut bytes);
-        sink(&bytes)?;
-        start = end;
+/// The native caller's flag and progress callback; notices go to stderr.
+struct NativeHooks<'a> {
+    cancel: &'a AtomicBool,
+    progress: &'a mut dyn FnMut(Progress),
+}
+
+impl ExecHooks for NativeHooks<'_> {
+    fn progress(&mut self, progress: Progress) {
+        (self.progress)(progress);
     }
-    Ok(())
+
+    fn cancelled(&self) -> bool {
+        self.cancel.load(Ordering::SeqCst)
+    }
+
+    fn notice(&mut self, message: &str) {
+        eprintln!("mixmerge: {message}");
+    }
+
+    async fn drain(&mut self) -> Result<()> {
+        Ok(())
+    }
 }
 
 /// Reads a planned tensor's slots (base first) from the checkpoints.
@@ -133,17 +176,26 @@ struct ModelReader<'a, S> {
 }
 
 impl<S: TensorSource> SlotReader for ModelReader<'_, S> {
-    fn read(&mut self, slot: usize, range: Range<usize>, out: &mut Vec<u8>) -> Result<()> {
-        let input = self
-            .tensor
-            .base
-            .iter()
-            .chain(&self.tensor.inputs)
-            .nth(slot)
-            .expect("slot of the planned tensor");
-        out.resize(range.len() * input.dtype.size(), 0);
-        let checkpoint = &self.models[input.model];
-        pollster::block_on(checkpoint.read_elements(&input.tensor, range.start, range.len(), out))
-            .inspect_err(|e| self.failed = Some(e.to_string()))
+    fn read<'a>(
+        &'a mut self,
+        slot: usize,
+        range: Range<usize>,
+        out: &'a mut Vec<u8>,
+    ) -> SlotRead<'a> {
+        Box::pin(async move {
+            let input = self
+                .tensor
+                .base
+                .iter()
+                .chain(&self.tensor.inputs)
+                .nth(slot)
+                .expect("slot of the planned tensor");
+            out.resize(range.len() * input.dtype.size(), 0);
+            let checkpoint = &self.models[input.model];
+            checkpoint
+                .read_elements(&input.tensor, range.start, range.len(), out)
+                .await
+                .inspect_err(|e| self.failed = Some(e.to_string()))
+        })
     }
 }

@@ -19,10 +19,14 @@ pub mod shaders;
 mod tensor;
 mod topk;
 
-pub use context::{request_native, GpuContext};
-pub use executor::run_gpu;
+#[cfg(not(target_arch = "wasm32"))]
+pub use context::request_native;
+#[cfg(target_arch = "wasm32")]
+pub use context::request_web;
+pub use context::GpuContext;
+pub use executor::{run_gpu, run_gpu_async, GpuRunReport};
 pub use kernels::supports;
-pub use tensor::{merge_tensor, GpuTensor, SlotReader};
+pub use tensor::{merge_tensor, GpuTensor, SlotRead, SlotReader};
 
 /// Maps a wgpu failure into the library's error type.
 pub(crate) fn gpu_error(what: &str, error: impl std::fmt::Display) -> crate::MergeError {

@@ -57,7 +57,7 @@ impl ScePlan {
         usize::from(self.selects())
     }
 
-    pub fn gather(
+    pub async fn gather(
         &mut self,
         ctx: &GpuContext,
         scratch: &mut Scratch,
@@ -76,13 +76,13 @@ impl ScePlan {
                 },
                 numel,
             };
-            let nonzero = (numel - count_zeros(ctx, scratch, reader, &mut keys)?) as u64;
+            let nonzero = (numel - count_zeros(ctx, scratch, reader, &mut keys).await?) as u64;
             // torch computes int(count * density) in f32.
             let k = ((nonzero as f32 * self.select_topk as f32) as u64).min(nonzero) as usize;
             if k == 0 {
                 plan.header.mode = SELECT_NONE;
             } else {
-                let (key, index) = rank_cut(ctx, scratch, reader, &mut keys, k, numel)?;
+                let (key, index) = rank_cut(ctx, scratch, reader, &mut keys, k, numel).await?;
                 plan.header.u[0] = key;
                 plan.header.u[1] = index;
             }
@@ -92,27 +92,30 @@ impl ScePlan {
         }
         let n = plan.slots.len() - 1;
         let mut sums = vec![0f64; n];
-        let visit = |scratch: &mut Scratch, range: &Range<usize>, params: &Params, bytes| {
-            let groups = range.len().div_ceil(512) as u64;
-            let result = groups * n as u64 * 8;
-            let partials = scratch.run(
-                ctx,
-                Kernel::SceSquares,
-                DType::F32,
-                params,
-                bytes,
-                groups as u32,
-                result,
-                false,
-                result,
-            )?;
-            let partials: Vec<f32> = bytemuck::pod_collect_to_vec(&partials);
-            for (k, pair) in partials.chunks_exact(2).enumerate() {
-                sums[k % n] += pair[0] as f64 + pair[1] as f64;
-            }
-            Ok(())
-        };
-        let no_scratch = |_: &mut Scratch, _: &Range<usize>, _: &mut Params, _| Ok(());
+        let visit =
+            async |scratch: &mut Scratch, range: &Range<usize>, params: &Params, bytes: u64| {
+                let groups = range.len().div_ceil(512) as u64;
+                let result = groups * n as u64 * 8;
+                let partials = scratch
+                    .run(
+                        ctx,
+                        Kernel::SceSquares,
+                        DType::F32,
+                        params,
+                        bytes,
+                        groups as u32,
+                        result,
+                        false,
+                        result,
+                    )
+                    .await?;
+                let partials: Vec<f32> = bytemuck::pod_collect_to_vec(&partials);
+                for (k, pair) in partials.chunks_exact(2).enumerate() {
+                    sums[k % n] += pair[0] as f64 + pair[1] as f64;
+                }
+                Ok(())
+            };
+        let no_scratch = async |_: &mut Scratch, _: &Range<usize>, _: &mut Params, _: u64| Ok(());
         each_chunk(
             ctx,
             scratch,
@@ -122,7 +125,8 @@ impl ScePlan {
             (0, 1),
             no_scratch,
             visit,
-        )?;
+        )
+        .await?;
         let means: Vec<f64> = sums.iter().map(|s| s / numel.max(1) as f64).collect();
         let total: f64 = means.iter().sum();
         for (slot, mean) in plan.slots[1..].iter_mut().zip(&means) {
@@ -137,7 +141,7 @@ impl ScePlan {
 }
 
 /// Elements whose variance is exactly zero (the CPU's `nonzero` is the rest).
-fn count_zeros(
+async fn count_zeros(
     ctx: &GpuContext,
     scratch: &mut Scratch,
     reader: &mut dyn SlotReader,
@@ -146,19 +150,23 @@ fn count_zeros(
     let mut params = keys.params([0; 4]);
     let mut zeros = 0usize;
     for range in keys.ranges() {
-        let bytes = keys.stage(ctx, scratch, reader, &range, &mut params)?;
+        let bytes = keys
+            .stage(ctx, scratch, reader, &range, &mut params)
+            .await?;
         let blocks = range.len().div_ceil(512) as u64;
-        let counts = scratch.run(
-            ctx,
-            Kernel::TopkCountKey,
-            DType::F32,
-            &params,
-            bytes,
-            blocks as u32,
-            blocks * 4,
-            true,
-            blocks * 4,
-        )?;
+        let counts = scratch
+            .run(
+                ctx,
+                Kernel::TopkCountKey,
+                DType::F32,
+                &params,
+                bytes,
+                blocks as u32,
+                blocks * 4,
+                true,
+                blocks * 4,
+            )
+            .await?;
         let counts: Vec<u32> = bytemuck::pod_collect_to_vec(&counts);
         zeros += counts.iter().map(|&c| c as usize).sum::<usize>();
     }
@@ -192,7 +200,7 @@ impl KeySource for VarianceKeys {
         }
     }
 
-    fn stage(
+    async fn stage(
         &mut self,
         ctx: &GpuContext,
         scratch: &mut Scratch,
@@ -203,21 +211,24 @@ impl KeySource for VarianceKeys {
         let p = &mut self.upload_params;
         let bytes = self
             .chunker
-            .upload(ctx, scratch, reader, &self.uploads, range, p)?;
+            .upload(ctx, scratch, reader, &self.uploads, range, p)
+            .await?;
         p.header.u[2] = VARIANCES_AT;
         let len = range.len() as u64;
         let at = VARIANCES_AT as u64 * 4;
-        scratch.run(
-            ctx,
-            Kernel::SceVariances,
-            DType::F32,
-            p,
-            bytes,
-            len.div_ceil(256) as u32,
-            at + len * 4,
-            false,
-            0,
-        )?;
+        scratch
+            .run(
+                ctx,
+                Kernel::SceVariances,
+                DType::F32,
+                p,
+                bytes,
+                len.div_ceil(256) as u32,
+                at + len * 4,
+                false,
+                0,
+            )
+            .await?;
         let region = bytes - len * 4;
         scratch.keep_result(ctx, at, region, len * 4);
         params.header.len = p.header.len;

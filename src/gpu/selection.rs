@@ -55,7 +55,7 @@ impl SelectionPlan {
     }
 
     /// Runs the statistics passes, leaving their results in `plan`'s header and slots.
-    pub fn gather(
+    pub async fn gather(
         &mut self,
         ctx: &GpuContext,
         scratch: &mut Scratch,
@@ -64,14 +64,14 @@ impl SelectionPlan {
         plan: &mut MethodPlan,
     ) -> Result<()> {
         match self {
-            SelectionPlan::Della(della) => della.gather(ctx, scratch, tensor, reader, plan),
-            SelectionPlan::Sce(sce) => sce.gather(ctx, scratch, tensor, reader, plan),
-            SelectionPlan::ArceeFusion(arcee) => arcee.gather(ctx, tensor, reader, plan),
+            SelectionPlan::Della(della) => della.gather(ctx, scratch, tensor, reader, plan).await,
+            SelectionPlan::Sce(sce) => sce.gather(ctx, scratch, tensor, reader, plan).await,
+            SelectionPlan::ArceeFusion(arcee) => arcee.gather(ctx, tensor, reader, plan).await,
         }
     }
 
     /// Stages what the apply kernel reads besides the chunk's slots (uploaded: `input_bytes`).
-    pub fn prepare(
+    pub async fn prepare(
         &self,
         ctx: &GpuContext,
         scratch: &mut Scratch,
@@ -81,7 +81,9 @@ impl SelectionPlan {
     ) -> Result<()> {
         let regions = ScratchRegions::after(input_bytes, self.scratch_regions(), range.len());
         match self {
-            SelectionPlan::Della(della) => della.prepare(ctx, scratch, range, params, &regions),
+            SelectionPlan::Della(della) => {
+                della.prepare(ctx, scratch, range, params, &regions).await
+            }
             SelectionPlan::Sce(_) => Ok(()),
             SelectionPlan::ArceeFusion(arcee) => {
                 arcee.prepare(ctx, scratch, range, params, &regions);
@@ -116,15 +118,15 @@ impl ScratchRegions {
 /// Uploads every chunk of `plan`'s slots (whole rows, room for `regions`), lets `prepare`
 /// stage its scratch, then `visit`s it.
 #[allow(clippy::too_many_arguments)]
-pub fn each_chunk(
+pub async fn each_chunk(
     ctx: &GpuContext,
     scratch: &mut Scratch,
     tensor: &GpuTensor<'_>,
     reader: &mut dyn SlotReader,
     plan: &MethodPlan,
     (regions, row_len): (usize, usize),
-    mut prepare: impl FnMut(&mut Scratch, &Range<usize>, &mut Params, u64) -> Result<()>,
-    mut visit: impl FnMut(&mut Scratch, &Range<usize>, &Params, u64) -> Result<()>,
+    mut prepare: impl AsyncFnMut(&mut Scratch, &Range<usize>, &mut Params, u64) -> Result<()>,
+    mut visit: impl AsyncFnMut(&mut Scratch, &Range<usize>, &Params, u64) -> Result<()>,
 ) -> Result<()> {
     let mut chunker = Chunker::with_scratch(ctx, tensor, &plan.uploads, regions, row_len)?;
     let mut params = Params {
@@ -132,9 +134,11 @@ pub fn each_chunk(
         slots: plan.slots.clone(),
     };
     for range in chunker.ranges(tensor.numel()) {
-        let bytes = chunker.upload(ctx, scratch, reader, &plan.uploads, &range, &mut params)?;
-        prepare(scratch, &range, &mut params, bytes)?;
-        visit(scratch, &range, &params, bytes)?;
+        let bytes = chunker
+            .upload(ctx, scratch, reader, &plan.uploads, &range, &mut params)
+            .await?;
+        prepare(scratch, &range, &mut params, bytes).await?;
+        visit(scratch, &range, &params, bytes).await?;
     }
     Ok(())
 }

@@ -1,7 +1,11 @@
 //! Merging one tensor on the GPU, chunk by chunk: statistics passes over every chunk first
 //! (rank cuts, L1 sums), then the apply pass, whose encoded bytes go to a sink in element order.
+//! Reads and read-backs are awaited, so the same code runs natively (under `pollster`) and in a
+//! browser worker (file slices and buffer maps resolve as promises).
 
+use std::future::Future;
 use std::ops::Range;
+use std::pin::Pin;
 
 use super::buffers::Scratch;
 use super::kernels::{Gather, MethodPlan};
@@ -52,16 +56,24 @@ impl<'a> GpuTensor<'a> {
     }
 }
 
+/// A pending slot read; boxed so that `dyn SlotReader` stays usable.
+pub type SlotRead<'a> = Pin<Box<dyn Future<Output = Result<()>> + 'a>>;
+
 /// Where a tensor's input bytes come from.
 pub trait SlotReader {
     /// Raw little-endian bytes of elements `range` of `slot` (the base first when present,
     /// then the inputs), exactly `range.len()` × dtype size of them, into `out`.
-    fn read(&mut self, slot: usize, range: Range<usize>, out: &mut Vec<u8>) -> Result<()>;
+    fn read<'a>(
+        &'a mut self,
+        slot: usize,
+        range: Range<usize>,
+        out: &'a mut Vec<u8>,
+    ) -> SlotRead<'a>;
 }
 
 /// Merges `tensor` on the GPU, handing its encoded bytes to `sink` chunk by chunk in element
 /// order. `Unsupported` when no kernel merges the recipe (see [`super::supports`]).
-pub fn merge_tensor(
+pub async fn merge_tensor(
     ctx: &GpuContext,
     tensor: &GpuTensor<'_>,
     reader: &mut dyn SlotReader,
@@ -81,7 +93,7 @@ pub fn merge_tensor(
         )));
     }
     let mut scratch = Scratch::default();
-    gather_statistics(ctx, &mut scratch, tensor, reader, &mut plan)?;
+    gather_statistics(ctx, &mut scratch, tensor, reader, &mut plan).await?;
     let mut chunker = Chunker::for_plan(ctx, tensor, &plan)?;
     let mut params = Params {
         header: plan.header,
@@ -89,29 +101,35 @@ pub fn merge_tensor(
     };
     let out_size = tensor.output.size();
     for range in chunker.ranges(tensor.numel()) {
-        let input_bytes = chunker.upload(
-            ctx,
-            &mut scratch,
-            reader,
-            &plan.uploads,
-            &range,
-            &mut params,
-        )?;
+        let input_bytes = chunker
+            .upload(
+                ctx,
+                &mut scratch,
+                reader,
+                &plan.uploads,
+                &range,
+                &mut params,
+            )
+            .await?;
         if let Some(selection) = &plan.selection {
-            selection.prepare(ctx, &mut scratch, &range, &mut params, input_bytes)?;
+            selection
+                .prepare(ctx, &mut scratch, &range, &mut params, input_bytes)
+                .await?;
         }
         let out_words = (range.len() * out_size).div_ceil(4) as u64;
-        let bytes = scratch.run(
-            ctx,
-            plan.kernel,
-            tensor.output,
-            &params,
-            input_bytes,
-            range.len().div_ceil(512) as u32,
-            out_words * 4,
-            false,
-            out_words * 4,
-        )?;
+        let bytes = scratch
+            .run(
+                ctx,
+                plan.kernel,
+                tensor.output,
+                &params,
+                input_bytes,
+                range.len().div_ceil(512) as u32,
+                out_words * 4,
+                false,
+                out_words * 4,
+            )
+            .await?;
         sink(&bytes[..range.len() * out_size])?;
     }
     Ok(())
@@ -182,7 +200,7 @@ impl Chunker {
 
     /// Uploads `range` of tensor slots `sources` into kernel slots 0.., sets `params`' chunk
     /// fields and slot offsets; returns the bytes of input words used.
-    pub fn upload(
+    pub async fn upload(
         &mut self,
         ctx: &GpuContext,
         scratch: &mut Scratch,
@@ -199,7 +217,7 @@ impl Chunker {
         let total: u64 = regions.iter().sum();
         let mut offset = 0u64;
         for (k, (&source, &region)) in sources.iter().zip(&regions).enumerate() {
-            reader.read(source, range.clone(), &mut self.raw)?;
+            reader.read(source, range.clone(), &mut self.raw).await?;
             self.raw.resize(region as usize, 0);
             scratch.write_inputs(ctx, total, offset, &self.raw);
             params.slots[k].offset = (offset / 4) as u32;
@@ -212,7 +230,7 @@ impl Chunker {
 }
 
 /// Runs the statistics passes, leaving cuts, factors and weights in `plan`.
-pub(crate) fn gather_statistics(
+pub(crate) async fn gather_statistics(
     ctx: &GpuContext,
     scratch: &mut Scratch,
     tensor: &GpuTensor<'_>,
@@ -220,7 +238,7 @@ pub(crate) fn gather_statistics(
     plan: &mut MethodPlan,
 ) -> Result<()> {
     if let Some(mut selection) = plan.selection.take() {
-        let gathered = selection.gather(ctx, scratch, tensor, reader, plan);
+        let gathered = selection.gather(ctx, scratch, tensor, reader, plan).await;
         plan.selection = Some(selection);
         gathered?;
     }
@@ -237,7 +255,7 @@ pub(crate) fn gather_statistics(
         match gather {
             Gather::Nothing => {}
             Gather::L1 => {
-                let (total, kept) = stats.l1_sums(ctx, scratch, reader, &pair[1])?;
+                let (total, kept) = stats.l1_sums(ctx, scratch, reader, &pair[1]).await?;
                 plan.slots[kernel_slot].factor = l1_factor(total, kept);
             }
             Gather::Window {
@@ -246,11 +264,12 @@ pub(crate) fn gather_statistics(
                 rescale,
                 density,
             } => {
-                let mut select = |rank| {
+                let mut cuts = [(0, 0); 2];
+                for (cut, rank) in cuts.iter_mut().zip([from, to]) {
                     let mut keys = topk::DeltaKeys::new(ctx, &stats);
-                    topk::rank_cut(ctx, scratch, reader, &mut keys, rank, numel)
-                };
-                let (from_cut, to_cut) = (select(from)?, select(to)?);
+                    *cut = topk::rank_cut(ctx, scratch, reader, &mut keys, rank, numel).await?;
+                }
+                let [from_cut, to_cut] = cuts;
                 let slot = &mut plan.slots[kernel_slot];
                 (slot.cut_from_key, slot.cut_from_index) = from_cut;
                 (slot.cut_to_key, slot.cut_to_index) = to_cut;
@@ -262,7 +281,7 @@ pub(crate) fn gather_statistics(
                     Rescale::L1 if trivial(from) && trivial(to) => 1.0,
                     Rescale::L1 => {
                         let slot = *slot;
-                        let (total, kept) = stats.l1_sums(ctx, scratch, reader, &slot)?;
+                        let (total, kept) = stats.l1_sums(ctx, scratch, reader, &slot).await?;
                         l1_factor(total, kept)
                     }
                 };
@@ -299,7 +318,7 @@ impl StatSource<'_, '_> {
     }
 
     /// Σ|δ| and Σ|δ| over the elements `input`'s sparsifier keeps, in f64 over f32 partials.
-    fn l1_sums(
+    async fn l1_sums(
         &self,
         ctx: &GpuContext,
         scratch: &mut Scratch,
@@ -310,8 +329,11 @@ impl StatSource<'_, '_> {
         let mut params = self.params(input, [0; 4]);
         let (mut total, mut kept) = (0f64, 0f64);
         for range in chunker.ranges(self.tensor.numel()) {
-            let bytes = chunker.upload(ctx, scratch, reader, &self.sources, &range, &mut params)?;
-            let (chunk_total, chunk_kept) = l1_partials(ctx, scratch, &params, bytes, range.len())?;
+            let bytes = chunker
+                .upload(ctx, scratch, reader, &self.sources, &range, &mut params)
+                .await?;
+            let (chunk_total, chunk_kept) =
+                l1_partials(ctx, scratch, &params, bytes, range.len()).await?;
             total += chunk_total;
             kept += chunk_kept;
         }
@@ -320,7 +342,7 @@ impl StatSource<'_, '_> {
 }
 
 /// Σ|δ| and Σ|kept δ| of slot `params.header.mode` over one staged chunk of `len` elements.
-pub(crate) fn l1_partials(
+pub(crate) async fn l1_partials(
     ctx: &GpuContext,
     scratch: &mut Scratch,
     params: &Params,
@@ -328,17 +350,19 @@ pub(crate) fn l1_partials(
     len: usize,
 ) -> Result<(f64, f64)> {
     let groups = len.div_ceil(512) as u64;
-    let partials = scratch.run(
-        ctx,
-        Kernel::SparsifyL1,
-        DType::F32,
-        params,
-        input_bytes,
-        groups as u32,
-        groups * 16,
-        false,
-        groups * 16,
-    )?;
+    let partials = scratch
+        .run(
+            ctx,
+            Kernel::SparsifyL1,
+            DType::F32,
+            params,
+            input_bytes,
+            groups as u32,
+            groups * 16,
+            false,
+            groups * 16,
+        )
+        .await?;
     let (mut total, mut kept) = (0f64, 0f64);
     for pair in bytemuck::pod_collect_to_vec::<u8, f32>(&partials).chunks_exact(4) {
         total += pair[0] as f64 + pair[1] as f64;

@@ -26,7 +26,7 @@ pub(crate) trait KeySource {
     fn params(&self, u: [u32; 4]) -> Params;
 
     /// Puts elements `range` where the topk kernels read them; returns the input bytes used.
-    fn stage(
+    async fn stage(
         &mut self,
         ctx: &GpuContext,
         scratch: &mut Scratch,
@@ -60,7 +60,7 @@ impl KeySource for DeltaKeys<'_, '_, '_> {
         self.stats.params(&self.stats.slots[1], u)
     }
 
-    fn stage(
+    async fn stage(
         &mut self,
         ctx: &GpuContext,
         scratch: &mut Scratch,
@@ -71,15 +71,16 @@ impl KeySource for DeltaKeys<'_, '_, '_> {
         let sources = self.stats.sources;
         self.chunker
             .upload(ctx, scratch, reader, &sources, range, params)
+            .await
     }
 }
 
 /// The cut as the kernels test it: (key, index cut-off) as in `RankCut::contains`.
-pub fn rank_cut(
+pub async fn rank_cut(
     ctx: &GpuContext,
     scratch: &mut Scratch,
     reader: &mut dyn SlotReader,
-    keys: &mut dyn KeySource,
+    keys: &mut impl KeySource,
     rank: usize,
     numel: usize,
 ) -> Result<(u32, u32)> {
@@ -96,19 +97,21 @@ pub fn rank_cut(
         let bins = 1usize << bits;
         let mut histogram = Vec::new();
         for (c, range) in ranges.iter().enumerate() {
-            let bytes = keys.stage(ctx, scratch, reader, range, &mut params)?;
+            let bytes = keys.stage(ctx, scratch, reader, range, &mut params).await?;
             let last = c + 1 == ranges.len();
-            histogram = scratch.run(
-                ctx,
-                Kernel::TopkHistogram,
-                DType::F32,
-                &params,
-                bytes,
-                range.len().div_ceil(BLOCK * PAIRS_PER_INVOCATION) as u32,
-                2048 * 4,
-                c == 0,
-                if last { bins as u64 * 4 } else { 0 },
-            )?;
+            histogram = scratch
+                .run(
+                    ctx,
+                    Kernel::TopkHistogram,
+                    DType::F32,
+                    &params,
+                    bytes,
+                    range.len().div_ceil(BLOCK * PAIRS_PER_INVOCATION) as u32,
+                    2048 * 4,
+                    c == 0,
+                    if last { bins as u64 * 4 } else { 0 },
+                )
+                .await?;
         }
         let counts: Vec<u32> = bytemuck::pod_collect_to_vec(&histogram);
         let (mut above, mut bin) = (0usize, bins - 1);
@@ -128,19 +131,21 @@ pub fn rank_cut(
     let mut params = keys.params([key, 0, 0, 0]);
     let mut seen = 0usize;
     for range in &ranges {
-        let bytes = keys.stage(ctx, scratch, reader, range, &mut params)?;
+        let bytes = keys.stage(ctx, scratch, reader, range, &mut params).await?;
         let blocks = range.len().div_ceil(BLOCK);
-        let counts = scratch.run(
-            ctx,
-            Kernel::TopkCountKey,
-            DType::F32,
-            &params,
-            bytes,
-            blocks as u32,
-            blocks as u64 * 4,
-            true,
-            blocks as u64 * 4,
-        )?;
+        let counts = scratch
+            .run(
+                ctx,
+                Kernel::TopkCountKey,
+                DType::F32,
+                &params,
+                bytes,
+                blocks as u32,
+                blocks as u64 * 4,
+                true,
+                blocks as u64 * 4,
+            )
+            .await?;
         for (block, &n) in bytemuck::pod_collect_to_vec::<u8, u32>(&counts)
             .iter()
             .enumerate()
@@ -149,18 +154,22 @@ pub fn rank_cut(
                 let start = range.start + block * BLOCK;
                 let block_range = start..(start + BLOCK).min(range.end);
                 params.header.u[1] = (need - seen) as u32;
-                let bytes = keys.stage(ctx, scratch, reader, &block_range, &mut params)?;
-                let found = scratch.run(
-                    ctx,
-                    Kernel::TopkLocate,
-                    DType::F32,
-                    &params,
-                    bytes,
-                    1,
-                    4,
-                    true,
-                    4,
-                )?;
+                let bytes = keys
+                    .stage(ctx, scratch, reader, &block_range, &mut params)
+                    .await?;
+                let found = scratch
+                    .run(
+                        ctx,
+                        Kernel::TopkLocate,
+                        DType::F32,
+                        &params,
+                        bytes,
+                        1,
+                        4,
+                        true,
+                        4,
+                    )
+                    .await?;
                 let offset = u32::from_le_bytes([found[0], found[1], found[2], found[3]]);
                 return Ok((key, start as u32 + offset + 1));
             }

@@ -1,67 +1,79 @@
-//! The browser's CPU executor: one thread, tensors in file order, chunk by chunk, with an await
-//! (a blob read, a sink flush) between chunks so the worker stays responsive to cancellation.
-//!
-//! The WebGPU executor will take this one's place behind the same signature, with the
-//! `wgpu::Device`/`Queue` passed in; everything around it (reading, writing, progress) stays.
+//! The browser's executors: WebGPU ([`crate::gpu::run_gpu_async`]) when the page's adapter is
+//! usable, otherwise the CPU ([`crate::exec::run_sequential`]), both on the worker's one thread
+//! with an await (a blob read, a buffer map, a sink flush) between chunks, so the worker stays
+//! responsive to cancellation. The report says which device merged what.
 
-use crate::error::{MergeError, Result};
-use crate::exec::{gather_statistics, merge_chunk, plan_items, ChunkInputs, Progress};
+use serde::Serialize;
+
+use crate::error::Result;
+use crate::exec::{run_sequential, ExecHooks};
 use crate::io::{Checkpoint, ShardWriter, TensorSource};
-use crate::merge::build_merger;
 use crate::plan::MergePlan;
 
 use super::js_sink::JsSink;
 
-/// What the executor reports to, and asks, its caller between chunks.
-pub trait ExecHooks {
-    fn progress(&mut self, progress: Progress);
-    fn cancelled(&self) -> bool;
+/// Where the person asked the merge to run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DeviceChoice {
+    /// WebGPU when an adapter is usable, the CPU otherwise.
+    Auto,
+    Cpu,
 }
 
-/// Merges every tensor of `plan` into `writer`, whose sink is `sink`.
-pub async fn run_cpu<S: TensorSource>(
+/// Which device merged, as the page shows it.
+#[derive(Debug, Clone, Serialize, Default)]
+#[serde(rename_all = "camelCase")]
+pub struct DeviceReport {
+    /// `webgpu` or `cpu`.
+    pub kind: &'static str,
+    /// The WebGPU adapter's name, when it merged.
+    pub adapter: Option<String>,
+    pub tensors_on_gpu: usize,
+    pub tensors_on_cpu: usize,
+    /// Methods without a GPU kernel, merged on the CPU tensor by tensor.
+    pub cpu_methods: Vec<String>,
+    /// Why the CPU merged although WebGPU was wanted (no adapter, a device error…).
+    pub fallback: Option<String>,
+}
+
+/// Merges every tensor of `plan` into `writer` on the chosen device.
+pub async fn run<S: TensorSource, H: ExecHooks>(
     plan: &MergePlan,
     models: &[Checkpoint<S>],
     writer: &mut ShardWriter<JsSink>,
-    sink: &JsSink,
     chunk_elements: usize,
-    hooks: &mut dyn ExecHooks,
-) -> Result<()> {
-    let numels: Vec<usize> = plan.tensors.iter().map(|t| t.numel()).collect();
-    let (items, _) = plan_items(plan, chunk_elements)?;
-    let mut report = Progress {
-        bytes_written: 0,
-        bytes_total: plan.output_bytes(),
-        tensors_done: 0,
-        tensors_total: plan.tensors.len(),
-    };
-    hooks.progress(report);
-    let (mut chunk, mut merged, mut encoded) = (ChunkInputs::default(), Vec::new(), Vec::new());
-    let mut current = None;
-    for item in &items {
-        if hooks.cancelled() {
-            return Err(MergeError::Cancelled);
+    device: DeviceChoice,
+    hooks: &mut H,
+) -> Result<DeviceReport> {
+    let mut fallback = None;
+    #[cfg(feature = "gpu")]
+    if device == DeviceChoice::Auto {
+        match super::gpu::context().await {
+            Ok(ctx) => {
+                let run =
+                    crate::gpu::run_gpu_async(&ctx, plan, models, writer, chunk_elements, hooks);
+                let report = run.await?;
+                return Ok(DeviceReport {
+                    kind: "webgpu",
+                    adapter: Some(super::gpu::adapter_label(ctx.info())),
+                    tensors_on_gpu: report.tensors_on_gpu,
+                    tensors_on_cpu: report.tensors_on_cpu,
+                    cpu_methods: report.cpu_methods,
+                    fallback: report.gpu_failure,
+                });
+            }
+            Err(reason) => fallback = Some(reason),
         }
-        let tensor = &plan.tensors[item.tensor];
-        if current
-            .as_ref()
-            .is_none_or(|(index, _)| *index != item.tensor)
-        {
-            // Statistics passes (TIES thresholds, DELLA ranks…) read the whole tensor first.
-            let mut merger = build_merger(&tensor.recipe)?;
-            gather_statistics(models, tensor, merger.as_mut(), chunk_elements).await?;
-            current = Some((item.tensor, merger));
-        }
-        let (_, merger) = current.as_ref().expect("set above");
-        chunk.read(models, tensor, item.range.clone()).await?;
-        merge_chunk(tensor, merger.as_ref(), &chunk, &mut merged, &mut encoded);
-        writer.write(&encoded)?;
-        sink.flush().await?;
-        report.bytes_written += encoded.len() as u64;
-        if item.range.end == numels[item.tensor] {
-            report.tensors_done += 1;
-        }
-        hooks.progress(report);
     }
-    Ok(())
+    #[cfg(not(feature = "gpu"))]
+    if device == DeviceChoice::Auto {
+        fallback = Some("this build has no WebGPU executor (feature `gpu`)".to_string());
+    }
+    run_sequential(plan, models, writer, chunk_elements, hooks).await?;
+    Ok(DeviceReport {
+        kind: "cpu",
+        tensors_on_cpu: plan.tensors.len(),
+        fallback,
+        ..DeviceReport::default()
+    })
 }

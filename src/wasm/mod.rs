@@ -5,6 +5,8 @@
 
 mod blob_source;
 mod executor;
+#[cfg(feature = "gpu")]
+mod gpu;
 mod js_sink;
 mod model_folder;
 mod session;
@@ -14,13 +16,13 @@ use serde::{Deserialize, Serialize};
 use wasm_bindgen::prelude::*;
 
 pub use blob_source::BlobSource;
-pub use executor::{run_cpu, ExecHooks};
+pub use executor::{run, DeviceChoice, DeviceReport};
 pub use js_sink::JsSink;
 pub use model_folder::{ModelFolder, ModelSummary};
 pub use session::{prepare, MergeReport, PlanSummary, PreparedMerge};
 
 use crate::error::MergeError;
-use crate::exec::{Progress, DEFAULT_CHUNK_ELEMENTS};
+use crate::exec::{ExecHooks, Progress, DEFAULT_CHUNK_ELEMENTS};
 use crate::merge::catalog::{BasePolicy, MethodKind, ParamKind, Scope};
 
 /// mergekit's default `--out-shard-size`, as `native::DEFAULT_SHARD_BYTES` (native-only module).
@@ -131,7 +133,7 @@ struct MergeOptionsJs {
     seed: Option<u64>,
     max_shard_bytes: Option<u64>,
     chunk_elements: Option<usize>,
-    /// `cpu` (default) or `gpu`; `gpu` fails until the WebGPU executor exists.
+    /// `auto` (default: WebGPU when usable, else the CPU) or `cpu`.
     device: Option<String>,
 }
 
@@ -147,6 +149,32 @@ impl MergeOptionsJs {
     fn max_shard_bytes(&self) -> u64 {
         self.max_shard_bytes.unwrap_or(DEFAULT_SHARD_BYTES).max(1)
     }
+
+    fn device(&self) -> Result<DeviceChoice, JsValue> {
+        match self.device.as_deref() {
+            None | Some("auto") | Some("gpu") => Ok(DeviceChoice::Auto),
+            Some("cpu") => Ok(DeviceChoice::Cpu),
+            Some(other) => Err(to_js_error(MergeError::config(
+                "options.device",
+                format!("`{other}` is not a device; use `auto` or `cpu`"),
+            ))),
+        }
+    }
+}
+
+/// Whether merges will run on WebGPU: `{available, detail, bindingLimit}`, where `detail` is
+/// the adapter's name or why WebGPU is unusable. Requests the device once, for every merge.
+#[wasm_bindgen(js_name = gpuStatus)]
+pub async fn gpu_status() -> Result<JsValue, JsValue> {
+    #[cfg(feature = "gpu")]
+    let status = gpu::status().await;
+    #[cfg(not(feature = "gpu"))]
+    let status = serde_json::json!({
+        "available": false,
+        "detail": "this build has no WebGPU executor (feature `gpu`)",
+        "bindingLimit": null,
+    });
+    to_js(&status)
 }
 
 /// Parses the config, opens every model it names (headers only) and plans the merge.
@@ -172,20 +200,26 @@ pub async fn merge(
     cancel: JsValue,
 ) -> Result<JsValue, JsValue> {
     let options = MergeOptionsJs::parse(options)?;
-    if options.device.as_deref().is_some_and(|d| d != "cpu") {
-        return Err(to_js_error(MergeError::Unsupported(
-            "the WebGPU executor is not built yet; use device `cpu`".into(),
-        )));
-    }
+    let device = options.device()?;
     let prepared = prepare_js(&yaml, &models, &options).await?;
     let sink = JsSink::new(output).map_err(to_js_error)?;
-    let mut hooks = JsHooks { progress, cancel };
+    let mut hooks = JsHooks {
+        progress,
+        cancel,
+        sink: sink.clone(),
+    };
     let chunk_elements = options
         .chunk_elements
         .unwrap_or(DEFAULT_CHUNK_ELEMENTS)
         .max(1);
     let report = prepared
-        .write(sink, options.max_shard_bytes(), chunk_elements, &mut hooks)
+        .write(
+            sink,
+            options.max_shard_bytes(),
+            chunk_elements,
+            device,
+            &mut hooks,
+        )
         .await
         .map_err(to_js_error)?;
     to_js(&report)
@@ -209,6 +243,7 @@ async fn prepare_js(
 struct JsHooks {
     progress: Function,
     cancel: JsValue,
+    sink: JsSink,
 }
 
 #[derive(Serialize)]
@@ -238,6 +273,15 @@ impl ExecHooks for JsHooks {
         Reflect::get(&self.cancel, &JsValue::from_str("cancelled"))
             .map(|v| v.is_truthy())
             .unwrap_or(false)
+    }
+
+    fn notice(&mut self, message: &str) {
+        web_sys::console::info_1(&JsValue::from_str(&format!("mixmerge: {message}")));
+    }
+
+    /// At most one chunk's output is queued at a time.
+    async fn drain(&mut self) -> crate::error::Result<()> {
+        self.sink.flush().await
     }
 }
 

@@ -6,12 +6,13 @@ use std::path::Path;
 use serde::Serialize;
 
 use super::blob_source::BlobSource;
-use super::executor::{run_cpu, ExecHooks};
+use super::executor::{run, DeviceChoice, DeviceReport};
 use super::js_sink::JsSink;
 use super::model_folder::{file_name, ModelFolder};
 use crate::card::{format_lambda, shard_metadata, write_folder_files};
 use crate::config::{parse_config_with, MergeSpec, ParseOptions, TokenizerSource};
 use crate::error::{MergeError, Result};
+use crate::exec::ExecHooks;
 use crate::io::{plan_shards, Checkpoint, ShardSink, ShardWriter, TensorSource};
 use crate::plan::{plan_merge, MergePlan};
 
@@ -54,6 +55,7 @@ pub struct MergeReport {
     pub mixup_lambda: Option<String>,
     pub files: Vec<String>,
     pub warnings: Vec<String>,
+    pub device: DeviceReport,
 }
 
 /// Parses `yaml` (model references are the names of picked folders), opens every model it
@@ -126,12 +128,13 @@ impl PreparedMerge {
 
     /// Writes the output folder's files into `sink`: shards (and index), config.json, the
     /// tokenizer files, mergekit_config.yml and README.md, as the native CLI does.
-    pub async fn write(
+    pub async fn write<H: ExecHooks>(
         &self,
         mut sink: JsSink,
         max_shard_bytes: u64,
         chunk_elements: usize,
-        hooks: &mut dyn ExecHooks,
+        device: DeviceChoice,
+        hooks: &mut H,
     ) -> Result<MergeReport> {
         let PreparedMerge {
             spec,
@@ -152,7 +155,7 @@ impl PreparedMerge {
             max_shard_bytes,
             shard_metadata(spec, plan),
         )?;
-        run_cpu(plan, models, &mut writer, &sink, chunk_elements, hooks).await?;
+        let device = run(plan, models, &mut writer, chunk_elements, device, hooks).await?;
         let bytes_written = writer.bytes_written();
         let (_, layout) = writer.finish()?;
         sink.flush().await?;
@@ -181,6 +184,7 @@ impl PreparedMerge {
             mixup_lambda: plan.mixup_lambda.map(format_lambda),
             files,
             warnings: plan.warnings.clone(),
+            device,
         })
     }
 }

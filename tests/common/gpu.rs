@@ -152,10 +152,10 @@ pub fn gpu_merge(
         out,
     );
     let mut bytes = Vec::new();
-    merge_tensor(ctx, &tensor, data, &mut |b| {
+    pollster::block_on(merge_tensor(ctx, &tensor, data, &mut |b| {
         bytes.extend_from_slice(b);
         Ok(())
-    })
+    }))
     .expect("gpu merge");
     bytes
 }

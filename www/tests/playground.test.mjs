@@ -1,6 +1,7 @@
 // End to end in headless Chromium: synthetic checkpoints are picked through the page's file
-// inputs, merged on the CPU path in the worker, saved to the Origin Private File System, read
-// back and compared byte for byte with the native CLI's output for the same YAML and seed.
+// inputs, merged in the worker on WebGPU (SwiftShader, `--enable-unsafe-webgpu`) and again on
+// the CPU, saved to the Origin Private File System, read back and compared byte for byte with
+// the native CLI's output for the same YAML and seed. A browser without WebGPU falls back.
 //
 // Needs: www/pkg (make wasm), the native binary in $MIXMERGE, /usr/bin/chromium.
 
@@ -19,6 +20,8 @@ const WWW = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const MIXMERGE = process.env.MIXMERGE ?? 'mixmerge';
 const CHROMIUM = process.env.CHROMIUM ?? '/usr/bin/chromium';
 const RESULTS = process.env.TEST_RESULTS ?? path.join(WWW, 'test-results');
+const CHROMIUM_ARGS = ['--no-sandbox', '--disable-gpu-sandbox', '--disable-quic', '--no-first-run',
+  '--disable-background-networking', '--disable-component-update', '--disable-sync'];
 
 let tmp, models, server, browser, page;
 const consoleLines = [];
@@ -70,17 +73,20 @@ before(async () => {
   browser = await chromium.launch({
     executablePath: CHROMIUM,
     headless: true,
-    args: ['--no-sandbox', '--disable-gpu-sandbox', '--disable-quic', '--no-first-run',
-      '--disable-background-networking', '--disable-component-update', '--disable-sync',
-      '--enable-unsafe-webgpu'],
+    args: [...CHROMIUM_ARGS, '--enable-unsafe-webgpu'],
   });
-  // A fresh profile (and so a fresh OPFS) each run: launch() uses a new temporary user-data-dir.
-  page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
-  page.on('console', (m) => consoleLines.push(`${m.type()}: ${m.text()}`));
-  page.on('pageerror', (e) => consoleLines.push(`pageerror: ${e.message}`));
-  await page.goto(server.url);
-  await page.waitForSelector('body[data-ready=true]', { timeout: 30_000 });
+  page = await openPlayground(browser);
 });
+
+/// A fresh page of the playground (launch() gives each browser a new profile, so a fresh OPFS).
+async function openPlayground(inBrowser) {
+  const opened = await inBrowser.newPage({ viewport: { width: 1280, height: 900 } });
+  opened.on('console', (m) => consoleLines.push(`${m.type()}: ${m.text()}`));
+  opened.on('pageerror', (e) => consoleLines.push(`pageerror: ${e.message}`));
+  await opened.goto(server.url);
+  await opened.waitForSelector('body[data-ready=true]', { timeout: 30_000 });
+  return opened;
+}
 
 after(async () => {
   if (consoleLines.length) console.log(consoleLines.join('\n'));
@@ -117,14 +123,21 @@ async function useYaml(yaml) {
     + document.getElementById('config-error').textContent));
 }
 
-/// Merges into OPFS under `outName`; returns {file: sha256} of what was saved.
-async function mergeInBrowser(outName) {
+/// Merges into OPFS under `outName` on `device` (`auto`: WebGPU when available, or `cpu`);
+/// returns {file: sha256} of what was saved.
+async function mergeInBrowser(outName, device = 'auto') {
+  await page.getByLabel('Merge on').selectOption(device);
   await page.getByLabel('Output folder name').fill(outName);
   await page.getByRole('button', { name: 'Merge', exact: true }).click();
   await page.waitForFunction(() => !document.getElementById('result').hidden
     || document.getElementById('run-error').textContent, null, { timeout: 120_000 });
   assert.equal(await page.locator('#run-error').textContent(), '');
-  return page.evaluate(async (name) => {
+  return savedFiles(page, outName);
+}
+
+/// {file: sha256} of the output folder `name` in `onPage`'s OPFS.
+function savedFiles(onPage, name) {
+  return onPage.evaluate(async (name) => {
     const root = await navigator.storage.getDirectory();
     const dir = await (await root.getDirectoryHandle('mixmerge')).getDirectoryHandle(name);
     const files = {};
@@ -134,7 +147,7 @@ async function mergeInBrowser(outName) {
       files[file] = [...hash].map((b) => b.toString(16).padStart(2, '0')).join('');
     }
     return files;
-  }, outName);
+  }, name);
 }
 
 function mergeNatively(yaml, outName, extraArgs = []) {
@@ -149,12 +162,18 @@ function mergeNatively(yaml, outName, extraArgs = []) {
   return files;
 }
 
+/// Merges on WebGPU, then on the CPU; both must save the native CLI's files, byte for byte.
 async function assertSameAsNative(outName, extraArgs = []) {
   const yaml = await page.getByLabel('Merge config (YAML)').inputValue();
-  const browserFiles = await mergeInBrowser(outName);
   const nativeFiles = mergeNatively(yaml, outName, extraArgs);
-  assert.deepEqual(browserFiles, nativeFiles);
-  return browserFiles;
+  const gpuFiles = await mergeInBrowser(`${outName}-webgpu`);
+  assert.match(await page.locator('#result-device').textContent(),
+    /^Merged on WebGPU \(.+\): [1-9]\d* tensors on the GPU, 0 on the CPU\.$/);
+  assert.deepEqual(gpuFiles, nativeFiles, 'WebGPU output equals the native CLI\'s');
+  const cpuFiles = await mergeInBrowser(`${outName}-cpu`, 'cpu');
+  assert.equal(await page.locator('#result-device').textContent(), 'Merged on the CPU (WebAssembly).');
+  assert.deepEqual(cpuFiles, nativeFiles, 'CPU output equals the native CLI\'s');
+  return gpuFiles;
 }
 
 test('the page loads the engine and offers every method with its parameters', async () => {
@@ -163,7 +182,7 @@ test('the page loads the engine and offers every method with its parameters', as
   await page.getByLabel('Merge method').selectOption('slerp');
   await assert.doesNotReject(page.getByLabel('t', { exact: true }).waitFor());
   await page.getByLabel('Merge method').selectOption('linear');
-  assert.match(await page.locator('#device').textContent(), /CPU/);
+  assert.match(await page.locator('#device').textContent(), /^Merging on WebGPU \(.+\)/);
 });
 
 test('linear merge built with the form matches the native CLI', async () => {
@@ -286,4 +305,27 @@ test('cancelling a merge stops it and removes the partial output', async () => {
   });
   assert.deepEqual(outcome.error, { name: 'Cancelled', message: 'merge cancelled' });
   assert.equal(outcome.left, false, 'the partial output folder is removed');
+});
+
+test('without WebGPU the page says so and merges on the CPU, as the native CLI', async () => {
+  const plain = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: CHROMIUM_ARGS });
+  try {
+    const cpuPage = await openPlayground(plain);
+    assert.match(await cpuPage.locator('#device').textContent(),
+      /^Merging on the CPU \(WebAssembly, in a worker\): .*no WebGPU adapter/);
+    const at = (n) => cpuPage.getByRole('group', { name: `Model ${n}`, exact: true });
+    await at(1).getByLabel('Folder').setInputFiles(path.join(models, 'expert-a'));
+    await at(2).getByLabel('Folder').setInputFiles(path.join(models, 'expert-b'));
+    await at(2).locator('[data-id=summary]').filter({ hasText: 'tensors' }).waitFor({ timeout: 20_000 });
+    const yaml = await cpuPage.getByLabel('Merge config (YAML)').inputValue();
+    await cpuPage.getByLabel('Output folder name').fill('no-webgpu');
+    await cpuPage.getByRole('button', { name: 'Merge', exact: true }).click();
+    await cpuPage.locator('#result').waitFor({ timeout: 120_000 });
+    assert.match(await cpuPage.locator('#result-device').textContent(),
+      /^Merged on the CPU \(WebAssembly\)\. WebGPU was not used: .*no WebGPU adapter/);
+    const saved = await savedFiles(cpuPage, 'no-webgpu');
+    assert.deepEqual(saved, mergeNatively(yaml, 'no-webgpu'));
+  } finally {
+    await plain.close();
+  }
 });
