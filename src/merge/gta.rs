@@ -69,21 +69,85 @@ impl GeneralizedTaskArithmetic {
         }
     }
 
-    /// Unweighted deltas of every input for one chunk, sparsified.
-    fn sparse_deltas(&self, chunk: &Chunk<'_>) -> Vec<Vec<f32>> {
-        let base = chunk.base.expect("task arithmetic needs a base model");
-        chunk
-            .inputs
-            .iter()
-            .zip(&self.sparsifiers)
-            .map(|(input, sparsifier)| {
-                let mut delta: Vec<f32> = input.iter().zip(base).map(|(x, b)| x - b).collect();
-                sparsifier.apply(chunk.start, &mut delta);
-                delta
-            })
-            .collect()
+    /// Elements per block of the loops: whole rows for per-row sparsifiers, else [`BLOCK`].
+    fn block_len(&self, chunk_len: usize) -> usize {
+        if self.row_alignment() > 1 {
+            chunk_len.max(1)
+        } else {
+            BLOCK
+        }
+    }
+
+    /// mixed = out ÷ divisor (when normalizing) × λ, then base + mixed, into `out`.
+    fn finish_block(&self, base: &[f32], divisor: impl Fn(usize) -> f32, out: &mut [f32]) {
+        let (normalize, lambda) = (self.normalize, self.lambda);
+        for (e, (o, &b)) in out.iter_mut().zip(base).enumerate() {
+            let mut mixed = *o;
+            if normalize {
+                mixed /= divisor(e);
+            }
+            if lambda != 1.0 {
+                mixed *= lambda;
+            }
+            *o = b + mixed;
+        }
+    }
+
+    /// Combines the weighted sparse deltas of one block (`deltas[i]` for input i) into `out`.
+    fn combine_block(
+        &self,
+        base: &[f32],
+        deltas: &[&[f32]],
+        scratch: &mut [f32],
+        out: &mut [f32],
+    ) {
+        let election = self.consensus;
+        if election == Consensus::None {
+            out.fill(-0.0);
+            for delta in deltas {
+                out.iter_mut().zip(*delta).for_each(|(o, d)| *o += d);
+            }
+            let total: f32 = self.weights.iter().sum();
+            let divisor = if total.abs() < 1e-8 { 1.0 } else { total };
+            return self.finish_block(base, |_| divisor, out);
+        }
+        let (elected, divisor) = scratch.split_at_mut(out.len());
+        let divisor = &mut divisor[..out.len()];
+        // `elected` first holds the score: Σ wᵢdᵢ (sum) or Σ sign(wᵢdᵢ) (count).
+        elected.fill(0.0);
+        for delta in deltas {
+            for (s, &d) in elected.iter_mut().zip(*delta) {
+                *s += if election == Consensus::Count {
+                    sign(d)
+                } else {
+                    d
+                };
+            }
+        }
+        elected
+            .iter_mut()
+            .for_each(|s| *s = if *s >= 0.0 { 1.0 } else { -1.0 });
+        out.fill(0.0);
+        divisor.fill(0.0);
+        for (delta, &weight) in deltas.iter().zip(&self.weights) {
+            for (((o, q), &d), &e) in out.iter_mut().zip(&mut *divisor).zip(*delta).zip(&*elected)
+            {
+                // Selects, not branches: the agreement pattern is unpredictable.
+                let agrees = sign(d) == e;
+                *o += if agrees { d } else { 0.0 };
+                *q += if agrees { weight } else { 0.0 };
+            }
+        }
+        divisor
+            .iter_mut()
+            .filter(|q| **q == 0.0)
+            .for_each(|q| *q = 1.0);
+        self.finish_block(base, |e| divisor[e], out);
     }
 }
+
+/// Elements per block: every input's deltas of a block, the election and the divisor stay in L1.
+const BLOCK: usize = 1024;
 
 /// The sparsifier of one input: its own density (and gamma / epsilon), and its own random
 /// stream (slot = input index) so models get independent masks.
@@ -146,10 +210,16 @@ impl TensorMerge for GeneralizedTaskArithmetic {
 
     fn observe(&mut self, pass: usize, chunk: &Chunk<'_>) {
         let base = chunk.base.expect("task arithmetic needs a base model");
+        let block = self.block_len(base.len());
+        let mut delta = vec![0f32; block.min(base.len())];
         for (input, sparsifier) in chunk.inputs.iter().zip(self.sparsifiers.iter_mut()) {
             if pass < sparsifier.stat_passes() {
-                let delta: Vec<f32> = input.iter().zip(base).map(|(x, b)| x - b).collect();
-                sparsifier.observe(pass, chunk.start, &delta);
+                for (b, base_block) in base.chunks(block).enumerate() {
+                    let offset = b * block;
+                    let delta = &mut delta[..base_block.len()];
+                    subtract(&input[offset..offset + base_block.len()], base_block, delta);
+                    sparsifier.observe(pass, chunk.start + offset, delta);
+                }
             }
         }
     }
@@ -170,71 +240,43 @@ impl TensorMerge for GeneralizedTaskArithmetic {
             .unwrap_or(1)
     }
 
-    /// Input-major loops over the chunk (they vectorise); per element the sums run in input
-    /// order, exactly as the element-wise formula in the module comment.
+    /// Input-major loops over blocks of the chunk (they vectorise); per element the sums run
+    /// in input order, exactly as the element-wise formula in the module comment.
     fn apply(&self, chunk: &Chunk<'_>, out: &mut [f32]) {
         let base = chunk.base.expect("task arithmetic needs a base model");
         if self.dense {
             return self.apply_dense(base, chunk.inputs, out);
         }
-        let mut deltas = self.sparse_deltas(chunk);
-        for (delta, &weight) in deltas.iter_mut().zip(&self.weights) {
-            delta.iter_mut().for_each(|d| *d *= weight);
+        let block = self.block_len(out.len());
+        let inputs = chunk.inputs.len();
+        let mut scratch = vec![0f32; (inputs + 2) * block];
+        let (deltas, election) = scratch.split_at_mut(inputs * block);
+        for (b, out_block) in out.chunks_mut(block).enumerate() {
+            let range = b * block..b * block + out_block.len();
+            let base_block = &base[range.clone()];
+            let mut slots = deltas.chunks_mut(block);
+            for ((input, sparsifier), &weight) in
+                chunk.inputs.iter().zip(&self.sparsifiers).zip(&self.weights)
+            {
+                let delta = &mut slots.next().expect("one slot per input")[..range.len()];
+                subtract(&input[range.clone()], base_block, delta);
+                sparsifier.apply(chunk.start + range.start, delta);
+                delta.iter_mut().for_each(|d| *d *= weight);
+            }
+            let views: Vec<&[f32]> = deltas
+                .chunks(block)
+                .map(|d| &d[..range.len()])
+                .collect();
+            self.combine_block(base_block, &views, election, out_block);
         }
-        let divisor = match self.consensus {
-            Consensus::None => {
-                out.fill(-0.0);
-                for delta in &deltas {
-                    out.iter_mut().zip(delta).for_each(|(o, d)| *o += d);
-                }
-                let total: f32 = self.weights.iter().sum();
-                let divisor = if total.abs() < 1e-8 { 1.0 } else { total };
-                vec![divisor; out.len()]
-            }
-            election => {
-                // `elected` first holds the score: Σ wᵢdᵢ (sum) or Σ sign(wᵢdᵢ) (count).
-                let mut elected = vec![0f32; out.len()];
-                for delta in &deltas {
-                    for (s, &d) in elected.iter_mut().zip(delta) {
-                        *s += if election == Consensus::Count {
-                            sign(d)
-                        } else {
-                            d
-                        };
-                    }
-                }
-                elected
-                    .iter_mut()
-                    .for_each(|s| *s = if *s >= 0.0 { 1.0 } else { -1.0 });
-                out.fill(0.0);
-                let mut divisor = vec![0f32; out.len()];
-                for (delta, &weight) in deltas.iter().zip(&self.weights) {
-                    for (((o, q), &d), &e) in
-                        out.iter_mut().zip(&mut divisor).zip(delta).zip(&elected)
-                    {
-                        // Selects, not branches: the agreement pattern is unpredictable.
-                        let agrees = sign(d) == e;
-                        *o += if agrees { d } else { 0.0 };
-                        *q += if agrees { weight } else { 0.0 };
-                    }
-                }
-                divisor
-                    .iter_mut()
-                    .filter(|q| **q == 0.0)
-                    .for_each(|q| *q = 1.0);
-                divisor
-            }
-        };
-        for ((o, &b), &q) in out.iter_mut().zip(base).zip(&divisor) {
-            let mut mixed = *o;
-            if self.normalize {
-                mixed /= q;
-            }
-            if self.lambda != 1.0 {
-                mixed *= self.lambda;
-            }
-            *o = b + mixed;
-        }
+    }
+}
+
+/// delta = x − base, element-wise.
+#[inline]
+fn subtract(input: &[f32], base: &[f32], delta: &mut [f32]) {
+    for ((d, &x), &b) in delta.iter_mut().zip(input).zip(base) {
+        *d = x - b;
     }
 }
 

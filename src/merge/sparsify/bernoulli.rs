@@ -2,6 +2,7 @@
 //! counter-based stream so the mask is a pure function of (seed, tensor, input, index).
 //! L1 rescale needs one pass (Σ|δ| and Σ|kept|); `inverse` and off need none.
 
+use super::l1::L1Sums;
 use super::{l1_factor, Rescale, Sparsifier};
 use crate::merge::rng::Stream;
 
@@ -9,8 +10,7 @@ pub struct Bernoulli {
     stream: Stream,
     density: f32,
     passes: usize,
-    total: f64,
-    kept: f64,
+    sums: L1Sums,
     factor: f32,
 }
 
@@ -22,8 +22,7 @@ impl Bernoulli {
             stream,
             density: density as f32,
             passes: usize::from(rescale == Rescale::L1 && keeps_some),
-            total: 0.0,
-            kept: 0.0,
+            sums: L1Sums::default(),
             factor: match rescale {
                 Rescale::Inverse if keeps_some => (1.0 / density) as f32,
                 _ => 1.0,
@@ -43,22 +42,14 @@ impl Sparsifier for Bernoulli {
     }
 
     fn observe(&mut self, _pass: usize, start: usize, deltas: &[f32]) {
-        let (mut total, mut kept) = (0f64, 0f64);
-        for (i, d) in deltas.iter().enumerate() {
-            let magnitude = d.abs() as f64;
-            total += magnitude;
-            kept += if self.keeps(start + i) {
-                magnitude
-            } else {
-                0.0
-            };
-        }
-        self.total += total;
-        self.kept += kept;
+        let (stream, density) = (self.stream, self.density);
+        let keeps = |index: usize| stream.uniform(index as u32) < density;
+        self.sums.add(start, deltas, keeps);
     }
 
     fn finish_pass(&mut self, _pass: usize) {
-        self.factor = l1_factor(self.total, self.kept);
+        let (total, kept) = self.sums.totals();
+        self.factor = l1_factor(total, kept);
     }
 
     fn apply(&self, start: usize, deltas: &mut [f32]) {

@@ -11,6 +11,7 @@
 
 mod bernoulli;
 mod della;
+mod l1;
 mod magnitude;
 pub mod topk;
 
