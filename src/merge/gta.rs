@@ -138,10 +138,10 @@ impl GeneralizedTaskArithmetic {
                 *q += if agrees { weight } else { 0.0 };
             }
         }
+        // A select on every element (not a filter): the loop stays vectorised.
         divisor
             .iter_mut()
-            .filter(|q| **q == 0.0)
-            .for_each(|q| *q = 1.0);
+            .for_each(|q| *q = if *q == 0.0 { 1.0 } else { *q });
         self.finish_block(base, |e| divisor[e], out);
     }
 }

@@ -43,7 +43,7 @@ impl Sparsifier for Bernoulli {
 
     fn observe(&mut self, _pass: usize, start: usize, deltas: &[f32]) {
         let (stream, density) = (self.stream, self.density);
-        let keeps = |index: usize| stream.uniform(index as u32) < density;
+        let keeps = |index: usize, _| stream.uniform(index as u32) < density;
         self.sums.add(start, deltas, keeps);
     }
 

@@ -11,9 +11,9 @@ pub struct L1Sums {
 }
 
 impl L1Sums {
-    /// Adds elements `start..start + deltas.len()`; `keeps(index)` says whether one is kept.
+    /// Adds elements `start..start + deltas.len()`; `keeps(index, δ)` says whether one is kept.
     #[inline]
-    pub fn add(&mut self, start: usize, deltas: &[f32], keeps: impl Fn(usize) -> bool) {
+    pub fn add(&mut self, start: usize, deltas: &[f32], keeps: impl Fn(usize, f32) -> bool) {
         let head = ((LANES - start % LANES) % LANES).min(deltas.len());
         let (first, rest) = deltas.split_at(head);
         self.add_each(start, first, &keeps);
@@ -23,7 +23,7 @@ impl L1Sums {
             let index = body_start + b * LANES;
             let mut kept = [false; LANES];
             for (lane, k) in kept.iter_mut().enumerate() {
-                *k = keeps(index + lane);
+                *k = keeps(index + lane, block[lane]);
             }
             for lane in 0..LANES {
                 let magnitude = block[lane].abs() as f64;
@@ -35,12 +35,16 @@ impl L1Sums {
         self.add_each(start + deltas.len() - tail.len(), tail, &keeps);
     }
 
-    fn add_each(&mut self, start: usize, deltas: &[f32], keeps: &impl Fn(usize) -> bool) {
+    fn add_each(&mut self, start: usize, deltas: &[f32], keeps: &impl Fn(usize, f32) -> bool) {
         for (i, d) in deltas.iter().enumerate() {
             let lane = (start + i) % LANES;
             let magnitude = d.abs() as f64;
             self.total[lane] += magnitude;
-            self.kept[lane] += if keeps(start + i) { magnitude } else { 0.0 };
+            self.kept[lane] += if keeps(start + i, *d) {
+                magnitude
+            } else {
+                0.0
+            };
         }
     }
 
@@ -63,7 +67,7 @@ mod tests {
         let values: Vec<f32> = (0..1003)
             .map(|i| ((i * 7919) % 1000) as f32 * 1e-3 - 0.5 + (i as f32) * 1e-9)
             .collect();
-        let keeps = |i: usize| i % 3 != 0;
+        let keeps = |i: usize, _: f32| i % 3 != 0;
         let mut whole = L1Sums::default();
         whole.add(0, &values, keeps);
         let (total, kept) = whole.totals();

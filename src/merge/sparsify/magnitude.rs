@@ -1,13 +1,15 @@
 //! TIES trim (`magnitude`) and breadcrumbs (`magnitude_outliers`): keep a window of ranks of
-//! |δ| over the whole tensor, found by the radix select in [`super::topk`] (2 passes).
+//! |δ| over the whole tensor, found in one pass by [`super::sampled_select`] (the radix select
+//! of [`super::topk`] when the sample misleads).
 //! Ties at either edge go to the lower element index.
 
-use super::topk::{magnitude_key, RadixSelect, RankCut};
+use super::sampled_select::SampledSelect;
+use super::topk::{magnitude_key, RankCut};
 use super::{l1_factor, Rescale, Sparsifier};
 
 /// Keeps the elements of descending-|δ| ranks `[from, to)`.
 pub struct MagnitudeWindow {
-    select: RadixSelect,
+    select: SampledSelect,
     density: f64,
     rescale: Rescale,
     /// Set once the statistics passes have run: the cuts at `from` and `to`, and the scale.
@@ -41,7 +43,7 @@ impl MagnitudeWindow {
 
     fn window(numel: usize, from: usize, to: usize, density: f64, rescale: Rescale) -> Self {
         let mut window = MagnitudeWindow {
-            select: RadixSelect::new(numel, &[from, to]),
+            select: SampledSelect::new(numel, &[from, to], rescale == Rescale::L1),
             density,
             rescale,
             cuts: None,
