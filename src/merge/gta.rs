@@ -9,7 +9,7 @@ use super::catalog::ParamName;
 use super::consensus::{sign, Consensus};
 use super::rng::{tensor_key, Stream};
 use super::sparsify::{
-    Bernoulli, DellaMagprune, Dense, MagnitudeWindow, Rescale, Sparsifier, SparsifyKind,
+    wide, Bernoulli, DellaMagprune, Dense, MagnitudeWindow, Rescale, Sparsifier, SparsifyKind,
 };
 use super::{Chunk, TensorMerge, TensorRecipe};
 use crate::error::{MergeError, Result};
@@ -47,6 +47,7 @@ impl GeneralizedTaskArithmetic {
     }
 
     /// Same arithmetic and order as the general path: Σ (xᵢ − base)·wᵢ, then ÷ divisor, × λ.
+    #[inline(always)]
     fn apply_dense(&self, base: &[f32], inputs: &[&[f32]], out: &mut [f32]) {
         out.fill(-0.0);
         for (input, &weight) in inputs.iter().zip(&self.weights) {
@@ -79,6 +80,7 @@ impl GeneralizedTaskArithmetic {
     }
 
     /// mixed = out ÷ divisor (when normalizing) × λ, then base + mixed, into `out`.
+    #[inline(always)]
     fn finish_block(&self, base: &[f32], divisor: impl Fn(usize) -> f32, out: &mut [f32]) {
         let (normalize, lambda) = (self.normalize, self.lambda);
         for (e, (o, &b)) in out.iter_mut().zip(base).enumerate() {
@@ -94,6 +96,7 @@ impl GeneralizedTaskArithmetic {
     }
 
     /// Combines the weighted sparse deltas of one block (`deltas[i]` for input i) into `out`.
+    #[inline(always)]
     fn combine_block(
         &self,
         base: &[f32],
@@ -217,7 +220,8 @@ impl TensorMerge for GeneralizedTaskArithmetic {
                 for (b, base_block) in base.chunks(block).enumerate() {
                     let offset = b * block;
                     let delta = &mut delta[..base_block.len()];
-                    subtract(&input[offset..offset + base_block.len()], base_block, delta);
+                    let input = &input[offset..offset + base_block.len()];
+                    wide::run(|| subtract(input, base_block, delta));
                     sparsifier.observe(pass, chunk.start + offset, delta);
                 }
             }
@@ -245,12 +249,27 @@ impl TensorMerge for GeneralizedTaskArithmetic {
     fn apply(&self, chunk: &Chunk<'_>, out: &mut [f32]) {
         let base = chunk.base.expect("task arithmetic needs a base model");
         if self.dense {
-            return self.apply_dense(base, chunk.inputs, out);
+            return wide::run(|| self.apply_dense(base, chunk.inputs, out));
         }
         let block = self.block_len(out.len());
         let inputs = chunk.inputs.len();
         let mut scratch = vec![0f32; (inputs + 2) * block];
         let (deltas, election) = scratch.split_at_mut(inputs * block);
+        wide::run(|| self.apply_blocks(chunk, base, block, deltas, election, out));
+    }
+}
+
+impl GeneralizedTaskArithmetic {
+    #[inline(always)]
+    fn apply_blocks(
+        &self,
+        chunk: &Chunk<'_>,
+        base: &[f32],
+        block: usize,
+        deltas: &mut [f32],
+        election: &mut [f32],
+        out: &mut [f32],
+    ) {
         for (b, out_block) in out.chunks_mut(block).enumerate() {
             let range = b * block..b * block + out_block.len();
             let base_block = &base[range.clone()];
@@ -273,7 +292,7 @@ impl TensorMerge for GeneralizedTaskArithmetic {
 }
 
 /// delta = x − base, element-wise.
-#[inline]
+#[inline(always)]
 fn subtract(input: &[f32], base: &[f32], delta: &mut [f32]) {
     for ((d, &x), &b) in delta.iter_mut().zip(input).zip(base) {
         *d = x - b;

@@ -3,7 +3,7 @@
 //! L1 rescale needs one pass (Σ|δ| and Σ|kept|); `inverse` and off need none.
 
 use super::l1::L1Sums;
-use super::{l1_factor, Rescale, Sparsifier};
+use super::{l1_factor, wide, Rescale, Sparsifier};
 use crate::merge::rng::Stream;
 
 pub struct Bernoulli {
@@ -29,11 +29,6 @@ impl Bernoulli {
             },
         }
     }
-
-    #[inline]
-    fn keeps(&self, index: usize) -> bool {
-        self.stream.uniform(index as u32) < self.density
-    }
 }
 
 impl Sparsifier for Bernoulli {
@@ -44,7 +39,7 @@ impl Sparsifier for Bernoulli {
     fn observe(&mut self, _pass: usize, start: usize, deltas: &[f32]) {
         let (stream, density) = (self.stream, self.density);
         let keeps = |index: usize, _| stream.uniform(index as u32) < density;
-        self.sums.add(start, deltas, keeps);
+        wide::run(|| self.sums.add(start, deltas, keeps));
     }
 
     fn finish_pass(&mut self, _pass: usize) {
@@ -53,13 +48,14 @@ impl Sparsifier for Bernoulli {
     }
 
     fn apply(&self, start: usize, deltas: &mut [f32]) {
-        let factor = self.factor;
-        for (i, d) in deltas.iter_mut().enumerate() {
-            *d = if self.keeps(start + i) {
-                *d * factor
-            } else {
-                0.0
-            };
-        }
+        let (stream, density, factor) = (self.stream, self.density, self.factor);
+        // Indices are below 2^32 (checked when the sparsifier is built).
+        let first = start as u32;
+        wide::run(|| {
+            for (i, d) in deltas.iter_mut().enumerate() {
+                let keep = stream.uniform(first.wrapping_add(i as u32)) < density;
+                *d = if keep { *d * factor } else { 0.0 };
+            }
+        });
     }
 }

@@ -12,7 +12,7 @@ pub struct L1Sums {
 
 impl L1Sums {
     /// Adds elements `start..start + deltas.len()`; `keeps(index, δ)` says whether one is kept.
-    #[inline]
+    #[inline(always)]
     pub fn add(&mut self, start: usize, deltas: &[f32], keeps: impl Fn(usize, f32) -> bool) {
         let head = ((LANES - start % LANES) % LANES).min(deltas.len());
         let (first, rest) = deltas.split_at(head);
@@ -35,6 +35,7 @@ impl L1Sums {
         self.add_each(start + deltas.len() - tail.len(), tail, &keeps);
     }
 
+    #[inline(always)]
     fn add_each(&mut self, start: usize, deltas: &[f32], keeps: &impl Fn(usize, f32) -> bool) {
         for (i, d) in deltas.iter().enumerate() {
             let lane = (start + i) % LANES;

@@ -5,7 +5,7 @@
 
 use super::sampled_select::SampledSelect;
 use super::topk::{magnitude_key, RankCut};
-use super::{l1_factor, Rescale, Sparsifier};
+use super::{l1_factor, wide, Rescale, Sparsifier};
 
 /// Keeps the elements of descending-|δ| ranks `[from, to)`.
 pub struct MagnitudeWindow {
@@ -92,11 +92,50 @@ impl Sparsifier for MagnitudeWindow {
             .cuts
             .expect("magnitude sparsifier applied before its statistics passes");
         let factor = self.factor;
-        for (i, d) in deltas.iter_mut().enumerate() {
-            let (key, index) = (magnitude_key(*d), (start + i) as u64);
-            let keep = to.contains(key, index) & !from.contains(key, index);
-            *d = if keep { *d * factor } else { 0.0 };
+        for (p, part) in deltas.chunks_mut(LOCAL_SPAN).enumerate() {
+            let part_start = start + p * LOCAL_SPAN;
+            let (from, to) = (LocalCut::of(from, part_start), LocalCut::of(to, part_start));
+            wide::run(|| {
+                for (i, d) in part.iter_mut().enumerate() {
+                    let (key, index) = (magnitude_key(*d) as i32, i as i32);
+                    let keep = to.contains(key, index) & !from.contains(key, index);
+                    *d = if keep { *d * factor } else { 0.0 };
+                }
+            });
         }
+    }
+}
+
+/// Elements masked against one [`LocalCut`]: local indices fit an i32.
+const LOCAL_SPAN: usize = 1 << 30;
+
+/// A [`RankCut`] for elements from `start` on, in i32 (keys are at most `i32::MAX`): signed
+/// 32-bit compares vectorise on every x86 level, 64-bit unsigned ones do not.
+#[derive(Clone, Copy)]
+struct LocalCut {
+    key: i32,
+    cutoff: i32,
+}
+
+impl LocalCut {
+    fn of(cut: RankCut, start: usize) -> Self {
+        if cut.key > i32::MAX as u32 {
+            // Above every key: nothing inside.
+            return LocalCut {
+                key: i32::MAX,
+                cutoff: 0,
+            };
+        }
+        let cutoff = cut.cutoff.saturating_sub(start as u64).min(LOCAL_SPAN as u64);
+        LocalCut {
+            key: cut.key as i32,
+            cutoff: cutoff as i32,
+        }
+    }
+
+    #[inline(always)]
+    fn contains(self, key: i32, index: i32) -> bool {
+        (key > self.key) | ((key == self.key) & (index < self.cutoff))
     }
 }
 

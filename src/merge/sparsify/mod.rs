@@ -15,6 +15,7 @@ mod l1;
 mod magnitude;
 mod sampled_select;
 pub mod topk;
+pub mod wide;
 
 pub use bernoulli::Bernoulli;
 pub use della::DellaMagprune;

@@ -7,6 +7,7 @@
 
 use super::l1::L1Sums;
 use super::topk::{magnitude_key, RadixSelect, RankCut};
+use super::wide;
 
 /// Elements that predict the windows (the first ones of the tensor, buffered as they arrive).
 const SAMPLE: usize = 1 << 15;
@@ -14,6 +15,8 @@ const SAMPLE: usize = 1 << 15;
 const CAPTURE_ALL: usize = 1 << 17;
 /// Half-width of a window in rank fraction: about 5 standard errors of a SAMPLE quantile.
 const WINDOW: f64 = 0.015;
+/// Elements whose window hits are gathered into one bit mask.
+const GROUP: usize = 32;
 
 /// One cut's window, its count above, and what it captured (`!key << 32 | index`: ascending
 /// order is rank order).
@@ -132,39 +135,47 @@ impl SampledSelect {
             if w.rank == 0 || w.rank == self.numel {
                 continue;
             }
-            let (lo, hi) = (w.lo, w.hi);
-            let span = hi.wrapping_sub(lo);
-            let capture = |captured: &mut Vec<u64>, i: usize, key: u32| {
-                captured.push(((!key) as u64) << 32 | (start + i) as u64);
+            // Keys are at most i32::MAX: signed compares vectorise on every x86 level.
+            let (lo, hi) = (w.lo as i32, w.hi.min(i32::MAX as u32) as i32);
+            let captured = &mut w.captured;
+            let mut capture = |i: usize, key: i32| {
+                captured.push(((!(key as u32)) as u64) << 32 | (start + i) as u64);
             };
-            let mut blocks = values.chunks_exact(8);
             let mut above = 0usize;
-            for (b, block) in blocks.by_ref().enumerate() {
-                let (mut hits, mut above_here) = (0u32, 0u32);
-                for (lane, &x) in block.iter().enumerate() {
-                    let key = magnitude_key(x);
-                    above_here += u32::from(key > hi);
-                    hits |= u32::from(key.wrapping_sub(lo) <= span) << lane;
+            wide::run(|| {
+                let mut groups = values.chunks_exact(GROUP);
+                for (g, group) in groups.by_ref().enumerate() {
+                    let (mut inside, mut above_here) = ([false; GROUP], 0u32);
+                    for (lane, &x) in group.iter().enumerate() {
+                        let key = magnitude_key(x) as i32;
+                        above_here += u32::from(key > hi);
+                        inside[lane] = (key >= lo) & (key <= hi);
+                    }
+                    above += above_here as usize;
+                    let hits = inside
+                        .iter()
+                        .enumerate()
+                        .fold(0u32, |bits, (lane, &hit)| bits | u32::from(hit) << lane);
+                    let mut hits = hits;
+                    while hits != 0 {
+                        let lane = hits.trailing_zeros() as usize;
+                        capture(g * GROUP + lane, magnitude_key(group[lane]) as i32);
+                        hits &= hits - 1;
+                    }
                 }
-                above += above_here as usize;
-                while hits != 0 {
-                    let lane = hits.trailing_zeros() as usize;
-                    capture(&mut w.captured, b * 8 + lane, magnitude_key(block[lane]));
-                    hits &= hits - 1;
+                let tail_start = values.len() - groups.remainder().len();
+                for (i, &x) in values.iter().enumerate().skip(tail_start) {
+                    let key = magnitude_key(x) as i32;
+                    above += usize::from(key > hi);
+                    if (key >= lo) & (key <= hi) {
+                        capture(i, key);
+                    }
                 }
-            }
-            let tail_start = values.len() - blocks.remainder().len();
-            for (i, &x) in values.iter().enumerate().skip(tail_start) {
-                let key = magnitude_key(x);
-                above += usize::from(key > hi);
-                if key.wrapping_sub(lo) <= span {
-                    capture(&mut w.captured, i, key);
-                }
-            }
+            });
             w.above += above;
             if with_sums {
-                w.above_sums
-                    .add(start, values, |_, x| magnitude_key(x) > hi);
+                let hi = hi as u32;
+                wide::run(|| w.above_sums.add(start, values, |_, x| magnitude_key(x) > hi));
             }
         }
     }
