@@ -8,8 +8,9 @@
 use super::catalog::ParamName;
 use super::consensus::{sign, Consensus};
 use super::rng::{tensor_key, Stream};
+use super::sparsify::wide::wide_fn;
 use super::sparsify::{
-    wide, Bernoulli, DellaMagprune, Dense, MagnitudeWindow, Rescale, Sparsifier, SparsifyKind,
+    Bernoulli, DellaMagprune, Dense, MagnitudeWindow, Rescale, Sparsifier, SparsifyKind,
 };
 use super::{Chunk, TensorMerge, TensorRecipe};
 use crate::error::{MergeError, Result};
@@ -221,7 +222,7 @@ impl TensorMerge for GeneralizedTaskArithmetic {
                     let offset = b * block;
                     let delta = &mut delta[..base_block.len()];
                     let input = &input[offset..offset + base_block.len()];
-                    wide::run(|| subtract(input, base_block, delta));
+                    subtract(input, base_block, delta);
                     sparsifier.observe(pass, chunk.start + offset, delta);
                 }
             }
@@ -249,13 +250,13 @@ impl TensorMerge for GeneralizedTaskArithmetic {
     fn apply(&self, chunk: &Chunk<'_>, out: &mut [f32]) {
         let base = chunk.base.expect("task arithmetic needs a base model");
         if self.dense {
-            return wide::run(|| self.apply_dense(base, chunk.inputs, out));
+            return apply_dense(self, base, chunk.inputs, out);
         }
         let block = self.block_len(out.len());
         let inputs = chunk.inputs.len();
         let mut scratch = vec![0f32; (inputs + 2) * block];
         let (deltas, election) = scratch.split_at_mut(inputs * block);
-        wide::run(|| self.apply_blocks(chunk, base, block, deltas, election, out));
+        apply_blocks(self, chunk, base, block, deltas, election, out);
     }
 }
 
@@ -291,11 +292,32 @@ impl GeneralizedTaskArithmetic {
     }
 }
 
-/// delta = x − base, element-wise.
-#[inline(always)]
-fn subtract(input: &[f32], base: &[f32], delta: &mut [f32]) {
-    for ((d, &x), &b) in delta.iter_mut().zip(input).zip(base) {
-        *d = x - b;
+wide_fn! {
+    /// delta = x − base, element-wise.
+    fn subtract(input: &[f32], base: &[f32], delta: &mut [f32]) {
+        for ((d, &x), &b) in delta.iter_mut().zip(input).zip(base) {
+            *d = x - b;
+        }
+    }
+}
+
+wide_fn! {
+    fn apply_dense(merge: &GeneralizedTaskArithmetic, base: &[f32], inputs: &[&[f32]], out: &mut [f32]) {
+        merge.apply_dense(base, inputs, out)
+    }
+}
+
+wide_fn! {
+    fn apply_blocks(
+        merge: &GeneralizedTaskArithmetic,
+        chunk: &Chunk<'_>,
+        base: &[f32],
+        block: usize,
+        deltas: &mut [f32],
+        election: &mut [f32],
+        out: &mut [f32],
+    ) {
+        merge.apply_blocks(chunk, base, block, deltas, election, out)
     }
 }
 

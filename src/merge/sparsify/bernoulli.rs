@@ -3,7 +3,8 @@
 //! L1 rescale needs one pass (Σ|δ| and Σ|kept|); `inverse` and off need none.
 
 use super::l1::L1Sums;
-use super::{l1_factor, wide, Rescale, Sparsifier};
+use super::wide::wide_fn;
+use super::{l1_factor, Rescale, Sparsifier};
 use crate::merge::rng::Stream;
 
 pub struct Bernoulli {
@@ -37,9 +38,7 @@ impl Sparsifier for Bernoulli {
     }
 
     fn observe(&mut self, _pass: usize, start: usize, deltas: &[f32]) {
-        let (stream, density) = (self.stream, self.density);
-        let keeps = |index: usize, _| stream.uniform(index as u32) < density;
-        wide::run(|| self.sums.add(start, deltas, keeps));
+        add_l1(&mut self.sums, start, deltas, self.stream, self.density);
     }
 
     fn finish_pass(&mut self, _pass: usize) {
@@ -48,14 +47,25 @@ impl Sparsifier for Bernoulli {
     }
 
     fn apply(&self, start: usize, deltas: &mut [f32]) {
-        let (stream, density, factor) = (self.stream, self.density, self.factor);
+        keep_scaled(deltas, start, self.stream, self.density, self.factor);
+    }
+}
+
+wide_fn! {
+    /// Σ|δ| and Σ|kept δ| of elements from `start`.
+    fn add_l1(sums: &mut L1Sums, start: usize, deltas: &[f32], stream: Stream, density: f32) {
+        sums.add(start, deltas, |index, _| stream.uniform(index as u32) < density);
+    }
+}
+
+wide_fn! {
+    /// Kept elements × factor, dropped ones 0.
+    fn keep_scaled(deltas: &mut [f32], start: usize, stream: Stream, density: f32, factor: f32) {
         // Indices are below 2^32 (checked when the sparsifier is built).
         let first = start as u32;
-        wide::run(|| {
-            for (i, d) in deltas.iter_mut().enumerate() {
-                let keep = stream.uniform(first.wrapping_add(i as u32)) < density;
-                *d = if keep { *d * factor } else { 0.0 };
-            }
-        });
+        for (i, d) in deltas.iter_mut().enumerate() {
+            let keep = stream.uniform(first.wrapping_add(i as u32)) < density;
+            *d = if keep { *d * factor } else { 0.0 };
+        }
     }
 }

@@ -5,7 +5,8 @@
 
 use super::sampled_select::SampledSelect;
 use super::topk::{magnitude_key, RankCut};
-use super::{l1_factor, wide, Rescale, Sparsifier};
+use super::wide::wide_fn;
+use super::{l1_factor, Rescale, Sparsifier};
 
 /// Keeps the elements of descending-|δ| ranks `[from, to)`.
 pub struct MagnitudeWindow {
@@ -95,13 +96,18 @@ impl Sparsifier for MagnitudeWindow {
         for (p, part) in deltas.chunks_mut(LOCAL_SPAN).enumerate() {
             let part_start = start + p * LOCAL_SPAN;
             let (from, to) = (LocalCut::of(from, part_start), LocalCut::of(to, part_start));
-            wide::run(|| {
-                for (i, d) in part.iter_mut().enumerate() {
-                    let (key, index) = (magnitude_key(*d) as i32, i as i32);
-                    let keep = to.contains(key, index) & !from.contains(key, index);
-                    *d = if keep { *d * factor } else { 0.0 };
-                }
-            });
+            mask_window(part, from, to, factor);
+        }
+    }
+}
+
+wide_fn! {
+    /// Keeps (× factor) the elements inside `to` and not inside `from`; zeroes the rest.
+    fn mask_window(part: &mut [f32], from: LocalCut, to: LocalCut, factor: f32) {
+        for (i, d) in part.iter_mut().enumerate() {
+            let (key, index) = (magnitude_key(*d) as i32, i as i32);
+            let keep = to.contains(key, index) & !from.contains(key, index);
+            *d = if keep { *d * factor } else { 0.0 };
         }
     }
 }

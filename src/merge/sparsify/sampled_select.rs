@@ -7,7 +7,7 @@
 
 use super::l1::L1Sums;
 use super::topk::{magnitude_key, RadixSelect, RankCut};
-use super::wide;
+use super::wide::wide_fn;
 
 /// Elements that predict the windows (the first ones of the tensor, buffered as they arrive).
 const SAMPLE: usize = 1 << 15;
@@ -137,45 +137,9 @@ impl SampledSelect {
             }
             // Keys are at most i32::MAX: signed compares vectorise on every x86 level.
             let (lo, hi) = (w.lo as i32, w.hi.min(i32::MAX as u32) as i32);
-            let captured = &mut w.captured;
-            let mut capture = |i: usize, key: i32| {
-                captured.push(((!(key as u32)) as u64) << 32 | (start + i) as u64);
-            };
-            let mut above = 0usize;
-            wide::run(|| {
-                let mut groups = values.chunks_exact(GROUP);
-                for (g, group) in groups.by_ref().enumerate() {
-                    let (mut inside, mut above_here) = ([false; GROUP], 0u32);
-                    for (lane, &x) in group.iter().enumerate() {
-                        let key = magnitude_key(x) as i32;
-                        above_here += u32::from(key > hi);
-                        inside[lane] = (key >= lo) & (key <= hi);
-                    }
-                    above += above_here as usize;
-                    let hits = inside
-                        .iter()
-                        .enumerate()
-                        .fold(0u32, |bits, (lane, &hit)| bits | u32::from(hit) << lane);
-                    let mut hits = hits;
-                    while hits != 0 {
-                        let lane = hits.trailing_zeros() as usize;
-                        capture(g * GROUP + lane, magnitude_key(group[lane]) as i32);
-                        hits &= hits - 1;
-                    }
-                }
-                let tail_start = values.len() - groups.remainder().len();
-                for (i, &x) in values.iter().enumerate().skip(tail_start) {
-                    let key = magnitude_key(x) as i32;
-                    above += usize::from(key > hi);
-                    if (key >= lo) & (key <= hi) {
-                        capture(i, key);
-                    }
-                }
-            });
-            w.above += above;
+            w.above += scan_window(values, start, lo, hi, &mut w.captured);
             if with_sums {
-                let hi = hi as u32;
-                wide::run(|| w.above_sums.add(start, values, |_, x| magnitude_key(x) > hi));
+                add_above(&mut w.above_sums, start, values, hi);
             }
         }
     }
@@ -228,6 +192,51 @@ impl SampledSelect {
         } else {
             self.windows[i].inside_sum
         }
+    }
+}
+
+wide_fn! {
+    /// Counts the elements above `hi` and captures those in `lo..=hi` (`!key << 32 | index`).
+    fn scan_window(values: &[f32], start: usize, lo: i32, hi: i32, captured: &mut Vec<u64>) -> usize {
+        let mut capture = |i: usize, key: i32| {
+            captured.push(((!(key as u32)) as u64) << 32 | (start + i) as u64);
+        };
+        let mut above = 0usize;
+        let mut groups = values.chunks_exact(GROUP);
+        for (g, group) in groups.by_ref().enumerate() {
+            let (mut inside, mut above_here) = ([false; GROUP], 0u32);
+            for (lane, &x) in group.iter().enumerate() {
+                let key = magnitude_key(x) as i32;
+                above_here += u32::from(key > hi);
+                inside[lane] = (key >= lo) & (key <= hi);
+            }
+            above += above_here as usize;
+            let mut hits = inside
+                .iter()
+                .enumerate()
+                .fold(0u32, |bits, (lane, &hit)| bits | u32::from(hit) << lane);
+            while hits != 0 {
+                let lane = hits.trailing_zeros() as usize;
+                capture(g * GROUP + lane, magnitude_key(group[lane]) as i32);
+                hits &= hits - 1;
+            }
+        }
+        let tail_start = values.len() - groups.remainder().len();
+        for (i, &x) in values.iter().enumerate().skip(tail_start) {
+            let key = magnitude_key(x) as i32;
+            above += usize::from(key > hi);
+            if (key >= lo) & (key <= hi) {
+                capture(i, key);
+            }
+        }
+        above
+    }
+}
+
+wide_fn! {
+    /// Σ|x| of the elements above `hi`, in index lanes.
+    fn add_above(sums: &mut L1Sums, start: usize, values: &[f32], hi: i32) {
+        sums.add(start, values, |_, x| magnitude_key(x) as i32 > hi);
     }
 }
 
