@@ -5,6 +5,8 @@ mod inputs;
 #[cfg(not(target_arch = "wasm32"))]
 mod native;
 #[cfg(not(target_arch = "wasm32"))]
+mod read_ahead;
+#[cfg(not(target_arch = "wasm32"))]
 mod tensor_slot;
 
 pub use chunks::{plan_items, split_into_items, WorkItem};

@@ -82,16 +82,15 @@ impl GeneralizedTaskArithmetic {
 
     /// mixed = out ÷ divisor (when normalizing) × λ, then base + mixed, into `out`.
     #[inline(always)]
-    fn finish_block(&self, base: &[f32], divisor: impl Fn(usize) -> f32, out: &mut [f32]) {
+    fn finish_block(&self, base: &[f32], divisor: &[f32], out: &mut [f32]) {
         let (normalize, lambda) = (self.normalize, self.lambda);
-        for (e, (o, &b)) in out.iter_mut().zip(base).enumerate() {
-            let mut mixed = *o;
-            if normalize {
-                mixed /= divisor(e);
-            }
-            if lambda != 1.0 {
-                mixed *= lambda;
-            }
+        let scale = lambda != 1.0;
+        // Selects on loop-invariant flags, no indexing: the loop vectorises.
+        for ((o, &b), &q) in out.iter_mut().zip(base).zip(divisor) {
+            // A divisor of 0 (no input agrees) counts as 1.
+            let q = if q == 0.0 { 1.0 } else { q };
+            let mixed = if normalize { *o / q } else { *o };
+            let mixed = if scale { mixed * lambda } else { mixed };
             *o = b + mixed;
         }
     }
@@ -112,8 +111,9 @@ impl GeneralizedTaskArithmetic {
                 out.iter_mut().zip(*delta).for_each(|(o, d)| *o += d);
             }
             let total: f32 = self.weights.iter().sum();
-            let divisor = if total.abs() < 1e-8 { 1.0 } else { total };
-            return self.finish_block(base, |_| divisor, out);
+            let divisor = &mut scratch[..out.len()];
+            divisor.fill(if total.abs() < 1e-8 { 1.0 } else { total });
+            return self.finish_block(base, divisor, out);
         }
         let (elected, divisor) = scratch.split_at_mut(out.len());
         let divisor = &mut divisor[..out.len()];
@@ -142,11 +142,7 @@ impl GeneralizedTaskArithmetic {
                 *q += if agrees { weight } else { 0.0 };
             }
         }
-        // A select on every element (not a filter): the loop stays vectorised.
-        divisor
-            .iter_mut()
-            .for_each(|q| *q = if *q == 0.0 { 1.0 } else { *q });
-        self.finish_block(base, |e| divisor[e], out);
+        self.finish_block(base, divisor, out);
     }
 }
 
