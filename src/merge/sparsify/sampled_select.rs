@@ -10,11 +10,11 @@ use super::topk::{magnitude_key, RadixSelect, RankCut};
 use super::wide::wide_fn;
 
 /// Elements that predict the windows (the first ones of the tensor, buffered as they arrive).
-const SAMPLE: usize = 1 << 15;
+const SAMPLE: usize = 1 << 16;
 /// Tensors this small capture every element: one pass, no prediction.
 const CAPTURE_ALL: usize = 1 << 17;
 /// Half-width of a window in rank fraction: about 5 standard errors of a SAMPLE quantile.
-const WINDOW: f64 = 0.015;
+const WINDOW: f64 = 0.01;
 /// Elements whose window hits are gathered into one bit mask.
 const GROUP: usize = 64;
 
