@@ -90,6 +90,9 @@ impl SlotReader for MemorySlots {
     }
 }
 
+/// Least time spent repeating one apply kernel.
+const KERNEL_SECONDS: f64 = 0.25;
+
 /// Throughput of each GPU method on `numel`-element tensors in `dtype`, `runs` timed runs each.
 pub fn kernel_throughput(
     ctx: &GpuContext,
@@ -156,12 +159,19 @@ pub fn kernel_throughput(
         };
         dispatch(&mut scratch)?;
         ctx.wait()?;
+        // A fast GPU runs one dispatch in well under a millisecond: repeat until the clock has
+        // something to measure (and the GPU has left its idle clocks).
         let started = Instant::now();
-        for _ in 0..runs {
+        let mut dispatches = 0usize;
+        while dispatches < runs || started.elapsed().as_secs_f64() < KERNEL_SECONDS {
             dispatch(&mut scratch)?;
+            dispatches += 1;
+            if dispatches % 16 == 0 {
+                ctx.wait()?;
+            }
         }
         ctx.wait()?;
-        let kernel_s = started.elapsed().as_secs_f64() / runs as f64;
+        let kernel_s = started.elapsed().as_secs_f64() / dispatches as f64;
         let chunk_moved = moved * range.len() as f64 / numel.max(1) as f64;
         results.push(KernelThroughput {
             method: method.key(),
