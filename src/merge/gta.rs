@@ -97,13 +97,7 @@ impl GeneralizedTaskArithmetic {
 
     /// Combines the weighted sparse deltas of one block (`deltas[i]` for input i) into `out`.
     #[inline(always)]
-    fn combine_block(
-        &self,
-        base: &[f32],
-        deltas: &[&[f32]],
-        scratch: &mut [f32],
-        out: &mut [f32],
-    ) {
+    fn combine_block(&self, base: &[f32], deltas: &[&[f32]], scratch: &mut [f32], out: &mut [f32]) {
         let election = self.consensus;
         if election == Consensus::None {
             out.fill(-0.0);
@@ -134,8 +128,7 @@ impl GeneralizedTaskArithmetic {
         out.fill(0.0);
         divisor.fill(0.0);
         for (delta, &weight) in deltas.iter().zip(&self.weights) {
-            for (((o, q), &d), &e) in out.iter_mut().zip(&mut *divisor).zip(*delta).zip(&*elected)
-            {
+            for (((o, q), &d), &e) in out.iter_mut().zip(&mut *divisor).zip(*delta).zip(&*elected) {
                 // Selects, not branches: the agreement pattern is unpredictable.
                 let agrees = sign(d) == e;
                 *o += if agrees { d } else { 0.0 };
@@ -271,18 +264,18 @@ impl GeneralizedTaskArithmetic {
             let range = b * block..b * block + out_block.len();
             let base_block = &base[range.clone()];
             let mut slots = deltas.chunks_mut(block);
-            for ((input, sparsifier), &weight) in
-                chunk.inputs.iter().zip(&self.sparsifiers).zip(&self.weights)
+            for ((input, sparsifier), &weight) in chunk
+                .inputs
+                .iter()
+                .zip(&self.sparsifiers)
+                .zip(&self.weights)
             {
                 let delta = &mut slots.next().expect("one slot per input")[..range.len()];
                 subtract(&input[range.clone()], base_block, delta);
                 sparsifier.apply(chunk.start + range.start, delta);
                 delta.iter_mut().for_each(|d| *d *= weight);
             }
-            let views: Vec<&[f32]> = deltas
-                .chunks(block)
-                .map(|d| &d[..range.len()])
-                .collect();
+            let views: Vec<&[f32]> = deltas.chunks(block).map(|d| &d[..range.len()]).collect();
             self.combine_block(base_block, &views, election, out_block);
         }
     }

@@ -41,11 +41,7 @@ impl L1Sums {
             let lane = (start + i) % LANES;
             let magnitude = d.abs() as f64;
             self.total[lane] += magnitude;
-            self.kept[lane] += if keeps(start + i, *d) {
-                magnitude
-            } else {
-                0.0
-            };
+            self.kept[lane] += if keeps(start + i, *d) { magnitude } else { 0.0 };
         }
     }
 

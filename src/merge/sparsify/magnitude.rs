@@ -132,7 +132,10 @@ impl LocalCut {
                 cutoff: 0,
             };
         }
-        let cutoff = cut.cutoff.saturating_sub(start as u64).min(LOCAL_SPAN as u64);
+        let cutoff = cut
+            .cutoff
+            .saturating_sub(start as u64)
+            .min(LOCAL_SPAN as u64);
         LocalCut {
             key: cut.key as i32,
             cutoff: cutoff as i32,

@@ -306,7 +306,10 @@ mod tests {
                     .map(|(x, _)| x.abs() as f64)
                     .sum();
                 let got_sum = select.inside_sum(i);
-                assert!((got_sum - inside).abs() <= 1e-9 * inside.max(1.0), "rank {rank}");
+                assert!(
+                    (got_sum - inside).abs() <= 1e-9 * inside.max(1.0),
+                    "rank {rank}"
+                );
             }
         }
         assert!(passes.windows(2).all(|p| p[0] == p[1]), "{passes:?}");
