@@ -6,7 +6,7 @@
 //! mixed = Σ dᵢ, divisor = Σ wᵢ (|·| < 1e-8 → 1); `normalize` divides; result base + λ·mixed.
 
 use super::catalog::ParamName;
-use super::consensus::{sign, Consensus};
+use super::consensus::Consensus;
 use super::rng::{tensor_key, Stream};
 use super::sparsify::wide::wide_fn;
 use super::sparsify::{
@@ -45,30 +45,6 @@ impl GeneralizedTaskArithmetic {
             normalize: recipe.flag(ParamName::Normalize),
             lambda: recipe.global(ParamName::Lambda) as f32,
         })
-    }
-
-    /// Same arithmetic and order as the general path: Σ (xᵢ − base)·wᵢ, then ÷ divisor, × λ.
-    #[inline(always)]
-    fn apply_dense(&self, base: &[f32], inputs: &[&[f32]], out: &mut [f32]) {
-        out.fill(-0.0);
-        for (input, &weight) in inputs.iter().zip(&self.weights) {
-            for ((o, &x), &b) in out.iter_mut().zip(*input).zip(base) {
-                *o += (x - b) * weight;
-            }
-        }
-        let total: f32 = self.weights.iter().sum();
-        let divisor = if total.abs() < 1e-8 { 1.0 } else { total };
-        let (normalize, lambda) = (self.normalize, self.lambda);
-        for (o, &b) in out.iter_mut().zip(base) {
-            let mut mixed = *o;
-            if normalize {
-                mixed /= divisor;
-            }
-            if lambda != 1.0 {
-                mixed *= lambda;
-            }
-            *o = b + mixed;
-        }
     }
 
     /// Elements per block of the loops: whole rows for per-row sparsifiers, else [`BLOCK`].
@@ -111,30 +87,7 @@ impl GeneralizedTaskArithmetic {
         }
         let (elected, divisor) = scratch.split_at_mut(out.len());
         let divisor = &mut divisor[..out.len()];
-        // `elected` first holds the score: Σ wᵢdᵢ (sum) or Σ sign(wᵢdᵢ) (count).
-        elected.fill(0.0);
-        for delta in deltas {
-            for (s, &d) in elected.iter_mut().zip(*delta) {
-                *s += if election == Consensus::Count {
-                    sign(d)
-                } else {
-                    d
-                };
-            }
-        }
-        elected
-            .iter_mut()
-            .for_each(|s| *s = if *s >= 0.0 { 1.0 } else { -1.0 });
-        out.fill(0.0);
-        divisor.fill(0.0);
-        for (delta, &weight) in deltas.iter().zip(&self.weights) {
-            for (((o, q), &d), &e) in out.iter_mut().zip(&mut *divisor).zip(*delta).zip(&*elected) {
-                // Selects, not branches: the agreement pattern is unpredictable.
-                let agrees = sign(d) == e;
-                *o += if agrees { d } else { 0.0 };
-                *q += if agrees { weight } else { 0.0 };
-            }
-        }
+        election.combine(deltas, &self.weights, elected, out, divisor);
         self.finish_block(base, divisor, out);
     }
 }
@@ -249,10 +202,44 @@ impl TensorMerge for GeneralizedTaskArithmetic {
     }
 }
 
-impl GeneralizedTaskArithmetic {
-    #[inline(always)]
+wide_fn! {
+    /// delta = x − base, element-wise.
+    fn subtract(input: &[f32], base: &[f32], delta: &mut [f32]) {
+        for ((d, &x), &b) in delta.iter_mut().zip(input).zip(base) {
+            *d = x - b;
+        }
+    }
+}
+
+wide_fn! {
+    /// Same arithmetic and order as the general path: Σ (xᵢ − base)·wᵢ, then ÷ divisor, × λ.
+    fn apply_dense(merge: &GeneralizedTaskArithmetic, base: &[f32], inputs: &[&[f32]], out: &mut [f32]) {
+        out.fill(-0.0);
+        for (input, &weight) in inputs.iter().zip(&merge.weights) {
+            for ((o, &x), &b) in out.iter_mut().zip(*input).zip(base) {
+                *o += (x - b) * weight;
+            }
+        }
+        let total: f32 = merge.weights.iter().sum();
+        let divisor = if total.abs() < 1e-8 { 1.0 } else { total };
+        let (normalize, lambda) = (merge.normalize, merge.lambda);
+        for (o, &b) in out.iter_mut().zip(base) {
+            let mut mixed = *o;
+            if normalize {
+                mixed /= divisor;
+            }
+            if lambda != 1.0 {
+                mixed *= lambda;
+            }
+            *o = b + mixed;
+        }
+    }
+}
+
+wide_fn! {
+    /// Blocks of the chunk: deltas, sparsified and weighted per input, then combined.
     fn apply_blocks(
-        &self,
+        merge: &GeneralizedTaskArithmetic,
         chunk: &Chunk<'_>,
         base: &[f32],
         block: usize,
@@ -264,11 +251,8 @@ impl GeneralizedTaskArithmetic {
             let range = b * block..b * block + out_block.len();
             let base_block = &base[range.clone()];
             let mut slots = deltas.chunks_mut(block);
-            for ((input, sparsifier), &weight) in chunk
-                .inputs
-                .iter()
-                .zip(&self.sparsifiers)
-                .zip(&self.weights)
+            for ((input, sparsifier), &weight) in
+                chunk.inputs.iter().zip(&merge.sparsifiers).zip(&merge.weights)
             {
                 let delta = &mut slots.next().expect("one slot per input")[..range.len()];
                 subtract(&input[range.clone()], base_block, delta);
@@ -276,37 +260,8 @@ impl GeneralizedTaskArithmetic {
                 delta.iter_mut().for_each(|d| *d *= weight);
             }
             let views: Vec<&[f32]> = deltas.chunks(block).map(|d| &d[..range.len()]).collect();
-            self.combine_block(base_block, &views, election, out_block);
+            merge.combine_block(base_block, &views, election, out_block);
         }
-    }
-}
-
-wide_fn! {
-    /// delta = x − base, element-wise.
-    fn subtract(input: &[f32], base: &[f32], delta: &mut [f32]) {
-        for ((d, &x), &b) in delta.iter_mut().zip(input).zip(base) {
-            *d = x - b;
-        }
-    }
-}
-
-wide_fn! {
-    fn apply_dense(merge: &GeneralizedTaskArithmetic, base: &[f32], inputs: &[&[f32]], out: &mut [f32]) {
-        merge.apply_dense(base, inputs, out)
-    }
-}
-
-wide_fn! {
-    fn apply_blocks(
-        merge: &GeneralizedTaskArithmetic,
-        chunk: &Chunk<'_>,
-        base: &[f32],
-        block: usize,
-        deltas: &mut [f32],
-        election: &mut [f32],
-        out: &mut [f32],
-    ) {
-        merge.apply_blocks(chunk, base, block, deltas, election, out)
     }
 }
 
