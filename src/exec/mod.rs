@@ -7,6 +7,8 @@ mod inputs;
 mod native;
 mod sequential;
 #[cfg(not(target_arch = "wasm32"))]
+mod read_ahead;
+#[cfg(not(target_arch = "wasm32"))]
 mod tensor_slot;
 
 pub use chunks::{plan_items, split_into_items, WorkItem};

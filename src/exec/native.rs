@@ -6,7 +6,8 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{mpsc, Condvar, Mutex};
 
 use super::chunks::{plan_items, schedule, Step};
-use super::inputs::{gather_statistics, merge_chunk, ChunkInputs};
+use super::inputs::{merge_chunk, ChunkInputs};
+use super::read_ahead::gather_statistics_read_ahead;
 use super::tensor_slot::TensorSlot;
 use super::{ExecOptions, Progress};
 use crate::error::{MergeError, Result};
@@ -164,19 +165,15 @@ where
 }
 
 /// Runs a merger's statistics passes; on failure reports the error and yields no merger.
-fn prepare<S: TensorSource>(
+fn prepare<S: TensorSource + Sync>(
     models: &[Checkpoint<S>],
     tensor: &PlannedTensor,
     options: &ExecOptions,
     fail: &dyn Fn(MergeError),
     mut merger: Box<dyn TensorMerge>,
 ) -> Option<Box<dyn TensorMerge>> {
-    let gathered = pollster::block_on(gather_statistics(
-        models,
-        tensor,
-        merger.as_mut(),
-        options.chunk_elements,
-    ));
+    let gathered =
+        gather_statistics_read_ahead(models, tensor, merger.as_mut(), options.chunk_elements);
     match gathered {
         Ok(()) => Some(merger),
         Err(e) => {

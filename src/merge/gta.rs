@@ -6,8 +6,9 @@
 //! mixed = Σ dᵢ, divisor = Σ wᵢ (|·| < 1e-8 → 1); `normalize` divides; result base + λ·mixed.
 
 use super::catalog::ParamName;
-use super::consensus::{sign, Consensus};
+use super::consensus::Consensus;
 use super::rng::{tensor_key, Stream};
+use super::sparsify::wide::wide_fn;
 use super::sparsify::{
     Bernoulli, DellaMagprune, Dense, MagnitudeWindow, Rescale, Sparsifier, SparsifyKind,
 };
@@ -46,44 +47,53 @@ impl GeneralizedTaskArithmetic {
         })
     }
 
-    /// Same arithmetic and order as the general path: Σ (xᵢ − base)·wᵢ, then ÷ divisor, × λ.
-    fn apply_dense(&self, base: &[f32], inputs: &[&[f32]], out: &mut [f32]) {
-        out.fill(-0.0);
-        for (input, &weight) in inputs.iter().zip(&self.weights) {
-            for ((o, &x), &b) in out.iter_mut().zip(*input).zip(base) {
-                *o += (x - b) * weight;
-            }
+    /// Elements per block of the loops: whole rows for per-row sparsifiers, else [`BLOCK`].
+    fn block_len(&self, chunk_len: usize) -> usize {
+        if self.row_alignment() > 1 {
+            chunk_len.max(1)
+        } else {
+            BLOCK
         }
-        let total: f32 = self.weights.iter().sum();
-        let divisor = if total.abs() < 1e-8 { 1.0 } else { total };
+    }
+
+    /// mixed = out ÷ divisor (when normalizing) × λ, then base + mixed, into `out`.
+    #[inline(always)]
+    fn finish_block(&self, base: &[f32], divisor: &[f32], out: &mut [f32]) {
         let (normalize, lambda) = (self.normalize, self.lambda);
-        for (o, &b) in out.iter_mut().zip(base) {
-            let mut mixed = *o;
-            if normalize {
-                mixed /= divisor;
-            }
-            if lambda != 1.0 {
-                mixed *= lambda;
-            }
+        let scale = lambda != 1.0;
+        // Selects on loop-invariant flags, no indexing: the loop vectorises.
+        for ((o, &b), &q) in out.iter_mut().zip(base).zip(divisor) {
+            // A divisor of 0 (no input agrees) counts as 1.
+            let q = if q == 0.0 { 1.0 } else { q };
+            let mixed = if normalize { *o / q } else { *o };
+            let mixed = if scale { mixed * lambda } else { mixed };
             *o = b + mixed;
         }
     }
 
-    /// Unweighted deltas of every input for one chunk, sparsified.
-    fn sparse_deltas(&self, chunk: &Chunk<'_>) -> Vec<Vec<f32>> {
-        let base = chunk.base.expect("task arithmetic needs a base model");
-        chunk
-            .inputs
-            .iter()
-            .zip(&self.sparsifiers)
-            .map(|(input, sparsifier)| {
-                let mut delta: Vec<f32> = input.iter().zip(base).map(|(x, b)| x - b).collect();
-                sparsifier.apply(chunk.start, &mut delta);
-                delta
-            })
-            .collect()
+    /// Combines the weighted sparse deltas of one block (`deltas[i]` for input i) into `out`.
+    #[inline(always)]
+    fn combine_block(&self, base: &[f32], deltas: &[&[f32]], scratch: &mut [f32], out: &mut [f32]) {
+        let election = self.consensus;
+        if election == Consensus::None {
+            out.fill(-0.0);
+            for delta in deltas {
+                out.iter_mut().zip(*delta).for_each(|(o, d)| *o += d);
+            }
+            let total: f32 = self.weights.iter().sum();
+            let divisor = &mut scratch[..out.len()];
+            divisor.fill(if total.abs() < 1e-8 { 1.0 } else { total });
+            return self.finish_block(base, divisor, out);
+        }
+        let (elected, divisor) = scratch.split_at_mut(out.len());
+        let divisor = &mut divisor[..out.len()];
+        election.combine(deltas, &self.weights, elected, out, divisor);
+        self.finish_block(base, divisor, out);
     }
 }
+
+/// Elements per block: every input's deltas of a block, the election and the divisor stay in L1.
+const BLOCK: usize = 1024;
 
 /// The sparsifier of one input: its own density (and gamma / epsilon), and its own random
 /// stream (slot = input index) so models get independent masks.
@@ -146,10 +156,17 @@ impl TensorMerge for GeneralizedTaskArithmetic {
 
     fn observe(&mut self, pass: usize, chunk: &Chunk<'_>) {
         let base = chunk.base.expect("task arithmetic needs a base model");
+        let block = self.block_len(base.len());
+        let mut delta = vec![0f32; block.min(base.len())];
         for (input, sparsifier) in chunk.inputs.iter().zip(self.sparsifiers.iter_mut()) {
             if pass < sparsifier.stat_passes() {
-                let delta: Vec<f32> = input.iter().zip(base).map(|(x, b)| x - b).collect();
-                sparsifier.observe(pass, chunk.start, &delta);
+                for (b, base_block) in base.chunks(block).enumerate() {
+                    let offset = b * block;
+                    let delta = &mut delta[..base_block.len()];
+                    let input = &input[offset..offset + base_block.len()];
+                    subtract(input, base_block, delta);
+                    sparsifier.observe(pass, chunk.start + offset, delta);
+                }
             }
         }
     }
@@ -170,70 +187,80 @@ impl TensorMerge for GeneralizedTaskArithmetic {
             .unwrap_or(1)
     }
 
-    /// Input-major loops over the chunk (they vectorise); per element the sums run in input
-    /// order, exactly as the element-wise formula in the module comment.
+    /// Input-major loops over blocks of the chunk (they vectorise); per element the sums run
+    /// in input order, exactly as the element-wise formula in the module comment.
     fn apply(&self, chunk: &Chunk<'_>, out: &mut [f32]) {
         let base = chunk.base.expect("task arithmetic needs a base model");
         if self.dense {
-            return self.apply_dense(base, chunk.inputs, out);
+            return apply_dense(self, base, chunk.inputs, out);
         }
-        let mut deltas = self.sparse_deltas(chunk);
-        for (delta, &weight) in deltas.iter_mut().zip(&self.weights) {
-            delta.iter_mut().for_each(|d| *d *= weight);
+        let block = self.block_len(out.len());
+        let inputs = chunk.inputs.len();
+        let mut scratch = vec![0f32; (inputs + 2) * block];
+        let (deltas, election) = scratch.split_at_mut(inputs * block);
+        apply_blocks(self, chunk, base, block, deltas, election, out);
+    }
+}
+
+wide_fn! {
+    /// delta = x − base, element-wise.
+    fn subtract(input: &[f32], base: &[f32], delta: &mut [f32]) {
+        for ((d, &x), &b) in delta.iter_mut().zip(input).zip(base) {
+            *d = x - b;
         }
-        let divisor = match self.consensus {
-            Consensus::None => {
-                out.fill(-0.0);
-                for delta in &deltas {
-                    out.iter_mut().zip(delta).for_each(|(o, d)| *o += d);
-                }
-                let total: f32 = self.weights.iter().sum();
-                let divisor = if total.abs() < 1e-8 { 1.0 } else { total };
-                vec![divisor; out.len()]
+    }
+}
+
+wide_fn! {
+    /// Same arithmetic and order as the general path: Σ (xᵢ − base)·wᵢ, then ÷ divisor, × λ.
+    fn apply_dense(merge: &GeneralizedTaskArithmetic, base: &[f32], inputs: &[&[f32]], out: &mut [f32]) {
+        out.fill(-0.0);
+        for (input, &weight) in inputs.iter().zip(&merge.weights) {
+            for ((o, &x), &b) in out.iter_mut().zip(*input).zip(base) {
+                *o += (x - b) * weight;
             }
-            election => {
-                // `elected` first holds the score: Σ wᵢdᵢ (sum) or Σ sign(wᵢdᵢ) (count).
-                let mut elected = vec![0f32; out.len()];
-                for delta in &deltas {
-                    for (s, &d) in elected.iter_mut().zip(delta) {
-                        *s += if election == Consensus::Count {
-                            sign(d)
-                        } else {
-                            d
-                        };
-                    }
-                }
-                elected
-                    .iter_mut()
-                    .for_each(|s| *s = if *s >= 0.0 { 1.0 } else { -1.0 });
-                out.fill(0.0);
-                let mut divisor = vec![0f32; out.len()];
-                for (delta, &weight) in deltas.iter().zip(&self.weights) {
-                    for (((o, q), &d), &e) in
-                        out.iter_mut().zip(&mut divisor).zip(delta).zip(&elected)
-                    {
-                        // Selects, not branches: the agreement pattern is unpredictable.
-                        let agrees = sign(d) == e;
-                        *o += if agrees { d } else { 0.0 };
-                        *q += if agrees { weight } else { 0.0 };
-                    }
-                }
-                divisor
-                    .iter_mut()
-                    .filter(|q| **q == 0.0)
-                    .for_each(|q| *q = 1.0);
-                divisor
-            }
-        };
-        for ((o, &b), &q) in out.iter_mut().zip(base).zip(&divisor) {
+        }
+        let total: f32 = merge.weights.iter().sum();
+        let divisor = if total.abs() < 1e-8 { 1.0 } else { total };
+        let (normalize, lambda) = (merge.normalize, merge.lambda);
+        for (o, &b) in out.iter_mut().zip(base) {
             let mut mixed = *o;
-            if self.normalize {
-                mixed /= q;
+            if normalize {
+                mixed /= divisor;
             }
-            if self.lambda != 1.0 {
-                mixed *= self.lambda;
+            if lambda != 1.0 {
+                mixed *= lambda;
             }
             *o = b + mixed;
+        }
+    }
+}
+
+wide_fn! {
+    /// Blocks of the chunk: deltas, sparsified and weighted per input, then combined.
+    fn apply_blocks(
+        merge: &GeneralizedTaskArithmetic,
+        chunk: &Chunk<'_>,
+        base: &[f32],
+        block: usize,
+        deltas: &mut [f32],
+        election: &mut [f32],
+        out: &mut [f32],
+    ) {
+        for (b, out_block) in out.chunks_mut(block).enumerate() {
+            let range = b * block..b * block + out_block.len();
+            let base_block = &base[range.clone()];
+            let mut slots = deltas.chunks_mut(block);
+            for ((input, sparsifier), &weight) in
+                chunk.inputs.iter().zip(&merge.sparsifiers).zip(&merge.weights)
+            {
+                let delta = &mut slots.next().expect("one slot per input")[..range.len()];
+                subtract(&input[range.clone()], base_block, delta);
+                sparsifier.apply(chunk.start + range.start, delta);
+                delta.iter_mut().for_each(|d| *d *= weight);
+            }
+            let views: Vec<&[f32]> = deltas.chunks(block).map(|d| &d[..range.len()]).collect();
+            merge.combine_block(base_block, &views, election, out_block);
         }
     }
 }

@@ -2,6 +2,8 @@
 //! counter-based stream so the mask is a pure function of (seed, tensor, input, index).
 //! L1 rescale needs one pass (Σ|δ| and Σ|kept|); `inverse` and off need none.
 
+use super::l1::L1Sums;
+use super::wide::wide_fn;
 use super::{l1_factor, Rescale, Sparsifier};
 use crate::merge::rng::Stream;
 
@@ -9,8 +11,7 @@ pub struct Bernoulli {
     stream: Stream,
     density: f32,
     passes: usize,
-    total: f64,
-    kept: f64,
+    sums: L1Sums,
     factor: f32,
 }
 
@@ -22,18 +23,12 @@ impl Bernoulli {
             stream,
             density: density as f32,
             passes: usize::from(rescale == Rescale::L1 && keeps_some),
-            total: 0.0,
-            kept: 0.0,
+            sums: L1Sums::default(),
             factor: match rescale {
                 Rescale::Inverse if keeps_some => (1.0 / density) as f32,
                 _ => 1.0,
             },
         }
-    }
-
-    #[inline]
-    fn keeps(&self, index: usize) -> bool {
-        self.stream.uniform(index as u32) < self.density
     }
 }
 
@@ -43,32 +38,34 @@ impl Sparsifier for Bernoulli {
     }
 
     fn observe(&mut self, _pass: usize, start: usize, deltas: &[f32]) {
-        let (mut total, mut kept) = (0f64, 0f64);
-        for (i, d) in deltas.iter().enumerate() {
-            let magnitude = d.abs() as f64;
-            total += magnitude;
-            kept += if self.keeps(start + i) {
-                magnitude
-            } else {
-                0.0
-            };
-        }
-        self.total += total;
-        self.kept += kept;
+        add_l1(&mut self.sums, start, deltas, self.stream, self.density);
     }
 
     fn finish_pass(&mut self, _pass: usize) {
-        self.factor = l1_factor(self.total, self.kept);
+        let (total, kept) = self.sums.totals();
+        self.factor = l1_factor(total, kept);
     }
 
     fn apply(&self, start: usize, deltas: &mut [f32]) {
-        let factor = self.factor;
+        keep_scaled(deltas, start, self.stream, self.density, self.factor);
+    }
+}
+
+wide_fn! {
+    /// Σ|δ| and Σ|kept δ| of elements from `start`.
+    fn add_l1(sums: &mut L1Sums, start: usize, deltas: &[f32], stream: Stream, density: f32) {
+        sums.add(start, deltas, |index, _| stream.uniform(index as u32) < density);
+    }
+}
+
+wide_fn! {
+    /// Kept elements × factor, dropped ones 0.
+    fn keep_scaled(deltas: &mut [f32], start: usize, stream: Stream, density: f32, factor: f32) {
+        // Indices are below 2^32 (checked when the sparsifier is built).
+        let first = start as u32;
         for (i, d) in deltas.iter_mut().enumerate() {
-            *d = if self.keeps(start + i) {
-                *d * factor
-            } else {
-                0.0
-            };
+            let keep = stream.uniform(first.wrapping_add(i as u32)) < density;
+            *d = if keep { *d * factor } else { 0.0 };
         }
     }
 }

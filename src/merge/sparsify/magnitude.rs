@@ -1,13 +1,16 @@
 //! TIES trim (`magnitude`) and breadcrumbs (`magnitude_outliers`): keep a window of ranks of
-//! |δ| over the whole tensor, found by the radix select in [`super::topk`] (2 passes).
+//! |δ| over the whole tensor, found in one pass by [`super::sampled_select`] (the radix select
+//! of [`super::topk`] when the sample misleads).
 //! Ties at either edge go to the lower element index.
 
-use super::topk::{magnitude_key, RadixSelect, RankCut};
+use super::sampled_select::SampledSelect;
+use super::topk::{magnitude_key, RankCut};
+use super::wide::wide_fn;
 use super::{l1_factor, Rescale, Sparsifier};
 
 /// Keeps the elements of descending-|δ| ranks `[from, to)`.
 pub struct MagnitudeWindow {
-    select: RadixSelect,
+    select: SampledSelect,
     density: f64,
     rescale: Rescale,
     /// Set once the statistics passes have run: the cuts at `from` and `to`, and the scale.
@@ -41,7 +44,7 @@ impl MagnitudeWindow {
 
     fn window(numel: usize, from: usize, to: usize, density: f64, rescale: Rescale) -> Self {
         let mut window = MagnitudeWindow {
-            select: RadixSelect::new(numel, &[from, to]),
+            select: SampledSelect::new(numel, &[from, to], rescale == Rescale::L1),
             density,
             rescale,
             cuts: None,
@@ -90,11 +93,58 @@ impl Sparsifier for MagnitudeWindow {
             .cuts
             .expect("magnitude sparsifier applied before its statistics passes");
         let factor = self.factor;
-        for (i, d) in deltas.iter_mut().enumerate() {
-            let (key, index) = (magnitude_key(*d), (start + i) as u64);
+        for (p, part) in deltas.chunks_mut(LOCAL_SPAN).enumerate() {
+            let part_start = start + p * LOCAL_SPAN;
+            let (from, to) = (LocalCut::of(from, part_start), LocalCut::of(to, part_start));
+            mask_window(part, from, to, factor);
+        }
+    }
+}
+
+wide_fn! {
+    /// Keeps (× factor) the elements inside `to` and not inside `from`; zeroes the rest.
+    fn mask_window(part: &mut [f32], from: LocalCut, to: LocalCut, factor: f32) {
+        for (i, d) in part.iter_mut().enumerate() {
+            let (key, index) = (magnitude_key(*d) as i32, i as i32);
             let keep = to.contains(key, index) & !from.contains(key, index);
             *d = if keep { *d * factor } else { 0.0 };
         }
+    }
+}
+
+/// Elements masked against one [`LocalCut`]: local indices fit an i32.
+const LOCAL_SPAN: usize = 1 << 30;
+
+/// A [`RankCut`] for elements from `start` on, in i32 (keys are at most `i32::MAX`): signed
+/// 32-bit compares vectorise on every x86 level, 64-bit unsigned ones do not.
+#[derive(Clone, Copy)]
+struct LocalCut {
+    key: i32,
+    cutoff: i32,
+}
+
+impl LocalCut {
+    fn of(cut: RankCut, start: usize) -> Self {
+        if cut.key > i32::MAX as u32 {
+            // Above every key: nothing inside.
+            return LocalCut {
+                key: i32::MAX,
+                cutoff: 0,
+            };
+        }
+        let cutoff = cut
+            .cutoff
+            .saturating_sub(start as u64)
+            .min(LOCAL_SPAN as u64);
+        LocalCut {
+            key: cut.key as i32,
+            cutoff: cutoff as i32,
+        }
+    }
+
+    #[inline(always)]
+    fn contains(self, key: i32, index: i32) -> bool {
+        (key > self.key) | ((key == self.key) & (index < self.cutoff))
     }
 }
 

@@ -6,13 +6,16 @@
 //! | sparsifier | passes | what they gather |
 //! | --- | --- | --- |
 //! | dense, density ≥ 1, density ≤ 0 | 0 | — |
-//! | magnitude, magnitude_outliers | 2 (3 declared above 4M elements until pass 1 places the cut) | radix select ([`topk`]); L1 sums come free |
+//! | magnitude, magnitude_outliers | 1 when the first 64Ki elements predict the cut (3 or 4 declared until then), else 1 + 2 or 3 | windowed select ([`sampled_select`]), radix select ([`topk`]) when it misses; L1 sums with `rescale: true` |
 //! | bernoulli, della_magprune | 1 with L1 rescale, else 0 | Σ\|δ\| and Σ\|kept\| |
 
 mod bernoulli;
 mod della;
+mod l1;
 mod magnitude;
+mod sampled_select;
 pub mod topk;
+pub mod wide;
 
 pub use bernoulli::Bernoulli;
 pub use della::DellaMagprune;

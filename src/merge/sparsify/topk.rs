@@ -267,12 +267,12 @@ impl RadixSelect {
 }
 
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
     use super::*;
     use crate::merge::rng::{tensor_key, Stream};
 
     /// The first `rank` indices of (|x| descending, index ascending), by sorting.
-    fn reference(values: &[f32], rank: usize) -> Vec<bool> {
+    pub(in crate::merge::sparsify) fn reference(values: &[f32], rank: usize) -> Vec<bool> {
         let mut order: Vec<usize> = (0..values.len()).collect();
         order.sort_by_key(|&i| (std::cmp::Reverse(magnitude_key(values[i])), i));
         let mut inside = vec![false; values.len()];
@@ -296,7 +296,7 @@ mod tests {
     }
 
     /// Values drawn from a few levels (heavy ties) plus a spread, with random signs.
-    fn tied_values(n: usize, levels: u32, seed: u64) -> Vec<f32> {
+    pub(in crate::merge::sparsify) fn tied_values(n: usize, levels: u32, seed: u64) -> Vec<f32> {
         let s = Stream::new(seed, tensor_key("topk"), 0);
         (0..n as u32)
             .map(|i| {
