@@ -59,6 +59,11 @@ fn preludes_validate_on_their_own() {
         ]
         .join("\n"),
     );
+    validate("common/reduce.wgsl", shaders::REDUCE);
+    validate(
+        "common/vectors.wgsl",
+        &[shaders::DTYPE, shaders::CHUNK, shaders::VECTORS].join("\n"),
+    );
 }
 
 #[test]

@@ -8,12 +8,18 @@ pub const RNG: &str = include_str!("../../shaders/common/rng.wgsl");
 pub const CHUNK: &str = include_str!("../../shaders/common/chunk.wgsl");
 pub const ELEMENTWISE: &str = include_str!("../../shaders/common/elementwise.wgsl");
 pub const SPARSIFY: &str = include_str!("../../shaders/common/sparsify.wgsl");
+pub const REDUCE: &str = include_str!("../../shaders/common/reduce.wgsl");
+pub const VECTORS: &str = include_str!("../../shaders/common/vectors.wgsl");
 const LINEAR: &str = include_str!("../../shaders/linear.wgsl");
 const PASSTHROUGH: &str = include_str!("../../shaders/passthrough.wgsl");
 const NEARSWAP: &str = include_str!("../../shaders/nearswap.wgsl");
 const GTA: &str = include_str!("../../shaders/gta.wgsl");
 const SPARSIFY_L1: &str = include_str!("../../shaders/sparsify_l1.wgsl");
 const TOPK: &str = include_str!("../../shaders/topk.wgsl");
+const STATS: &str = include_str!("../../shaders/stats.wgsl");
+const COMBINE: &str = include_str!("../../shaders/combine.wgsl");
+const NUSLERP: &str = include_str!("../../shaders/nuslerp.wgsl");
+const MODEL_STOCK: &str = include_str!("../../shaders/model_stock.wgsl");
 
 /// Every `.wgsl` file under `shaders/`, by its path there.
 pub const FILES: &[(&str, &str)] = &[
@@ -22,12 +28,18 @@ pub const FILES: &[(&str, &str)] = &[
     ("common/chunk.wgsl", CHUNK),
     ("common/elementwise.wgsl", ELEMENTWISE),
     ("common/sparsify.wgsl", SPARSIFY),
+    ("common/reduce.wgsl", REDUCE),
+    ("common/vectors.wgsl", VECTORS),
     ("linear.wgsl", LINEAR),
     ("passthrough.wgsl", PASSTHROUGH),
     ("nearswap.wgsl", NEARSWAP),
     ("gta.wgsl", GTA),
     ("sparsify_l1.wgsl", SPARSIFY_L1),
     ("topk.wgsl", TOPK),
+    ("stats.wgsl", STATS),
+    ("combine.wgsl", COMBINE),
+    ("nuslerp.wgsl", NUSLERP),
+    ("model_stock.wgsl", MODEL_STOCK),
 ];
 
 /// One compute entry point.
@@ -41,10 +53,15 @@ pub enum Kernel {
     TopkHistogram,
     TopkCountKey,
     TopkLocate,
+    GramRows,
+    GramColumns,
+    Combine,
+    Nuslerp,
+    ModelStock,
 }
 
 impl Kernel {
-    pub const ALL: [Kernel; 8] = [
+    pub const ALL: [Kernel; 13] = [
         Kernel::Linear,
         Kernel::Passthrough,
         Kernel::Nearswap,
@@ -53,6 +70,11 @@ impl Kernel {
         Kernel::TopkHistogram,
         Kernel::TopkCountKey,
         Kernel::TopkLocate,
+        Kernel::GramRows,
+        Kernel::GramColumns,
+        Kernel::Combine,
+        Kernel::Nuslerp,
+        Kernel::ModelStock,
     ];
 
     pub fn file(self) -> &'static str {
@@ -63,6 +85,10 @@ impl Kernel {
             Kernel::Gta => "gta.wgsl",
             Kernel::SparsifyL1 => "sparsify_l1.wgsl",
             Kernel::TopkHistogram | Kernel::TopkCountKey | Kernel::TopkLocate => "topk.wgsl",
+            Kernel::GramRows | Kernel::GramColumns => "stats.wgsl",
+            Kernel::Combine => "combine.wgsl",
+            Kernel::Nuslerp => "nuslerp.wgsl",
+            Kernel::ModelStock => "model_stock.wgsl",
         }
     }
 
@@ -71,6 +97,8 @@ impl Kernel {
             Kernel::TopkHistogram => "histogram",
             Kernel::TopkCountKey => "count_key",
             Kernel::TopkLocate => "locate",
+            Kernel::GramRows => "gram_rows",
+            Kernel::GramColumns => "gram_columns",
             _ => "main",
         }
     }
@@ -79,7 +107,13 @@ impl Kernel {
     pub fn is_elementwise(self) -> bool {
         matches!(
             self,
-            Kernel::Linear | Kernel::Passthrough | Kernel::Nearswap | Kernel::Gta
+            Kernel::Linear
+                | Kernel::Passthrough
+                | Kernel::Nearswap
+                | Kernel::Gta
+                | Kernel::Combine
+                | Kernel::Nuslerp
+                | Kernel::ModelStock
         )
     }
 
@@ -91,6 +125,10 @@ impl Kernel {
             Kernel::Gta => GTA,
             Kernel::SparsifyL1 => SPARSIFY_L1,
             Kernel::TopkHistogram | Kernel::TopkCountKey | Kernel::TopkLocate => TOPK,
+            Kernel::GramRows | Kernel::GramColumns => STATS,
+            Kernel::Combine => COMBINE,
+            Kernel::Nuslerp => NUSLERP,
+            Kernel::ModelStock => MODEL_STOCK,
         }
     }
 }
@@ -106,7 +144,7 @@ pub fn dtype_code(dtype: DType) -> u32 {
 
 /// The full module of `kernel` writing `out` elements.
 pub fn source(kernel: Kernel, out: DType) -> String {
-    let mut parts = vec![DTYPE, RNG, CHUNK, SPARSIFY];
+    let mut parts = vec![DTYPE, RNG, CHUNK, SPARSIFY, REDUCE, VECTORS];
     if kernel.is_elementwise() {
         parts.push(ELEMENTWISE);
     }
