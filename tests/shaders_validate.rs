@@ -59,10 +59,15 @@ fn preludes_validate_on_their_own() {
         ]
         .join("\n"),
     );
-    validate("common/reduce.wgsl", shaders::REDUCE);
     validate(
-        "common/vectors.wgsl",
-        &[shaders::DTYPE, shaders::CHUNK, shaders::VECTORS].join("\n"),
+        "common/reduce.wgsl + vectors.wgsl",
+        &[
+            shaders::DTYPE,
+            shaders::CHUNK,
+            shaders::REDUCE,
+            shaders::VECTORS,
+        ]
+        .join("\n"),
     );
 }
 

@@ -7,6 +7,7 @@ use std::ops::Range;
 use std::time::Instant;
 
 use super::buffers::Scratch;
+use super::geometric::{ApplyPass, GeometricPlan};
 use super::kernels::MethodPlan;
 use super::params::Params;
 use super::tensor::{merge_tensor, Chunker, GpuTensor, SlotReader};
@@ -37,7 +38,11 @@ pub fn bench_recipe(method: MethodKind, numel: usize) -> TensorRecipe {
         .filter_map(|d| d.default.map(|v| (d.name, v)))
         .collect();
     global.insert(ParamName::Normalize, 1.0);
-    let inputs = if method == MethodKind::Nearswap { 1 } else { 2 };
+    let inputs = if matches!(method, MethodKind::Nearswap | MethodKind::Slerp) {
+        1
+    } else {
+        2
+    };
     let per_input = (0..inputs)
         .map(|i| {
             BTreeMap::from([
@@ -50,7 +55,12 @@ pub fn bench_recipe(method: MethodKind, numel: usize) -> TensorRecipe {
     TensorRecipe {
         method,
         name: "bench.weight".into(),
-        shape: vec![numel],
+        // Rows of 4096 where they divide (row-wise methods), else one axis.
+        shape: if numel % 4096 == 0 && numel > 0 {
+            vec![numel / 4096, 4096]
+        } else {
+            vec![numel]
+        },
         has_base: method != MethodKind::Linear,
         global,
         per_input,
@@ -110,10 +120,11 @@ pub fn kernel_throughput(
             vec![dtype; inputs],
             dtype,
         );
-        let Some(plan) = MethodPlan::new(&tensor) else {
+        let Some((uploads, kernel_s, chunk_len)) = resident_kernel(ctx, &tensor, &mut data, runs)?
+        else {
             continue;
         };
-        let moved = (numel * dtype.size() * (plan.uploads.len() + 1)) as f64;
+        let moved = (numel * dtype.size() * (uploads + 1)) as f64;
         // End to end (the first run also compiles the pipelines, so it is not timed).
         let mut sink = |_: &[u8]| Ok(());
         merge_tensor(ctx, &tensor, &mut data, &mut sink)?;
@@ -122,47 +133,7 @@ pub fn kernel_throughput(
             merge_tensor(ctx, &tensor, &mut data, &mut sink)?;
         }
         let merge_s = started.elapsed().as_secs_f64() / runs as f64;
-        // The apply kernel on one resident chunk (statistics already folded into the params).
-        let dtypes: Vec<DType> = plan.uploads.iter().map(|&s| tensor.slots[s]).collect();
-        let mut chunker = Chunker::new(ctx, &dtypes, Some(dtype));
-        let range = chunker.ranges(numel).first().cloned().unwrap_or(0..0);
-        let mut scratch = Scratch::default();
-        let mut params = Params {
-            header: plan.header,
-            slots: plan.slots.clone(),
-        };
-        let bytes = chunker.upload(
-            ctx,
-            &mut scratch,
-            &mut data,
-            &plan.uploads,
-            &range,
-            &mut params,
-        )?;
-        let out_bytes = ((range.len() * dtype.size()).div_ceil(4) * 4) as u64;
-        let groups = range.len().div_ceil(512) as u32;
-        let dispatch = |scratch: &mut Scratch| {
-            scratch.run(
-                ctx,
-                plan.kernel,
-                dtype,
-                &params,
-                bytes,
-                groups,
-                out_bytes,
-                false,
-                0,
-            )
-        };
-        dispatch(&mut scratch)?;
-        ctx.wait()?;
-        let started = Instant::now();
-        for _ in 0..runs {
-            dispatch(&mut scratch)?;
-        }
-        ctx.wait()?;
-        let kernel_s = started.elapsed().as_secs_f64() / runs as f64;
-        let chunk_moved = moved * range.len() as f64 / numel.max(1) as f64;
+        let chunk_moved = moved * chunk_len as f64 / numel.max(1) as f64;
         results.push(KernelThroughput {
             method: method.key(),
             dtype,
@@ -172,4 +143,54 @@ pub fn kernel_throughput(
         });
     }
     Ok(results)
+}
+
+/// The apply kernel on one resident chunk, statistics already folded into its params: the
+/// slots it reads, seconds per run and the chunk's elements. `None` when no kernel merges it.
+fn resident_kernel(
+    ctx: &GpuContext,
+    tensor: &GpuTensor<'_>,
+    data: &mut MemorySlots,
+    runs: usize,
+) -> Result<Option<(usize, f64, usize)>> {
+    let mut scratch = Scratch::default();
+    let timed = |scratch: &mut Scratch, dispatch: &dyn Fn(&mut Scratch) -> Result<Vec<u8>>| {
+        dispatch(scratch)?;
+        ctx.wait()?;
+        let started = Instant::now();
+        for _ in 0..runs {
+            dispatch(scratch)?;
+        }
+        ctx.wait()?;
+        Ok::<_, crate::MergeError>(started.elapsed().as_secs_f64() / runs.max(1) as f64)
+    };
+    if let Some(plan) = GeometricPlan::new(tensor) {
+        let mut apply = ApplyPass::new(ctx, tensor, &plan, &mut scratch, data)?;
+        let range = apply.ranges.first().cloned().unwrap_or(0..0);
+        let bytes = apply.upload(ctx, &mut scratch, data, &range)?;
+        let dispatch = |s: &mut Scratch| apply.dispatch(ctx, s, bytes, range.len(), false);
+        let seconds = timed(&mut scratch, &dispatch)?;
+        return Ok(Some((plan.set.uploads().len(), seconds, range.len())));
+    }
+    let Some(plan) = MethodPlan::new(tensor) else {
+        return Ok(None);
+    };
+    let dtype = tensor.output;
+    let dtypes: Vec<DType> = plan.uploads.iter().map(|&s| tensor.slots[s]).collect();
+    let mut chunker = Chunker::new(ctx, &dtypes, Some(dtype));
+    let range = chunker.ranges(tensor.numel()).first().cloned().unwrap_or(0..0);
+    let mut params = Params {
+        header: plan.header,
+        slots: plan.slots.clone(),
+    };
+    let bytes = chunker.upload(ctx, &mut scratch, data, &plan.uploads, &range, &mut params)?;
+    let out_bytes = ((range.len() * dtype.size()).div_ceil(4) * 4) as u64;
+    let groups = range.len().div_ceil(512) as u32;
+    let dispatch = |s: &mut Scratch| {
+        s.run(
+            ctx, plan.kernel, dtype, &params, bytes, groups, out_bytes, false, 0,
+        )
+    };
+    let seconds = timed(&mut scratch, &dispatch)?;
+    Ok(Some((plan.uploads.len(), seconds, range.len())))
 }

@@ -6,7 +6,7 @@ use std::collections::BTreeSet;
 use std::ops::Range;
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use super::kernels::MethodPlan;
+use super::kernels::has_kernel;
 use super::tensor::{merge_tensor, GpuTensor, SlotReader};
 use super::GpuContext;
 use crate::error::{MergeError, Result};
@@ -50,7 +50,7 @@ where
             tensor.output.dtype,
         );
         let mut done = 0usize;
-        if gpu_usable && MethodPlan::new(&job).is_some() {
+        if gpu_usable && has_kernel(&job) {
             let mut reader = ModelReader {
                 models,
                 tensor,

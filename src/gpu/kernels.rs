@@ -19,6 +19,7 @@ pub fn supports(recipe: &TensorRecipe) -> bool {
         TaskArithmetic | Ties | DareLinear | DareTies | Breadcrumbs | BreadcrumbsTies => {
             recipe.has_base
         }
+        Slerp | Nuslerp | Multislerp | Karcher | ModelStock => true,
         _ => false,
     }
 }
@@ -38,6 +39,11 @@ pub enum Gather {
     },
 }
 
+/// Whether a kernel merges `tensor` (its method and dtypes).
+pub(crate) fn has_kernel(tensor: &GpuTensor<'_>) -> bool {
+    MethodPlan::new(tensor).is_some() || super::geometric::GeometricPlan::new(tensor).is_some()
+}
+
 pub struct MethodPlan {
     pub kernel: Kernel,
     /// Tensor slots (base first when present, then inputs) uploaded, in kernel slot order.
@@ -53,7 +59,8 @@ impl MethodPlan {
     pub fn new(tensor: &GpuTensor<'_>) -> Option<Self> {
         let recipe = tensor.recipe;
         let dtypes = tensor.slots.iter().chain([&tensor.output]);
-        if !supports(recipe) || dtypes.into_iter().any(|&d| d == DType::F64) {
+        let geometric = super::geometric::is_geometric(recipe.method);
+        if !supports(recipe) || geometric || dtypes.into_iter().any(|&d| d == DType::F64) {
             return None;
         }
         let first = usize::from(tensor.has_base());

@@ -117,6 +117,18 @@ impl Kernel {
         )
     }
 
+    /// A geometric kernel, over the vectors of common/vectors.wgsl.
+    pub fn reads_vectors(self) -> bool {
+        matches!(
+            self,
+            Kernel::GramRows
+                | Kernel::GramColumns
+                | Kernel::Combine
+                | Kernel::Nuslerp
+                | Kernel::ModelStock
+        )
+    }
+
     fn body(self) -> &'static str {
         match self {
             Kernel::Linear => LINEAR,
@@ -144,7 +156,10 @@ pub fn dtype_code(dtype: DType) -> u32 {
 
 /// The full module of `kernel` writing `out` elements.
 pub fn source(kernel: Kernel, out: DType) -> String {
-    let mut parts = vec![DTYPE, RNG, CHUNK, SPARSIFY, REDUCE, VECTORS];
+    let mut parts = vec![DTYPE, RNG, CHUNK, SPARSIFY];
+    if kernel.reads_vectors() {
+        parts.extend([REDUCE, VECTORS]);
+    }
     if kernel.is_elementwise() {
         parts.push(ELEMENTWISE);
     }
