@@ -33,6 +33,11 @@ fn main() {
         MethodKind::Ties,
         MethodKind::Breadcrumbs,
         MethodKind::Nearswap,
+        MethodKind::Slerp,
+        MethodKind::Nuslerp,
+        MethodKind::Multislerp,
+        MethodKind::Karcher,
+        MethodKind::ModelStock,
     ];
     for dtype in [DType::BF16, DType::F32] {
         for r in kernel_throughput(&ctx, &methods, dtype, numel, 3).expect("bench") {

@@ -60,8 +60,16 @@ fn slerp_matches_cpu() {
 #[test]
 fn slerp_of_nearly_parallel_tensors_lerps_like_cpu() {
     let Some(ctx) = adapter(false) else { return };
-    let r = shaped(MethodKind::Slerp, 1, &[64, 33], &[(ParamName::T, 0.3)], true);
-    let base: Vec<f32> = (0..r.numel()).map(|i| 1.0 + (i % 17) as f32 / 8.0).collect();
+    let r = shaped(
+        MethodKind::Slerp,
+        1,
+        &[64, 33],
+        &[(ParamName::T, 0.3)],
+        true,
+    );
+    let base: Vec<f32> = (0..r.numel())
+        .map(|i| 1.0 + (i % 17) as f32 / 8.0)
+        .collect();
     let other: Vec<f32> = base.iter().map(|b| b * 1.001).collect();
     let mut d = mixmerge::gpu::bench::MemorySlots {
         dtype: DType::F32,
@@ -71,7 +79,13 @@ fn slerp_of_nearly_parallel_tensors_lerps_like_cpu() {
             .collect(),
     };
     let cpu = cpu_merge(&r, &d, DType::F32);
-    assert_close("slerp lerp branch", DType::F32, &cpu, &gpu_merge(ctx, &r, &mut d, DType::F32), 4);
+    assert_close(
+        "slerp lerp branch",
+        DType::F32,
+        &cpu,
+        &gpu_merge(ctx, &r, &mut d, DType::F32),
+        4,
+    );
 }
 
 #[test]
@@ -106,8 +120,18 @@ fn karcher_matches_cpu() {
 #[test]
 fn model_stock_matches_cpu() {
     check(MethodKind::ModelStock, 3, &[], true);
-    check(MethodKind::ModelStock, 2, &[(ParamName::FilterWise, 1.0)], true);
-    check(MethodKind::ModelStock, 4, &[(ParamName::FilterWise, 1.0)], true);
+    check(
+        MethodKind::ModelStock,
+        2,
+        &[(ParamName::FilterWise, 1.0)],
+        true,
+    );
+    check(
+        MethodKind::ModelStock,
+        4,
+        &[(ParamName::FilterWise, 1.0)],
+        true,
+    );
 }
 
 /// Whole-tensor statistics are summed over fixed spans: a binding limit that still holds whole
@@ -122,7 +146,11 @@ fn statistics_do_not_depend_on_chunking() {
     let cases = [
         (MethodKind::Slerp, 1, vec![(ParamName::T, 0.4)]),
         (MethodKind::Multislerp, 2, vec![]),
-        (MethodKind::Nuslerp, 2, vec![(ParamName::NuslerpRowWise, 1.0)]),
+        (
+            MethodKind::Nuslerp,
+            2,
+            vec![(ParamName::NuslerpRowWise, 1.0)],
+        ),
         (MethodKind::ModelStock, 2, vec![]),
     ];
     for (method, inputs, global) in cases {

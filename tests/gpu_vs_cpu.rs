@@ -321,8 +321,8 @@ fn run_probe(ctx: &GpuContext, source: &str, words: u64, groups: u32) -> Vec<u32
 
 mod common;
 
-/// A whole plan through `run_gpu` equals `run_native` (within 1 ulp), including a method with
-/// no GPU kernel yet (slerp: CPU fallback) and a bf16 output with chunked tensors.
+/// A whole plan through `run_gpu` equals `run_native` (within 1 ulp), including slerp's
+/// statistics pass and a bf16 output with chunked tensors.
 #[test]
 fn run_gpu_matches_run_native() {
     use mixmerge::exec::{run_native, ExecOptions};

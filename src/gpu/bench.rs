@@ -178,7 +178,11 @@ fn resident_kernel(
     let dtype = tensor.output;
     let dtypes: Vec<DType> = plan.uploads.iter().map(|&s| tensor.slots[s]).collect();
     let mut chunker = Chunker::new(ctx, &dtypes, Some(dtype));
-    let range = chunker.ranges(tensor.numel()).first().cloned().unwrap_or(0..0);
+    let range = chunker
+        .ranges(tensor.numel())
+        .first()
+        .cloned()
+        .unwrap_or(0..0);
     let mut params = Params {
         header: plan.header,
         slots: plan.slots.clone(),
@@ -188,7 +192,15 @@ fn resident_kernel(
     let groups = range.len().div_ceil(512) as u32;
     let dispatch = |s: &mut Scratch| {
         s.run(
-            ctx, plan.kernel, dtype, &params, bytes, groups, out_bytes, false, 0,
+            ctx,
+            plan.kernel,
+            dtype,
+            &params,
+            bytes,
+            groups,
+            out_bytes,
+            false,
+            0,
         )
     };
     let seconds = timed(&mut scratch, &dispatch)?;

@@ -146,7 +146,12 @@ impl GeometricPlan {
     }
 
     /// Apply-pass chunks: slots of `per_element` bytes plus the table words they read.
-    fn apply_ranges(&self, ctx: &GpuContext, numel: usize, per_element: usize) -> Vec<Range<usize>> {
+    fn apply_ranges(
+        &self,
+        ctx: &GpuContext,
+        numel: usize,
+        per_element: usize,
+    ) -> Vec<Range<usize>> {
         let slots = self.set.uploads().len();
         let word_bytes = 4 * self.table_stride;
         let max_len = match self.set.layout {
@@ -255,7 +260,8 @@ impl<'p> ApplyPass<'p> {
         }
         self.params.header.u[2] = (slot_bytes / 4) as u32;
         let uploads = self.plan.set.uploads();
-        let bytes = (self.chunker).upload(ctx, scratch, reader, &uploads, range, &mut self.params)?;
+        let bytes =
+            (self.chunker).upload(ctx, scratch, reader, &uploads, range, &mut self.params)?;
         Ok(bytes + table_bytes)
     }
 
