@@ -47,7 +47,7 @@ impl Multislerp {
     }
 
     /// The coefficients of the task vectors for their Gram matrix gathered elsewhere.
-    pub(crate) fn coefs_for(&mut self, gram: Gram) -> &[f32] {
+    pub fn coefs_for(&mut self, gram: Gram) -> &[f32] {
         self.gram = gram;
         self.finish_pass(0);
         &self.coefs
@@ -129,7 +129,7 @@ impl Karcher {
     }
 
     /// The coefficients of the inputs for their Gram matrix gathered elsewhere.
-    pub(crate) fn coefs_for(&mut self, gram: Gram) -> &[f32] {
+    pub fn coefs_for(&mut self, gram: Gram) -> &[f32] {
         self.gram = gram;
         self.finish_pass(0);
         &self.coefs

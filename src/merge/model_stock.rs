@@ -33,7 +33,7 @@ impl ModelStock {
     }
 
     /// One vector per tensor, or per last-axis row with `filter_wise`.
-    pub(crate) fn layout(&self) -> VectorLayout {
+    pub fn layout(&self) -> VectorLayout {
         self.rows.map_or(VectorLayout::Flat, VectorLayout::Rows)
     }
 }

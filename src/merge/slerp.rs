@@ -42,7 +42,7 @@ impl Slerp {
     }
 
     /// The coefficients of (base, other) for the Gram matrix of (base, other) gathered elsewhere.
-    pub(crate) fn coefs_for(&mut self, gram: Gram) -> [f32; 2] {
+    pub fn coefs_for(&mut self, gram: Gram) -> [f32; 2] {
         self.gram = gram;
         self.finish_pass(0);
         self.coefs
@@ -183,11 +183,11 @@ impl Nuslerp {
     }
 
     /// The interpolation factor w₂/(w₁+w₂).
-    pub(crate) fn t(&self) -> f64 {
+    pub fn t(&self) -> f64 {
         self.t
     }
 
-    pub(crate) fn layout(&self) -> VectorLayout {
+    pub fn layout(&self) -> VectorLayout {
         match self.vectors {
             Vectors::Flat { .. } => VectorLayout::Flat,
             Vectors::Rows(len) => VectorLayout::Rows(len),
