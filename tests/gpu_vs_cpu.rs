@@ -325,9 +325,6 @@ mod common;
 /// statistics pass and a bf16 output with chunked tensors.
 #[test]
 fn run_gpu_matches_run_native() {
-    use mixmerge::exec::{run_native, ExecOptions};
-    use mixmerge::io::{DirSink, ShardWriter};
-    use std::sync::atomic::AtomicBool;
     let Some(ctx) = adapter(true) else { return };
     let dir = tempfile::tempdir().unwrap();
     for (name, seed) in [("base", 0.0), ("a", 1.0), ("b", 2.0)] {
@@ -340,62 +337,98 @@ fn run_gpu_matches_run_native() {
         "merge_method: slerp\nbase_model: a\nmodels:\n  - {model: a}\n  - {model: b}\nparameters: {t: 0.3}\n",
     ];
     for (c, config) in configs.iter().enumerate() {
-        let path = dir.path().join(format!("merge{c}.yml"));
-        std::fs::write(&path, config).unwrap();
-        let prepared =
-            mixmerge::native::prepare(mixmerge::native::read_config(&path).unwrap(), None).unwrap();
-        let plan = &prepared.plan;
-        let outputs: Vec<_> = ["cpu", "gpu"]
-            .iter()
-            .map(|which| {
-                let out = dir.path().join(format!("out{c}-{which}"));
-                std::fs::create_dir_all(&out).unwrap();
-                let mut writer = ShardWriter::new(
-                    DirSink::new(&out),
-                    plan.output_tensors(),
-                    u64::MAX,
-                    Default::default(),
-                )
-                .unwrap();
-                let options = ExecOptions {
-                    threads: 2,
-                    chunk_elements: 40,
-                };
-                let cancel = AtomicBool::new(false);
-                if *which == "cpu" {
-                    run_native(
-                        plan,
-                        &prepared.models,
-                        &mut writer,
-                        &options,
-                        &cancel,
-                        &mut |_| {},
-                    )
-                    .unwrap();
-                } else {
-                    mixmerge::gpu::run_gpu(
-                        ctx,
-                        plan,
-                        &prepared.models,
-                        &mut writer,
-                        &options,
-                        &cancel,
-                        &mut |_| {},
-                    )
-                    .unwrap();
+        let cpu = merge_plan(dir.path(), &format!("{c}-cpu"), config, None);
+        let gpu = merge_plan(dir.path(), &format!("{c}-gpu"), config, Some((ctx, false)));
+        assert_same_model(&format!("config {c}"), &cpu, &gpu);
+    }
+}
+
+/// A device lost in the middle of a merge (after its first tensor) moves the rest to the CPU:
+/// the output is complete and equal to the CPU's.
+#[test]
+fn lost_device_mid_merge_finishes_on_the_cpu() {
+    let Some(_) = adapter(false) else { return };
+    // A context of its own: this test destroys its device.
+    let ctx = request_native(false).unwrap().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    for (name, seed) in [("base", 0.0), ("a", 1.0), ("b", 2.0)] {
+        common::llama_like(&dir.path().join(name), 2, DType::BF16, seed);
+    }
+    let config = "merge_method: ties\nbase_model: base\nmodels:\n  - {model: a, parameters: {weight: 0.6, density: 0.4}}\n  - {model: b, parameters: {weight: 0.5, density: 0.7}}\n";
+    let cpu = merge_plan(dir.path(), "cpu", config, None);
+    let gpu = merge_plan(dir.path(), "lost", config, Some((&ctx, true)));
+    assert_same_model("device lost", &cpu, &gpu);
+}
+
+type Model = BTreeMap<String, (DType, Vec<usize>, Vec<u8>)>;
+
+/// Merges `config` (models in `dir`) on the CPU, or on `gpu` — destroying its device once the
+/// first tensor is written when asked — and reads the output back.
+fn merge_plan(
+    dir: &std::path::Path,
+    tag: &str,
+    config: &str,
+    gpu: Option<(&GpuContext, bool)>,
+) -> Model {
+    use mixmerge::exec::{run_native, ExecOptions};
+    use mixmerge::io::{DirSink, ShardWriter};
+    use std::sync::atomic::AtomicBool;
+    let path = dir.join(format!("merge{tag}.yml"));
+    std::fs::write(&path, config).unwrap();
+    let prepared =
+        mixmerge::native::prepare(mixmerge::native::read_config(&path).unwrap(), None).unwrap();
+    let plan = &prepared.plan;
+    let out = dir.join(format!("out{tag}"));
+    std::fs::create_dir_all(&out).unwrap();
+    let mut writer = ShardWriter::new(
+        DirSink::new(&out),
+        plan.output_tensors(),
+        u64::MAX,
+        Default::default(),
+    )
+    .unwrap();
+    let options = ExecOptions {
+        threads: 2,
+        chunk_elements: 40,
+    };
+    let cancel = AtomicBool::new(false);
+    match gpu {
+        None => run_native(
+            plan,
+            &prepared.models,
+            &mut writer,
+            &options,
+            &cancel,
+            &mut |_| {},
+        )
+        .unwrap(),
+        Some((ctx, destroy)) => mixmerge::gpu::run_gpu(
+            ctx,
+            plan,
+            &prepared.models,
+            &mut writer,
+            &options,
+            &cancel,
+            &mut |progress| {
+                if destroy && progress.tensors_done == 1 {
+                    ctx.device().destroy();
                 }
-                writer.finish().unwrap();
-                common::read_all(&out)
-            })
-            .collect();
-        assert_eq!(
-            outputs[0].keys().collect::<Vec<_>>(),
-            outputs[1].keys().collect::<Vec<_>>()
-        );
-        for (name, (dtype, shape, cpu)) in &outputs[0] {
-            let (_, gpu_shape, gpu) = &outputs[1][name];
-            assert_eq!(shape, gpu_shape);
-            assert_close(&format!("config {c} {name}"), *dtype, cpu, gpu, 4);
-        }
+            },
+        )
+        .unwrap(),
+    }
+    writer.finish().unwrap();
+    common::read_all(&out)
+}
+
+fn assert_same_model(what: &str, cpu: &Model, gpu: &Model) {
+    assert_eq!(
+        cpu.keys().collect::<Vec<_>>(),
+        gpu.keys().collect::<Vec<_>>()
+    );
+    for (name, (dtype, shape, cpu)) in cpu {
+        let (_, gpu_shape, gpu) = &gpu[name];
+        assert_eq!(shape, gpu_shape);
+        assert_close(&format!("{what} {name}"), *dtype, cpu, gpu, 4);
     }
 }

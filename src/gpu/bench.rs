@@ -100,6 +100,9 @@ impl SlotReader for MemorySlots {
     }
 }
 
+/// Least time spent repeating one apply kernel.
+const KERNEL_SECONDS: f64 = 0.25;
+
 /// Throughput of each GPU method on `numel`-element tensors in `dtype`, `runs` timed runs each.
 pub fn kernel_throughput(
     ctx: &GpuContext,
@@ -157,12 +160,19 @@ fn resident_kernel(
     let timed = |scratch: &mut Scratch, dispatch: &dyn Fn(&mut Scratch) -> Result<Vec<u8>>| {
         dispatch(scratch)?;
         ctx.wait()?;
+        // A fast GPU runs one dispatch in well under a millisecond: repeat until the clock has
+        // something to measure (and the GPU has left its idle clocks).
         let started = Instant::now();
-        for _ in 0..runs {
+        let mut dispatches = 0usize;
+        while dispatches < runs || started.elapsed().as_secs_f64() < KERNEL_SECONDS {
             dispatch(scratch)?;
+            dispatches += 1;
+            if dispatches % 16 == 0 {
+                ctx.wait()?;
+            }
         }
         ctx.wait()?;
-        Ok::<_, crate::MergeError>(started.elapsed().as_secs_f64() / runs.max(1) as f64)
+        Ok::<_, crate::MergeError>(started.elapsed().as_secs_f64() / dispatches.max(1) as f64)
     };
     if let Some(plan) = GeometricPlan::new(tensor) {
         let mut apply = ApplyPass::new(ctx, tensor, &plan, &mut scratch, data)?;
