@@ -161,3 +161,28 @@ fn statistics_do_not_depend_on_chunking() {
         assert!(one == many, "{}: chunking changed the result", method.key());
     }
 }
+
+/// Inputs the CPU twin rejects (nuslerp of three models, model_stock of one) get no GPU plan:
+/// the error names the method and the tensor, and nothing is written.
+#[test]
+fn inputs_the_cpu_twin_rejects_are_refused_by_name() {
+    use mixmerge::gpu::{merge_tensor, GpuTensor};
+    let Some(ctx) = adapter(false) else { return };
+    for (method, inputs) in [(MethodKind::Nuslerp, 3), (MethodKind::ModelStock, 1)] {
+        let r = shaped(method, inputs, &[4, 4], &[], true);
+        let mut d = data(DType::F32, inputs + 1, 16, false);
+        let tensor = GpuTensor::new(&r, Some(DType::F32), vec![DType::F32; inputs], DType::F32);
+        let mut written = 0;
+        let error = merge_tensor(ctx, &tensor, &mut d, &mut |b| {
+            written += b.len();
+            Ok(())
+        })
+        .unwrap_err()
+        .to_string();
+        assert!(
+            error.contains(&r.name) && error.contains(method.key()),
+            "{error}"
+        );
+        assert_eq!(written, 0);
+    }
+}

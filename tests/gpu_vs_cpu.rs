@@ -3,10 +3,12 @@
 //! and random masks bit-identical. Runs on lavapipe without a GPU; with MIXMERGE_REQUIRE_GPU=1 a
 //! missing adapter fails the test instead of skipping it.
 
+use std::collections::BTreeMap;
+
 use common::gpu::{adapter, assert_close, cpu_merge, data, gpu_merge, recipe, DTYPES};
 use mixmerge::dtype::DType;
 use mixmerge::gpu::bench::MemorySlots;
-use mixmerge::gpu::GpuContext;
+use mixmerge::gpu::{request_native, GpuContext};
 use mixmerge::merge::catalog::{encoded, MethodKind, ParamName};
 use mixmerge::merge::rng::{tensor_key, Stream};
 

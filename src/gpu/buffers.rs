@@ -129,11 +129,21 @@ impl Scratch {
             let _ = sender.send(r);
         });
         ctx.wait()?;
-        // A lost device may never call back: after the wait, no answer is a failure.
-        receiver
-            .try_recv()
-            .map_err(|e| gpu_error("reading back", e))?
-            .map_err(|e| gpu_error("reading back", e))?;
+        // A lost device may never call back (its wait fails instead); a callback another
+        // thread's poll picked up on a shared device may still be on its way: poll again.
+        let mut polls = 0;
+        let mapped = loop {
+            match receiver.try_recv() {
+                Ok(mapped) => break mapped,
+                Err(std::sync::mpsc::TryRecvError::Empty) if polls < 100_000 => {
+                    polls += 1;
+                    std::thread::yield_now();
+                    ctx.wait()?;
+                }
+                Err(e) => return Err(gpu_error("reading back", e)),
+            }
+        };
+        mapped.map_err(|e| gpu_error("reading back", e))?;
         let bytes = slice
             .get_mapped_range()
             .map_err(|e| gpu_error("reading back", e))?
