@@ -3,9 +3,11 @@
 //! and random masks bit-identical. Runs on lavapipe without a GPU; with MIXMERGE_REQUIRE_GPU=1 a
 //! missing adapter fails the test instead of skipping it.
 
+mod common;
+
 use std::collections::BTreeMap;
 
-use common::gpu::{adapter, assert_close, cpu_merge, data, gpu_merge, recipe, DTYPES};
+use common::gpu::*;
 use mixmerge::dtype::DType;
 use mixmerge::gpu::bench::MemorySlots;
 use mixmerge::gpu::{request_native, GpuContext};
@@ -142,29 +144,11 @@ fn breadcrumbs_match_cpu() {
 /// exactly base + δ where kept and exactly base where dropped.
 #[test]
 fn dare_masks_are_bit_identical() {
-    let numel = 100_003;
-    let Some(ctx) = adapter(false) else { return };
-    let mut r = recipe(
+    assert_same_mask(
         MethodKind::DareLinear,
-        1,
-        numel,
-        &[(ParamName::Rescale, encoded::RESCALE_OFF)],
+        &[100_003],
         &[(ParamName::Density, 0.25)],
-    );
-    r.per_input[0].insert(ParamName::Weight, 1.0);
-    let mut d = data(DType::F32, 2, numel, false);
-    let cpu = cpu_merge(&r, &d, DType::F32);
-    let gpu = gpu_merge(ctx, &r, &mut d, DType::F32);
-    assert_eq!(cpu, gpu);
-    let base = &d.slots[0];
-    let kept = cpu
-        .chunks(4)
-        .zip(base.chunks(4))
-        .filter(|(o, b)| o != b)
-        .count();
-    assert!(
-        (kept as f64 / numel as f64 - 0.25).abs() < 0.01,
-        "kept {kept}"
+        false,
     );
 }
 
@@ -267,64 +251,8 @@ fn rng_is_bit_identical_on_a_million_indices() {
     }
 }
 
-fn run_probe(ctx: &GpuContext, source: &str, words: u64, groups: u32) -> Vec<u32> {
-    let device = ctx.device();
-    let module = device.create_shader_module(wgpu::ShaderModuleDescriptor {
-        label: None,
-        source: wgpu::ShaderSource::Wgsl(source.into()),
-    });
-    let pipeline = device.create_compute_pipeline(&wgpu::ComputePipelineDescriptor {
-        label: None,
-        layout: None,
-        module: &module,
-        entry_point: Some("main"),
-        compilation_options: Default::default(),
-        cache: None,
-    });
-    let usage = wgpu::BufferUsages::STORAGE | wgpu::BufferUsages::COPY_SRC;
-    let out = device.create_buffer(&wgpu::BufferDescriptor {
-        label: None,
-        size: words * 4,
-        usage,
-        mapped_at_creation: false,
-    });
-    let read = device.create_buffer(&wgpu::BufferDescriptor {
-        label: None,
-        size: words * 4,
-        usage: wgpu::BufferUsages::MAP_READ | wgpu::BufferUsages::COPY_DST,
-        mapped_at_creation: false,
-    });
-    let bind = device.create_bind_group(&wgpu::BindGroupDescriptor {
-        label: None,
-        layout: &pipeline.get_bind_group_layout(0),
-        entries: &[wgpu::BindGroupEntry {
-            binding: 0,
-            resource: out.as_entire_binding(),
-        }],
-    });
-    let mut encoder = device.create_command_encoder(&Default::default());
-    {
-        let mut pass = encoder.begin_compute_pass(&Default::default());
-        pass.set_pipeline(&pipeline);
-        pass.set_bind_group(0, &bind, &[]);
-        pass.dispatch_workgroups(groups, 1, 1);
-    }
-    encoder.copy_buffer_to_buffer(&out, 0, &read, 0, words * 4);
-    ctx.queue().submit([encoder.finish()]);
-    read.slice(..)
-        .map_async(wgpu::MapMode::Read, |r| r.expect("map"));
-    device
-        .poll(wgpu::PollType::wait_indefinitely())
-        .expect("poll");
-    let words = bytemuck::pod_collect_to_vec(&read.slice(..).get_mapped_range().expect("mapped"));
-    read.unmap();
-    words
-}
-
-mod common;
-
-/// A whole plan through `run_gpu` equals `run_native` (within 1 ulp), including slerp's
-/// statistics pass and a bf16 output with chunked tensors.
+/// A whole plan through `run_gpu` equals `run_native` (within 1 ulp), including a method with
+/// no GPU kernel yet (slerp: CPU fallback) and a bf16 output with chunked tensors.
 #[test]
 fn run_gpu_matches_run_native() {
     let Some(ctx) = adapter(true) else { return };

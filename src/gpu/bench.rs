@@ -10,7 +10,7 @@ use super::buffers::Scratch;
 use super::geometric::{ApplyPass, GeometricPlan};
 use super::kernels::MethodPlan;
 use super::params::Params;
-use super::tensor::{merge_tensor, Chunker, GpuTensor, SlotReader};
+use super::tensor::{gather_statistics, merge_tensor, Chunker, GpuTensor, SlotReader};
 use super::GpuContext;
 use crate::dtype::DType;
 use crate::error::Result;
@@ -29,7 +29,9 @@ pub struct KernelThroughput {
     pub merge_gb_s: f64,
 }
 
-/// A two-model recipe of `method` over `numel` elements with typical parameters.
+/// A two-model recipe (one for nearswap and arcee_fusion) of `method` over `numel` elements
+/// with typical parameters, in rows of 4096 when they divide it (DELLA and arcee_fusion work
+/// per row).
 pub fn bench_recipe(method: MethodKind, numel: usize) -> TensorRecipe {
     let mut global: BTreeMap<ParamName, f64> = method
         .params()
@@ -38,11 +40,16 @@ pub fn bench_recipe(method: MethodKind, numel: usize) -> TensorRecipe {
         .filter_map(|d| d.default.map(|v| (d.name, v)))
         .collect();
     global.insert(ParamName::Normalize, 1.0);
-    let inputs = if matches!(method, MethodKind::Nearswap | MethodKind::Slerp) {
-        1
-    } else {
-        2
-    };
+    if method == MethodKind::Sce {
+        global.insert(ParamName::SelectTopk, 0.5);
+    }
+    let single = [
+        MethodKind::Nearswap,
+        MethodKind::ArceeFusion,
+        MethodKind::Slerp,
+    ];
+    let inputs = if single.contains(&method) { 1 } else { 2 };
+    const ROW: usize = 4096;
     let per_input = (0..inputs)
         .map(|i| {
             BTreeMap::from([
@@ -55,9 +62,8 @@ pub fn bench_recipe(method: MethodKind, numel: usize) -> TensorRecipe {
     TensorRecipe {
         method,
         name: "bench.weight".into(),
-        // Rows of 4096 where they divide (row-wise methods), else one axis.
-        shape: if numel % 4096 == 0 && numel > 0 {
-            vec![numel / 4096, 4096]
+        shape: if numel % ROW == 0 && numel > ROW {
+            vec![numel / ROW, ROW]
         } else {
             vec![numel]
         },
@@ -123,11 +129,14 @@ pub fn kernel_throughput(
             vec![dtype; inputs],
             dtype,
         );
-        let Some((uploads, kernel_s, chunk_len)) = resident_kernel(ctx, &tensor, &mut data, runs)?
-        else {
+        if GeometricPlan::new(&tensor).is_some() {
+            results.push(geometric_throughput(ctx, &tensor, &mut data, runs)?);
+            continue;
+        }
+        let Some(mut plan) = MethodPlan::new(&tensor) else {
             continue;
         };
-        let moved = (numel * dtype.size() * (uploads + 1)) as f64;
+        let moved = (numel * dtype.size() * (plan.uploads.len() + 1)) as f64;
         // End to end (the first run also compiles the pipelines, so it is not timed).
         let mut sink = |_: &[u8]| Ok(());
         merge_tensor(ctx, &tensor, &mut data, &mut sink)?;
@@ -136,7 +145,61 @@ pub fn kernel_throughput(
             merge_tensor(ctx, &tensor, &mut data, &mut sink)?;
         }
         let merge_s = started.elapsed().as_secs_f64() / runs as f64;
-        let chunk_moved = moved * chunk_len as f64 / numel.max(1) as f64;
+        // The apply kernel on one resident chunk (statistics already folded into the params),
+        // with the per-chunk passes before it (DELLA's ranks) when the method has them.
+        let mut chunker = Chunker::for_plan(ctx, &tensor, &plan)?;
+        let range = chunker.ranges(numel).first().cloned().unwrap_or(0..0);
+        let mut scratch = Scratch::default();
+        gather_statistics(ctx, &mut scratch, &tensor, &mut data, &mut plan)?;
+        let mut params = Params {
+            header: plan.header,
+            slots: plan.slots.clone(),
+        };
+        let bytes = chunker.upload(
+            ctx,
+            &mut scratch,
+            &mut data,
+            &plan.uploads,
+            &range,
+            &mut params,
+        )?;
+        let out_bytes = ((range.len() * dtype.size()).div_ceil(4) * 4) as u64;
+        let groups = range.len().div_ceil(512) as u32;
+        if let Some(selection) = &plan.selection {
+            selection.prepare(ctx, &mut scratch, &range, &mut params, bytes)?;
+        }
+        let dispatch = |scratch: &mut Scratch| {
+            if let Some(selection) = &plan.selection {
+                selection.prepare(ctx, scratch, &range, &mut params.clone(), bytes)?;
+            }
+            scratch.run(
+                ctx,
+                plan.kernel,
+                dtype,
+                &params,
+                bytes,
+                groups,
+                out_bytes,
+                false,
+                0,
+            )
+        };
+        dispatch(&mut scratch)?;
+        ctx.wait()?;
+        // A fast GPU runs one dispatch in well under a millisecond: repeat until the clock has
+        // something to measure (and the GPU has left its idle clocks).
+        let started = Instant::now();
+        let mut dispatches = 0usize;
+        while dispatches < runs || started.elapsed().as_secs_f64() < KERNEL_SECONDS {
+            dispatch(&mut scratch)?;
+            dispatches += 1;
+            if dispatches % 16 == 0 {
+                ctx.wait()?;
+            }
+        }
+        ctx.wait()?;
+        let kernel_s = started.elapsed().as_secs_f64() / dispatches as f64;
+        let chunk_moved = moved * range.len() as f64 / numel.max(1) as f64;
         results.push(KernelThroughput {
             method: method.key(),
             dtype,
@@ -148,71 +211,47 @@ pub fn kernel_throughput(
     Ok(results)
 }
 
-/// The apply kernel on one resident chunk, statistics already folded into its params: the
-/// slots it reads, seconds per run and the chunk's elements. `None` when no kernel merges it.
-fn resident_kernel(
+/// [`kernel_throughput`] of a geometric method: its apply kernel on one resident chunk (the
+/// Gram statistics already turned into coefficients), and `merge_tensor` end to end.
+fn geometric_throughput(
     ctx: &GpuContext,
     tensor: &GpuTensor<'_>,
     data: &mut MemorySlots,
     runs: usize,
-) -> Result<Option<(usize, f64, usize)>> {
-    let mut scratch = Scratch::default();
-    let timed = |scratch: &mut Scratch, dispatch: &dyn Fn(&mut Scratch) -> Result<Vec<u8>>| {
-        dispatch(scratch)?;
-        ctx.wait()?;
-        // A fast GPU runs one dispatch in well under a millisecond: repeat until the clock has
-        // something to measure (and the GPU has left its idle clocks).
-        let started = Instant::now();
-        let mut dispatches = 0usize;
-        while dispatches < runs || started.elapsed().as_secs_f64() < KERNEL_SECONDS {
-            dispatch(scratch)?;
-            dispatches += 1;
-            if dispatches % 16 == 0 {
-                ctx.wait()?;
-            }
-        }
-        ctx.wait()?;
-        Ok::<_, crate::MergeError>(started.elapsed().as_secs_f64() / dispatches.max(1) as f64)
-    };
-    if let Some(plan) = GeometricPlan::new(tensor) {
-        let mut apply = ApplyPass::new(ctx, tensor, &plan, &mut scratch, data)?;
-        let range = apply.ranges.first().cloned().unwrap_or(0..0);
-        let bytes = apply.upload(ctx, &mut scratch, data, &range)?;
-        let dispatch = |s: &mut Scratch| apply.dispatch(ctx, s, bytes, range.len(), false);
-        let seconds = timed(&mut scratch, &dispatch)?;
-        return Ok(Some((plan.set.uploads().len(), seconds, range.len())));
+) -> Result<KernelThroughput> {
+    let plan = GeometricPlan::new(tensor).expect("a geometric method");
+    let (numel, dtype) = (tensor.numel(), tensor.output);
+    let moved = (numel * dtype.size() * (plan.set.uploads().len() + 1)) as f64;
+    let mut sink = |_: &[u8]| Ok(());
+    merge_tensor(ctx, tensor, data, &mut sink)?;
+    let started = Instant::now();
+    for _ in 0..runs {
+        merge_tensor(ctx, tensor, data, &mut sink)?;
     }
-    let Some(plan) = MethodPlan::new(tensor) else {
-        return Ok(None);
-    };
-    let dtype = tensor.output;
-    let dtypes: Vec<DType> = plan.uploads.iter().map(|&s| tensor.slots[s]).collect();
-    let mut chunker = Chunker::new(ctx, &dtypes, Some(dtype));
-    let range = chunker
-        .ranges(tensor.numel())
-        .first()
-        .cloned()
-        .unwrap_or(0..0);
-    let mut params = Params {
-        header: plan.header,
-        slots: plan.slots.clone(),
-    };
-    let bytes = chunker.upload(ctx, &mut scratch, data, &plan.uploads, &range, &mut params)?;
-    let out_bytes = ((range.len() * dtype.size()).div_ceil(4) * 4) as u64;
-    let groups = range.len().div_ceil(512) as u32;
-    let dispatch = |s: &mut Scratch| {
-        s.run(
-            ctx,
-            plan.kernel,
-            dtype,
-            &params,
-            bytes,
-            groups,
-            out_bytes,
-            false,
-            0,
-        )
-    };
-    let seconds = timed(&mut scratch, &dispatch)?;
-    Ok(Some((plan.uploads.len(), seconds, range.len())))
+    let merge_s = started.elapsed().as_secs_f64() / runs.max(1) as f64;
+    let mut scratch = Scratch::default();
+    let mut apply = ApplyPass::new(ctx, tensor, &plan, &mut scratch, data)?;
+    let range = apply.ranges.first().cloned().unwrap_or(0..0);
+    let bytes = apply.upload(ctx, &mut scratch, data, &range)?;
+    apply.dispatch(ctx, &mut scratch, bytes, range.len(), false)?;
+    ctx.wait()?;
+    let started = Instant::now();
+    let mut dispatches = 0usize;
+    while dispatches < runs || started.elapsed().as_secs_f64() < KERNEL_SECONDS {
+        apply.dispatch(ctx, &mut scratch, bytes, range.len(), false)?;
+        dispatches += 1;
+        if dispatches % 16 == 0 {
+            ctx.wait()?;
+        }
+    }
+    ctx.wait()?;
+    let kernel_s = started.elapsed().as_secs_f64() / dispatches as f64;
+    let chunk_moved = moved * range.len() as f64 / numel.max(1) as f64;
+    Ok(KernelThroughput {
+        method: tensor.recipe.method.key(),
+        dtype,
+        numel,
+        kernel_gb_s: chunk_moved / kernel_s / 1e9,
+        merge_gb_s: moved / merge_s / 1e9,
+    })
 }

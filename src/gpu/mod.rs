@@ -4,15 +4,19 @@
 //! executor) and [`run_gpu`] runs a whole plan, falling back to the CPU for methods without a
 //! kernel.
 
+mod arcee_fusion;
 pub mod bench;
 mod buffers;
 mod context;
+mod della;
 mod executor;
 pub(crate) mod geometric;
 mod kernels;
 mod params;
 mod pipelines;
 mod reduce;
+mod sce;
+mod selection;
 pub mod shaders;
 mod tensor;
 mod topk;

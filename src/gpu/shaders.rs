@@ -10,6 +10,9 @@ pub const ELEMENTWISE: &str = include_str!("../../shaders/common/elementwise.wgs
 pub const SPARSIFY: &str = include_str!("../../shaders/common/sparsify.wgsl");
 pub const REDUCE: &str = include_str!("../../shaders/common/reduce.wgsl");
 pub const VECTORS: &str = include_str!("../../shaders/common/vectors.wgsl");
+pub const TWOSUM: &str = include_str!("../../shaders/common/twosum.wgsl");
+pub const DIVIDE: &str = include_str!("../../shaders/common/divide.wgsl");
+pub const VARIANCE: &str = include_str!("../../shaders/common/variance.wgsl");
 const LINEAR: &str = include_str!("../../shaders/linear.wgsl");
 const PASSTHROUGH: &str = include_str!("../../shaders/passthrough.wgsl");
 const NEARSWAP: &str = include_str!("../../shaders/nearswap.wgsl");
@@ -20,6 +23,11 @@ const STATS: &str = include_str!("../../shaders/stats.wgsl");
 const COMBINE: &str = include_str!("../../shaders/combine.wgsl");
 const NUSLERP: &str = include_str!("../../shaders/nuslerp.wgsl");
 const MODEL_STOCK: &str = include_str!("../../shaders/model_stock.wgsl");
+const RAM: &str = include_str!("../../shaders/ram.wgsl");
+const ARCEE_FUSION: &str = include_str!("../../shaders/arcee_fusion.wgsl");
+const DELLA: &str = include_str!("../../shaders/della.wgsl");
+const SCE: &str = include_str!("../../shaders/sce.wgsl");
+const SCE_STATS: &str = include_str!("../../shaders/sce_stats.wgsl");
 
 /// Every `.wgsl` file under `shaders/`, by its path there.
 pub const FILES: &[(&str, &str)] = &[
@@ -30,6 +38,9 @@ pub const FILES: &[(&str, &str)] = &[
     ("common/sparsify.wgsl", SPARSIFY),
     ("common/reduce.wgsl", REDUCE),
     ("common/vectors.wgsl", VECTORS),
+    ("common/twosum.wgsl", TWOSUM),
+    ("common/divide.wgsl", DIVIDE),
+    ("common/variance.wgsl", VARIANCE),
     ("linear.wgsl", LINEAR),
     ("passthrough.wgsl", PASSTHROUGH),
     ("nearswap.wgsl", NEARSWAP),
@@ -40,6 +51,11 @@ pub const FILES: &[(&str, &str)] = &[
     ("combine.wgsl", COMBINE),
     ("nuslerp.wgsl", NUSLERP),
     ("model_stock.wgsl", MODEL_STOCK),
+    ("ram.wgsl", RAM),
+    ("arcee_fusion.wgsl", ARCEE_FUSION),
+    ("della.wgsl", DELLA),
+    ("sce.wgsl", SCE),
+    ("sce_stats.wgsl", SCE_STATS),
 ];
 
 /// One compute entry point.
@@ -53,6 +69,13 @@ pub enum Kernel {
     TopkHistogram,
     TopkCountKey,
     TopkLocate,
+    Ram,
+    ArceeFusion,
+    DellaSortTiles,
+    DellaRank,
+    Sce,
+    SceVariances,
+    SceSquares,
     GramRows,
     GramColumns,
     Combine,
@@ -61,7 +84,7 @@ pub enum Kernel {
 }
 
 impl Kernel {
-    pub const ALL: [Kernel; 13] = [
+    pub const ALL: [Kernel; 20] = [
         Kernel::Linear,
         Kernel::Passthrough,
         Kernel::Nearswap,
@@ -75,6 +98,13 @@ impl Kernel {
         Kernel::Combine,
         Kernel::Nuslerp,
         Kernel::ModelStock,
+        Kernel::Ram,
+        Kernel::ArceeFusion,
+        Kernel::DellaSortTiles,
+        Kernel::DellaRank,
+        Kernel::Sce,
+        Kernel::SceVariances,
+        Kernel::SceSquares,
     ];
 
     pub fn file(self) -> &'static str {
@@ -89,6 +119,11 @@ impl Kernel {
             Kernel::Combine => "combine.wgsl",
             Kernel::Nuslerp => "nuslerp.wgsl",
             Kernel::ModelStock => "model_stock.wgsl",
+            Kernel::Ram => "ram.wgsl",
+            Kernel::ArceeFusion => "arcee_fusion.wgsl",
+            Kernel::DellaSortTiles | Kernel::DellaRank => "della.wgsl",
+            Kernel::Sce => "sce.wgsl",
+            Kernel::SceVariances | Kernel::SceSquares => "sce_stats.wgsl",
         }
     }
 
@@ -99,6 +134,10 @@ impl Kernel {
             Kernel::TopkLocate => "locate",
             Kernel::GramRows => "gram_rows",
             Kernel::GramColumns => "gram_columns",
+            Kernel::DellaSortTiles => "sort_tiles",
+            Kernel::DellaRank => "rank",
+            Kernel::SceVariances => "variances",
+            Kernel::SceSquares => "squares",
             _ => "main",
         }
     }
@@ -114,19 +153,26 @@ impl Kernel {
                 | Kernel::Combine
                 | Kernel::Nuslerp
                 | Kernel::ModelStock
+                | Kernel::Ram
+                | Kernel::ArceeFusion
+                | Kernel::Sce
         )
     }
 
-    /// A geometric kernel, over the vectors of common/vectors.wgsl.
-    pub fn reads_vectors(self) -> bool {
-        matches!(
-            self,
+    /// Preludes beyond the ones every kernel gets.
+    fn preludes(self) -> &'static [&'static str] {
+        match self {
+            Kernel::SparsifyL1 => &[TWOSUM],
+            Kernel::Ram => &[DIVIDE],
+            Kernel::Sce => &[DIVIDE, VARIANCE],
+            Kernel::SceVariances | Kernel::SceSquares => &[TWOSUM, DIVIDE, VARIANCE],
             Kernel::GramRows
-                | Kernel::GramColumns
-                | Kernel::Combine
-                | Kernel::Nuslerp
-                | Kernel::ModelStock
-        )
+            | Kernel::GramColumns
+            | Kernel::Combine
+            | Kernel::Nuslerp
+            | Kernel::ModelStock => &[REDUCE, VECTORS],
+            _ => &[],
+        }
     }
 
     fn body(self) -> &'static str {
@@ -141,6 +187,11 @@ impl Kernel {
             Kernel::Combine => COMBINE,
             Kernel::Nuslerp => NUSLERP,
             Kernel::ModelStock => MODEL_STOCK,
+            Kernel::Ram => RAM,
+            Kernel::ArceeFusion => ARCEE_FUSION,
+            Kernel::DellaSortTiles | Kernel::DellaRank => DELLA,
+            Kernel::Sce => SCE,
+            Kernel::SceVariances | Kernel::SceSquares => SCE_STATS,
         }
     }
 }
@@ -157,9 +208,7 @@ pub fn dtype_code(dtype: DType) -> u32 {
 /// The full module of `kernel` writing `out` elements.
 pub fn source(kernel: Kernel, out: DType) -> String {
     let mut parts = vec![DTYPE, RNG, CHUNK, SPARSIFY];
-    if kernel.reads_vectors() {
-        parts.extend([REDUCE, VECTORS]);
-    }
+    parts.extend(kernel.preludes());
     if kernel.is_elementwise() {
         parts.push(ELEMENTWISE);
     }

@@ -1,6 +1,5 @@
-//! GPU test helpers: the adapter (lavapipe without a GPU; a failure, not a skip, with
-//! MIXMERGE_REQUIRE_GPU=1), recipes and data, the CPU twin and the GPU merge of one tensor, and
-//! the ulp comparison every GPU-vs-CPU test uses.
+//! Helpers of the GPU-vs-CPU tests: the adapter (lavapipe without a GPU; a failure rather
+//! than a skip under MIXMERGE_REQUIRE_GPU=1), recipes, data, both merges and ulp comparisons.
 
 use std::collections::BTreeMap;
 use std::sync::OnceLock;
@@ -8,7 +7,7 @@ use std::sync::OnceLock;
 use mixmerge::dtype::DType;
 use mixmerge::gpu::bench::MemorySlots;
 use mixmerge::gpu::{merge_tensor, request_native, GpuContext, GpuTensor};
-use mixmerge::merge::catalog::{MethodKind, ParamName, Scope};
+use mixmerge::merge::catalog::{encoded, MethodKind, ParamName, Scope};
 use mixmerge::merge::rng::{tensor_key, Stream};
 use mixmerge::merge::{build_merger, Chunk, TensorRecipe};
 
@@ -226,3 +225,122 @@ pub fn assert_close(what: &str, dtype: DType, cpu: &[u8], gpu: &[u8], f32_ulps: 
 }
 
 pub const DTYPES: [DType; 3] = [DType::F32, DType::F16, DType::BF16];
+
+pub fn run_probe(ctx: &GpuContext, source: &str, words: u64, groups: u32) -> Vec<u32> {
+    run_probe_with(ctx, source, words, groups, &[])
+}
+
+/// Runs `main` of `source` over `groups` workgroups: binding 0 receives `words` words (returned),
+/// binding 1, when `input` is not empty, holds `input`.
+pub fn run_probe_with(
+    ctx: &GpuContext,
+    source: &str,
+    words: u64,
+    groups: u32,
+    input: &[u8],
+) -> Vec<u32> {
+    use wgpu::util::DeviceExt;
+    let device = ctx.device();
+    let module = device.create_shader_module(wgpu::ShaderModuleDescriptor {
+        label: None,
+        source: wgpu::ShaderSource::Wgsl(source.into()),
+    });
+    let pipeline = device.create_compute_pipeline(&wgpu::ComputePipelineDescriptor {
+        label: None,
+        layout: None,
+        module: &module,
+        entry_point: Some("main"),
+        compilation_options: Default::default(),
+        cache: None,
+    });
+    let usage = wgpu::BufferUsages::STORAGE | wgpu::BufferUsages::COPY_SRC;
+    let out = device.create_buffer(&wgpu::BufferDescriptor {
+        label: None,
+        size: words * 4,
+        usage,
+        mapped_at_creation: false,
+    });
+    let read = device.create_buffer(&wgpu::BufferDescriptor {
+        label: None,
+        size: words * 4,
+        usage: wgpu::BufferUsages::MAP_READ | wgpu::BufferUsages::COPY_DST,
+        mapped_at_creation: false,
+    });
+    let input = device.create_buffer_init(&wgpu::util::BufferInitDescriptor {
+        label: None,
+        contents: if input.is_empty() { &[0; 4] } else { input },
+        usage: wgpu::BufferUsages::STORAGE,
+    });
+    let mut entries = vec![wgpu::BindGroupEntry {
+        binding: 0,
+        resource: out.as_entire_binding(),
+    }];
+    if input.size() > 4 {
+        entries.push(wgpu::BindGroupEntry {
+            binding: 1,
+            resource: input.as_entire_binding(),
+        });
+    }
+    let bind = device.create_bind_group(&wgpu::BindGroupDescriptor {
+        label: None,
+        layout: &pipeline.get_bind_group_layout(0),
+        entries: &entries,
+    });
+    let mut encoder = device.create_command_encoder(&Default::default());
+    {
+        let mut pass = encoder.begin_compute_pass(&Default::default());
+        pass.set_pipeline(&pipeline);
+        pass.set_bind_group(0, &bind, &[]);
+        pass.dispatch_workgroups(groups, 1, 1);
+    }
+    encoder.copy_buffer_to_buffer(&out, 0, &read, 0, words * 4);
+    ctx.queue().submit([encoder.finish()]);
+    read.slice(..)
+        .map_async(wgpu::MapMode::Read, |r| r.expect("map"));
+    device
+        .poll(wgpu::PollType::wait_indefinitely())
+        .expect("poll");
+    let words = bytemuck::pod_collect_to_vec(&read.slice(..).get_mapped_range().expect("mapped"));
+    read.unmap();
+    words
+}
+
+/// A random mask is the same bits on both paths: with one input at weight 1 and no rescale every
+/// element is exactly base + δ where kept and exactly base where dropped. Checks that, and that
+/// about `density` of the elements are kept, for `method` over a tensor of `shape`.
+pub fn assert_same_mask(
+    method: MethodKind,
+    shape: &[usize],
+    per_input: &[(ParamName, f64)],
+    tied: bool,
+) {
+    let Some(ctx) = adapter(false) else { return };
+    let numel: usize = shape.iter().product();
+    let density = per_input
+        .iter()
+        .find(|(name, _)| *name == ParamName::Density)
+        .map_or(1.0, |&(_, d)| d);
+    let mut r = recipe(
+        method,
+        1,
+        numel,
+        &[(ParamName::Rescale, encoded::RESCALE_OFF)],
+        per_input,
+    );
+    r.shape = shape.to_vec();
+    r.per_input[0].insert(ParamName::Weight, 1.0);
+    let mut d = data(DType::F32, 2, numel, tied);
+    let cpu = cpu_merge(&r, &d, DType::F32);
+    let gpu = gpu_merge(ctx, &r, &mut d, DType::F32);
+    assert!(cpu == gpu, "{} {shape:?}: masks differ", method.key());
+    let kept = cpu
+        .chunks(4)
+        .zip(d.slots[0].chunks(4))
+        .filter(|(o, b)| o != b)
+        .count();
+    assert!(
+        (kept as f64 / numel as f64 - density).abs() < 0.015,
+        "{} {shape:?}: kept {kept} of {numel}",
+        method.key()
+    );
+}
