@@ -38,6 +38,11 @@ fn main() {
         MethodKind::Della,
         MethodKind::Sce,
         MethodKind::ArceeFusion,
+        MethodKind::Slerp,
+        MethodKind::Nuslerp,
+        MethodKind::Multislerp,
+        MethodKind::Karcher,
+        MethodKind::ModelStock,
     ];
     let chosen = std::env::var("MIXMERGE_BENCH_METHODS").ok();
     let methods: Vec<MethodKind> = match &chosen {

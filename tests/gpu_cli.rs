@@ -50,8 +50,25 @@ fn cli_device_gpu_matches_cpu() {
         "ram",
         "arcee_fusion",
     ];
-    for method in methods {
+    let geometric = [
+        "nuslerp",
+        "nuslerp_row_wise",
+        "multislerp",
+        "karcher",
+        "model_stock",
+        "model_stock_filter_wise",
+    ];
+    for method in methods.into_iter().chain(geometric) {
+        let pair = "models:\n  - model: a\n    parameters: {weight: 0.6}\n  - model: b\n    parameters: {weight: 0.4}\n";
+        let plain = "models:\n  - model: a\n  - model: b\n";
         let recipe = match method {
+            "nuslerp" | "multislerp" => {
+                format!("merge_method: {method}\nbase_model: base\n{pair}")
+            }
+            "nuslerp_row_wise" => format!("merge_method: nuslerp\nbase_model: base\n{pair}parameters: {{nuslerp_row_wise: true}}\n"),
+            "model_stock" => format!("merge_method: model_stock\nbase_model: base\n{plain}"),
+            "model_stock_filter_wise" => format!("merge_method: model_stock\nbase_model: base\n{plain}parameters: {{filter_wise: true}}\n"),
+            "karcher" => format!("merge_method: karcher\n{plain}  - model: base\n"),
             "linear" => "merge_method: linear\nmodels:\n  - model: a\n    parameters: {weight: 0.3}\n  - model: b\n    parameters: {weight: 0.7}\n".to_string(),
             "slerp" => "merge_method: slerp\nbase_model: base\nmodels:\n  - model: a\nparameters: {t: 0.4}\n".to_string(),
             "sce" => "merge_method: sce\nbase_model: base\nmodels:\n  - model: a\n  - model: b\nparameters: {select_topk: 0.5}\n".to_string(),
@@ -84,6 +101,9 @@ fn cli_device_gpu_matches_cpu() {
                 device == "cpu" || !has_kernel || !fell_back,
                 "{method} fell back to the CPU: {stderr}"
             );
+            // Every method here has a kernel: none may fall back to the CPU.
+            let stderr = String::from_utf8_lossy(&output.stderr);
+            assert!(!stderr.contains("no kernel"), "{method}: {stderr}");
         }
         let cpu = read_all(&dir.path().join("cpu"));
         let gpu = read_all(&dir.path().join("gpu"));

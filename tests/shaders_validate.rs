@@ -59,6 +59,16 @@ fn preludes_validate_on_their_own() {
         ]
         .join("\n"),
     );
+    validate(
+        "common/reduce.wgsl + vectors.wgsl",
+        &[
+            shaders::DTYPE,
+            shaders::CHUNK,
+            shaders::REDUCE,
+            shaders::VECTORS,
+        ]
+        .join("\n"),
+    );
     validate("common/twosum.wgsl", shaders::TWOSUM);
     validate("common/divide.wgsl", shaders::DIVIDE);
     validate(

@@ -5,9 +5,9 @@ mod hooks;
 mod inputs;
 #[cfg(not(target_arch = "wasm32"))]
 mod native;
-mod sequential;
 #[cfg(not(target_arch = "wasm32"))]
 mod read_ahead;
+mod sequential;
 #[cfg(not(target_arch = "wasm32"))]
 mod tensor_slot;
 

@@ -9,6 +9,7 @@ use std::time::Instant;
 use pollster::block_on;
 
 use super::buffers::Scratch;
+use super::geometric::{ApplyPass, GeometricPlan};
 use super::kernels::MethodPlan;
 use super::params::Params;
 use super::tensor::{gather_statistics, merge_tensor, Chunker, GpuTensor, SlotRead, SlotReader};
@@ -44,11 +45,12 @@ pub fn bench_recipe(method: MethodKind, numel: usize) -> TensorRecipe {
     if method == MethodKind::Sce {
         global.insert(ParamName::SelectTopk, 0.5);
     }
-    let inputs = if matches!(method, MethodKind::Nearswap | MethodKind::ArceeFusion) {
-        1
-    } else {
-        2
-    };
+    let single = [
+        MethodKind::Nearswap,
+        MethodKind::ArceeFusion,
+        MethodKind::Slerp,
+    ];
+    let inputs = if single.contains(&method) { 1 } else { 2 };
     const ROW: usize = 4096;
     let per_input = (0..inputs)
         .map(|i| {
@@ -134,6 +136,10 @@ pub fn kernel_throughput(
             vec![dtype; inputs],
             dtype,
         );
+        if GeometricPlan::new(&tensor).is_some() {
+            results.push(geometric_throughput(ctx, &tensor, &mut data, runs)?);
+            continue;
+        }
         let Some(mut plan) = MethodPlan::new(&tensor) else {
             continue;
         };
@@ -216,4 +222,49 @@ pub fn kernel_throughput(
         });
     }
     Ok(results)
+}
+
+/// [`kernel_throughput`] of a geometric method: its apply kernel on one resident chunk (the
+/// Gram statistics already turned into coefficients), and `merge_tensor` end to end.
+fn geometric_throughput(
+    ctx: &GpuContext,
+    tensor: &GpuTensor<'_>,
+    data: &mut MemorySlots,
+    runs: usize,
+) -> Result<KernelThroughput> {
+    let plan = GeometricPlan::new(tensor).expect("a geometric method");
+    let (numel, dtype) = (tensor.numel(), tensor.output);
+    let moved = (numel * dtype.size() * (plan.set.uploads().len() + 1)) as f64;
+    let mut sink = |_: &[u8]| Ok(());
+    block_on(merge_tensor(ctx, tensor, data, &mut sink))?;
+    let started = Instant::now();
+    for _ in 0..runs {
+        block_on(merge_tensor(ctx, tensor, data, &mut sink))?;
+    }
+    let merge_s = started.elapsed().as_secs_f64() / runs.max(1) as f64;
+    let mut scratch = Scratch::default();
+    let mut apply = block_on(ApplyPass::new(ctx, tensor, &plan, &mut scratch, data))?;
+    let range = apply.ranges.first().cloned().unwrap_or(0..0);
+    let bytes = block_on(apply.upload(ctx, &mut scratch, data, &range))?;
+    block_on(apply.dispatch(ctx, &mut scratch, bytes, range.len(), false))?;
+    ctx.wait()?;
+    let started = Instant::now();
+    let mut dispatches = 0usize;
+    while dispatches < runs || started.elapsed().as_secs_f64() < KERNEL_SECONDS {
+        block_on(apply.dispatch(ctx, &mut scratch, bytes, range.len(), false))?;
+        dispatches += 1;
+        if dispatches % 16 == 0 {
+            ctx.wait()?;
+        }
+    }
+    ctx.wait()?;
+    let kernel_s = started.elapsed().as_secs_f64() / dispatches as f64;
+    let chunk_moved = moved * range.len() as f64 / numel.max(1) as f64;
+    Ok(KernelThroughput {
+        method: tensor.recipe.method.key(),
+        dtype,
+        numel,
+        kernel_gb_s: chunk_moved / kernel_s / 1e9,
+        merge_gb_s: moved / merge_s / 1e9,
+    })
 }

@@ -6,7 +6,7 @@
 use std::ops::Range;
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use super::kernels::MethodPlan;
+use super::kernels::has_kernel;
 use super::tensor::{merge_tensor, GpuTensor, SlotRead, SlotReader};
 use super::GpuContext;
 use crate::error::{MergeError, Result};
@@ -89,7 +89,7 @@ where
             tensor.output.dtype,
         );
         let mut done = 0usize;
-        if report.gpu_failure.is_none() && MethodPlan::new(&job).is_some() {
+        if report.gpu_failure.is_none() && has_kernel(&job) {
             let mut reader = ModelReader {
                 models,
                 tensor,

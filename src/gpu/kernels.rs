@@ -20,7 +20,7 @@ pub fn supports(recipe: &TensorRecipe) -> bool {
         TaskArithmetic | Ties | DareLinear | DareTies | Breadcrumbs | BreadcrumbsTies | Della
         | DellaLinear | Sce | Ram => recipe.has_base,
         ArceeFusion => recipe.has_base && recipe.per_input.len() == 1,
-        _ => false,
+        Slerp | Nuslerp | Multislerp | Karcher | ModelStock => true,
     }
 }
 
@@ -37,6 +37,11 @@ pub enum Gather {
         rescale: Rescale,
         density: f64,
     },
+}
+
+/// Whether a kernel merges `tensor` (its method and dtypes).
+pub(crate) fn has_kernel(tensor: &GpuTensor<'_>) -> bool {
+    MethodPlan::new(tensor).is_some() || super::geometric::GeometricPlan::new(tensor).is_some()
 }
 
 pub struct MethodPlan {
@@ -56,7 +61,8 @@ impl MethodPlan {
     pub fn new(tensor: &GpuTensor<'_>) -> Option<Self> {
         let recipe = tensor.recipe;
         let dtypes = tensor.slots.iter().chain([&tensor.output]);
-        if !supports(recipe) || dtypes.into_iter().any(|&d| d == DType::F64) {
+        let geometric = super::geometric::is_geometric(recipe.method);
+        if !supports(recipe) || geometric || dtypes.into_iter().any(|&d| d == DType::F64) {
             return None;
         }
         let first = usize::from(tensor.has_base());

@@ -8,6 +8,8 @@ pub const RNG: &str = include_str!("../../shaders/common/rng.wgsl");
 pub const CHUNK: &str = include_str!("../../shaders/common/chunk.wgsl");
 pub const ELEMENTWISE: &str = include_str!("../../shaders/common/elementwise.wgsl");
 pub const SPARSIFY: &str = include_str!("../../shaders/common/sparsify.wgsl");
+pub const REDUCE: &str = include_str!("../../shaders/common/reduce.wgsl");
+pub const VECTORS: &str = include_str!("../../shaders/common/vectors.wgsl");
 pub const TWOSUM: &str = include_str!("../../shaders/common/twosum.wgsl");
 pub const DIVIDE: &str = include_str!("../../shaders/common/divide.wgsl");
 pub const VARIANCE: &str = include_str!("../../shaders/common/variance.wgsl");
@@ -17,6 +19,10 @@ const NEARSWAP: &str = include_str!("../../shaders/nearswap.wgsl");
 const GTA: &str = include_str!("../../shaders/gta.wgsl");
 const SPARSIFY_L1: &str = include_str!("../../shaders/sparsify_l1.wgsl");
 const TOPK: &str = include_str!("../../shaders/topk.wgsl");
+const STATS: &str = include_str!("../../shaders/stats.wgsl");
+const COMBINE: &str = include_str!("../../shaders/combine.wgsl");
+const NUSLERP: &str = include_str!("../../shaders/nuslerp.wgsl");
+const MODEL_STOCK: &str = include_str!("../../shaders/model_stock.wgsl");
 const RAM: &str = include_str!("../../shaders/ram.wgsl");
 const ARCEE_FUSION: &str = include_str!("../../shaders/arcee_fusion.wgsl");
 const DELLA: &str = include_str!("../../shaders/della.wgsl");
@@ -30,6 +36,8 @@ pub const FILES: &[(&str, &str)] = &[
     ("common/chunk.wgsl", CHUNK),
     ("common/elementwise.wgsl", ELEMENTWISE),
     ("common/sparsify.wgsl", SPARSIFY),
+    ("common/reduce.wgsl", REDUCE),
+    ("common/vectors.wgsl", VECTORS),
     ("common/twosum.wgsl", TWOSUM),
     ("common/divide.wgsl", DIVIDE),
     ("common/variance.wgsl", VARIANCE),
@@ -39,6 +47,10 @@ pub const FILES: &[(&str, &str)] = &[
     ("gta.wgsl", GTA),
     ("sparsify_l1.wgsl", SPARSIFY_L1),
     ("topk.wgsl", TOPK),
+    ("stats.wgsl", STATS),
+    ("combine.wgsl", COMBINE),
+    ("nuslerp.wgsl", NUSLERP),
+    ("model_stock.wgsl", MODEL_STOCK),
     ("ram.wgsl", RAM),
     ("arcee_fusion.wgsl", ARCEE_FUSION),
     ("della.wgsl", DELLA),
@@ -64,10 +76,15 @@ pub enum Kernel {
     Sce,
     SceVariances,
     SceSquares,
+    GramRows,
+    GramColumns,
+    Combine,
+    Nuslerp,
+    ModelStock,
 }
 
 impl Kernel {
-    pub const ALL: [Kernel; 15] = [
+    pub const ALL: [Kernel; 20] = [
         Kernel::Linear,
         Kernel::Passthrough,
         Kernel::Nearswap,
@@ -76,6 +93,11 @@ impl Kernel {
         Kernel::TopkHistogram,
         Kernel::TopkCountKey,
         Kernel::TopkLocate,
+        Kernel::GramRows,
+        Kernel::GramColumns,
+        Kernel::Combine,
+        Kernel::Nuslerp,
+        Kernel::ModelStock,
         Kernel::Ram,
         Kernel::ArceeFusion,
         Kernel::DellaSortTiles,
@@ -93,6 +115,10 @@ impl Kernel {
             Kernel::Gta => "gta.wgsl",
             Kernel::SparsifyL1 => "sparsify_l1.wgsl",
             Kernel::TopkHistogram | Kernel::TopkCountKey | Kernel::TopkLocate => "topk.wgsl",
+            Kernel::GramRows | Kernel::GramColumns => "stats.wgsl",
+            Kernel::Combine => "combine.wgsl",
+            Kernel::Nuslerp => "nuslerp.wgsl",
+            Kernel::ModelStock => "model_stock.wgsl",
             Kernel::Ram => "ram.wgsl",
             Kernel::ArceeFusion => "arcee_fusion.wgsl",
             Kernel::DellaSortTiles | Kernel::DellaRank => "della.wgsl",
@@ -106,6 +132,8 @@ impl Kernel {
             Kernel::TopkHistogram => "histogram",
             Kernel::TopkCountKey => "count_key",
             Kernel::TopkLocate => "locate",
+            Kernel::GramRows => "gram_rows",
+            Kernel::GramColumns => "gram_columns",
             Kernel::DellaSortTiles => "sort_tiles",
             Kernel::DellaRank => "rank",
             Kernel::SceVariances => "variances",
@@ -122,6 +150,9 @@ impl Kernel {
                 | Kernel::Passthrough
                 | Kernel::Nearswap
                 | Kernel::Gta
+                | Kernel::Combine
+                | Kernel::Nuslerp
+                | Kernel::ModelStock
                 | Kernel::Ram
                 | Kernel::ArceeFusion
                 | Kernel::Sce
@@ -135,6 +166,11 @@ impl Kernel {
             Kernel::Ram => &[DIVIDE],
             Kernel::Sce => &[DIVIDE, VARIANCE],
             Kernel::SceVariances | Kernel::SceSquares => &[TWOSUM, DIVIDE, VARIANCE],
+            Kernel::GramRows
+            | Kernel::GramColumns
+            | Kernel::Combine
+            | Kernel::Nuslerp
+            | Kernel::ModelStock => &[REDUCE, VECTORS],
             _ => &[],
         }
     }
@@ -147,6 +183,10 @@ impl Kernel {
             Kernel::Gta => GTA,
             Kernel::SparsifyL1 => SPARSIFY_L1,
             Kernel::TopkHistogram | Kernel::TopkCountKey | Kernel::TopkLocate => TOPK,
+            Kernel::GramRows | Kernel::GramColumns => STATS,
+            Kernel::Combine => COMBINE,
+            Kernel::Nuslerp => NUSLERP,
+            Kernel::ModelStock => MODEL_STOCK,
             Kernel::Ram => RAM,
             Kernel::ArceeFusion => ARCEE_FUSION,
             Kernel::DellaSortTiles | Kernel::DellaRank => DELLA,

@@ -8,6 +8,7 @@ use std::ops::Range;
 use std::pin::Pin;
 
 use super::buffers::Scratch;
+use super::geometric::{self, GeometricPlan};
 use super::kernels::{Gather, MethodPlan};
 use super::params::{Params, Slot};
 use super::shaders::Kernel;
@@ -79,6 +80,15 @@ pub async fn merge_tensor(
     reader: &mut dyn SlotReader,
     sink: &mut dyn FnMut(&[u8]) -> Result<()>,
 ) -> Result<()> {
+    if u32::try_from(tensor.numel()).is_err() {
+        return Err(MergeError::Unsupported(format!(
+            "gpu: tensor `{}` has more than 2^32 elements",
+            tensor.recipe.name
+        )));
+    }
+    if let Some(plan) = GeometricPlan::new(tensor) {
+        return geometric::merge_tensor(ctx, tensor, &plan, reader, sink).await;
+    }
     let mut plan = MethodPlan::new(tensor).ok_or_else(|| {
         MergeError::Unsupported(format!(
             "gpu: no kernel merges `{}` (tensor `{}`)",
@@ -86,12 +96,6 @@ pub async fn merge_tensor(
             tensor.recipe.name
         ))
     })?;
-    if u32::try_from(tensor.numel()).is_err() {
-        return Err(MergeError::Unsupported(format!(
-            "gpu: tensor `{}` has more than 2^32 elements",
-            tensor.recipe.name
-        )));
-    }
     let mut scratch = Scratch::default();
     gather_statistics(ctx, &mut scratch, tensor, reader, &mut plan).await?;
     let mut chunker = Chunker::for_plan(ctx, tensor, &plan)?;

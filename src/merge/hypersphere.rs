@@ -46,6 +46,13 @@ impl Multislerp {
         })
     }
 
+    /// The coefficients of the task vectors for their Gram matrix gathered elsewhere.
+    pub fn coefs_for(&mut self, gram: Gram) -> &[f32] {
+        self.gram = gram;
+        self.finish_pass(0);
+        &self.coefs
+    }
+
     fn coefficients(&self) -> Vec<f64> {
         let (w, eps) = (&self.weights, self.eps);
         let scales: Vec<f64> = (0..w.len()).map(|i| self.gram.norm(i) + eps).collect();
@@ -119,6 +126,13 @@ impl Karcher {
             gram: Gram::new(n),
             coefs: Vec::new(),
         })
+    }
+
+    /// The coefficients of the inputs for their Gram matrix gathered elsewhere.
+    pub fn coefs_for(&mut self, gram: Gram) -> &[f32] {
+        self.gram = gram;
+        self.finish_pass(0);
+        &self.coefs
     }
 
     /// The mean as coefficients over the unit vectors uᵢ = xᵢ/‖xᵢ‖, then over the xᵢ.

@@ -4,7 +4,7 @@
 //! `filter_wise`, per last-axis row (no pass: each chunk holds whole rows).
 
 use super::catalog::ParamName;
-use super::stats::{task_vectors, Gram};
+use super::stats::{task_vectors, Gram, VectorLayout};
 use super::{Chunk, TensorMerge, TensorRecipe};
 use crate::error::{MergeError, Result};
 
@@ -31,10 +31,15 @@ impl ModelStock {
             t: 0.0,
         })
     }
+
+    /// One vector per tensor, or per last-axis row with `filter_wise`.
+    pub fn layout(&self) -> VectorLayout {
+        self.rows.map_or(VectorLayout::Flat, VectorLayout::Rows)
+    }
 }
 
 /// The interpolation factor from the task vectors' Gram matrix.
-fn stock_ratio(gram: &Gram) -> f32 {
+pub(crate) fn stock_ratio(gram: &Gram) -> f32 {
     let n = gram.len();
     let mut total = 0.0;
     let mut pairs = 0usize;

@@ -8,7 +8,7 @@
 //! `nuslerp_row_wise` each vector along axis 0 (one pass, per-column statistics).
 
 use super::catalog::ParamName;
-use super::stats::{task_vectors, Gram};
+use super::stats::{task_vectors, Gram, VectorLayout};
 use super::{Chunk, TensorMerge, TensorRecipe};
 use crate::error::{MergeError, Result};
 
@@ -39,6 +39,13 @@ impl Slerp {
             gram: Gram::new(2),
             coefs: lerp_coefs(t),
         })
+    }
+
+    /// The coefficients of (base, other) for the Gram matrix of (base, other) gathered elsewhere.
+    pub fn coefs_for(&mut self, gram: Gram) -> [f32; 2] {
+        self.gram = gram;
+        self.finish_pass(0);
+        self.coefs
     }
 }
 
@@ -82,7 +89,7 @@ impl TensorMerge for Slerp {
 
 /// How nuslerp combines one pair of vectors.
 #[derive(Debug, Clone, Copy, PartialEq)]
-enum Arc {
+pub(crate) enum Arc {
     Lerp,
     /// (a·v0 + b·v1) / s, as mergekit evaluates it.
     Sin {
@@ -94,7 +101,7 @@ enum Arc {
 
 impl Arc {
     /// From ‖v0‖², v0·v1, ‖v1‖² (norms clamped at 1e-7, |sin θ| < 1e-8 → lerp).
-    fn new(t: f64, s00: f64, s01: f64, s11: f64) -> Arc {
+    pub(crate) fn new(t: f64, s00: f64, s01: f64, s11: f64) -> Arc {
         let n0 = s00.max(0.0).sqrt().max(1e-7);
         let n1 = s11.max(0.0).sqrt().max(1e-7);
         let theta = (s01 / n0 / n1).clamp(-1.0, 1.0).acos();
@@ -173,6 +180,19 @@ impl Nuslerp {
             Vectors::Rows(recipe.row_len())
         };
         Ok(Nuslerp { t, vectors })
+    }
+
+    /// The interpolation factor w₂/(w₁+w₂).
+    pub fn t(&self) -> f64 {
+        self.t
+    }
+
+    pub fn layout(&self) -> VectorLayout {
+        match self.vectors {
+            Vectors::Flat { .. } => VectorLayout::Flat,
+            Vectors::Rows(len) => VectorLayout::Rows(len),
+            Vectors::Columns { stride, .. } => VectorLayout::Columns(stride),
+        }
     }
 }
 

@@ -16,6 +16,17 @@ pub fn task_vectors(chunk: &Chunk<'_>, subtract_base: bool) -> Vec<Vec<f32>> {
     }
 }
 
+/// How a tensor's elements form the vectors a per-vector statistic is taken over.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum VectorLayout {
+    /// The whole tensor is one vector.
+    Flat,
+    /// Each run of this many elements (a last-axis row) is a vector.
+    Rows(usize),
+    /// Elements e with equal e mod this stride form a vector (vectors along axis 0).
+    Columns(usize),
+}
+
 const LANES: usize = 8;
 
 /// An f64 sum whose rounding depends only on the element indices, not on how the tensor was
@@ -78,6 +89,18 @@ impl Gram {
         }
     }
 
+    /// A Gram matrix from sums gathered elsewhere (the GPU): the upper triangle, row by row.
+    pub fn from_upper(n: usize, upper: &[f64]) -> Gram {
+        let mut gram = Gram::new(n);
+        let pairs = (0..n).flat_map(|i| (i..n).map(move |j| (i, j)));
+        for ((i, j), &sum) in pairs.zip(upper) {
+            gram.lanes[i * n + j].0[0] = sum;
+            gram.sums[i * n + j] = sum;
+            gram.sums[j * n + i] = sum;
+        }
+        gram
+    }
+
     pub fn dot(&self, i: usize, j: usize) -> f64 {
         self.sums[i * self.n + j]
     }
@@ -138,5 +161,7 @@ mod tests {
         assert_eq!(g.dot(1, 1), 10.25);
         assert_eq!(g.norm(0), 3.0);
         assert_eq!(g.bilinear(&[1.0, 1.0], &[1.0, 0.0]), 11.0);
+        let rebuilt = Gram::from_upper(2, &[9.0, 2.0, 10.25]);
+        assert_eq!(rebuilt.sums, g.sums);
     }
 }
