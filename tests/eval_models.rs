@@ -17,7 +17,10 @@ fn check_full_pass(name: &str, device: &Device) {
     let model = load(name, device);
     let got = to_rows(model.forward(&tokens, &mut model.new_cache()).unwrap());
     let error = max_error(&got, &want);
-    assert!(error <= TOLERANCE, "{name}: logits differ from the numpy reference by {error}");
+    assert!(
+        error <= TOLERANCE,
+        "{name}: logits differ from the numpy reference by {error}"
+    );
 }
 
 #[test]
@@ -40,7 +43,10 @@ fn kv_cache_continuation_matches_one_full_pass() {
         }
         assert_eq!(cache.len(), tokens.len());
         let error = max_error(&got, &want);
-        assert!(error <= TOLERANCE, "{name}: cached logits differ by {error}");
+        assert!(
+            error <= TOLERANCE,
+            "{name}: cached logits differ by {error}"
+        );
     }
 }
 
@@ -50,15 +56,25 @@ fn wgpu_backend_matches_cpu_and_the_reference() {
     for name in FIXTURES {
         let (tokens, want) = expected(name);
         let reference_model = load(name, &cpu());
-        let on_cpu = to_rows(reference_model.forward(&tokens, &mut reference_model.new_cache()).unwrap());
+        let on_cpu = to_rows(
+            reference_model
+                .forward(&tokens, &mut reference_model.new_cache())
+                .unwrap(),
+        );
         let model = load(name, &gpu);
         let mut cache = model.new_cache();
         let mut on_gpu = to_rows(model.forward(&tokens[..7], &mut cache).unwrap());
         on_gpu.extend(to_rows(model.forward(&tokens[7..], &mut cache).unwrap()));
         let versus_cpu = max_error(&on_gpu, &on_cpu);
-        assert!(versus_cpu <= TOLERANCE, "{name}: wgpu differs from CPU by {versus_cpu}");
+        assert!(
+            versus_cpu <= TOLERANCE,
+            "{name}: wgpu differs from CPU by {versus_cpu}"
+        );
         let versus_reference = max_error(&on_gpu, &want);
-        assert!(versus_reference <= TOLERANCE, "{name}: wgpu differs from numpy by {versus_reference}");
+        assert!(
+            versus_reference <= TOLERANCE,
+            "{name}: wgpu differs from numpy by {versus_reference}"
+        );
     }
 }
 
@@ -72,7 +88,10 @@ fn fixture_tensors(name: &str) -> (serde_json::Value, BTreeMap<String, (Vec<usiz
         .iter()
         .map(|t| {
             let shape = checkpoint.shape_of(t).unwrap();
-            (t.clone(), (shape, pollster::block_on(checkpoint.read_f32(t)).unwrap()))
+            (
+                t.clone(),
+                (shape, pollster::block_on(checkpoint.read_f32(t)).unwrap()),
+            )
         })
         .collect();
     (config, tensors)
@@ -106,14 +125,26 @@ fn any_weight_source_loads_the_same_model() {
 fn missing_and_misshapen_tensors_are_named() {
     let (config, mut tensors) = fixture_tensors("llama_gqa");
     tensors.remove("model.layers.1.mlp.up_proj.weight");
-    let err = pollster::block_on(Model::load(&config, &VecWeights(tensors.clone()), &cpu())).err().unwrap();
-    assert!(matches!(&err, MergeError::MissingTensor { tensor, .. } if tensor == "model.layers.1.mlp.up_proj.weight"), "{err}");
+    let err = pollster::block_on(Model::load(&config, &VecWeights(tensors.clone()), &cpu()))
+        .err()
+        .unwrap();
+    assert!(
+        matches!(&err, MergeError::MissingTensor { tensor, .. } if tensor == "model.layers.1.mlp.up_proj.weight"),
+        "{err}"
+    );
 
     let (_, mut tensors) = fixture_tensors("llama_gqa");
-    let k = tensors.get_mut("model.layers.0.self_attn.k_proj.weight").unwrap();
+    let k = tensors
+        .get_mut("model.layers.0.self_attn.k_proj.weight")
+        .unwrap();
     k.0 = vec![32, 16]; // transposed: [in, out] instead of HF's [out, in]
-    let err = pollster::block_on(Model::load(&config, &VecWeights(tensors), &cpu())).err().unwrap();
-    assert!(matches!(&err, MergeError::BadTensor { tensor, .. } if tensor == "model.layers.0.self_attn.k_proj.weight"), "{err}");
+    let err = pollster::block_on(Model::load(&config, &VecWeights(tensors), &cpu()))
+        .err()
+        .unwrap();
+    assert!(
+        matches!(&err, MergeError::BadTensor { tensor, .. } if tensor == "model.layers.0.self_attn.k_proj.weight"),
+        "{err}"
+    );
     assert!(err.to_string().contains("[16, 32]"), "{err}");
 }
 

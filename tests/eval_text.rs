@@ -11,7 +11,9 @@ use mixmerge::model::TextTokenizer;
 
 fn reference_log_probs(name: &str) -> (Vec<u32>, Vec<f32>) {
     let (tokens, logits) = expected(name);
-    let lps = (1..tokens.len()).map(|i| log_prob(&logits[i - 1], tokens[i])).collect();
+    let lps = (1..tokens.len())
+        .map(|i| log_prob(&logits[i - 1], tokens[i]))
+        .collect();
     (tokens, lps)
 }
 
@@ -20,11 +22,19 @@ fn one_window_scores_every_token_like_the_reference() {
     for name in FIXTURES {
         let (tokens, want) = reference_log_probs(name);
         let model = load(name, &cpu());
-        let report = perplexity(&model, &tokens, Window::overlapping(64.min(tokens.len() + 1))).unwrap();
+        let report = perplexity(
+            &model,
+            &tokens,
+            Window::overlapping(64.min(tokens.len() + 1)),
+        )
+        .unwrap();
         assert_eq!(report.log_probs.len(), tokens.len() - 1);
         assert_eq!(report.forward_tokens, tokens.len());
         for (i, (g, w)) in report.log_probs.iter().zip(&want).enumerate() {
-            assert!((g - w).abs() <= TOLERANCE * w.abs().max(1.0), "{name} token {i}: {g} vs {w}");
+            assert!(
+                (g - w).abs() <= TOLERANCE * w.abs().max(1.0),
+                "{name} token {i}: {g} vs {w}"
+            );
         }
         let mean_nll = -want.iter().map(|&l| l as f64).sum::<f64>() / want.len() as f64;
         assert!((report.perplexity() / mean_nll.exp() - 1.0).abs() < 1e-4);
@@ -56,7 +66,11 @@ fn greedy_generation_follows_the_argmax_of_a_full_pass() {
     for name in FIXTURES {
         let model = load(name, &cpu());
         let prompt = [0u32, 7, 21, 3];
-        let options = GenerateOptions { max_new_tokens: 12, sampling: Sampling::Greedy, stop_tokens: vec![] };
+        let options = GenerateOptions {
+            max_new_tokens: 12,
+            sampling: Sampling::Greedy,
+            stop_tokens: vec![],
+        };
         let generation = generate(&model, &prompt, &options, &mut |_| {}).unwrap();
         assert_eq!(generation.tokens.len(), 12);
         // Re-run prompt + output without the cache: each new token is the argmax before it.
@@ -64,7 +78,11 @@ fn greedy_generation_follows_the_argmax_of_a_full_pass() {
         let rows = to_rows(model.forward(&all, &mut model.new_cache()).unwrap());
         for (k, token) in generation.tokens.iter().enumerate() {
             let row = &rows[prompt.len() - 1 + k];
-            assert_eq!(*token, mixmerge::eval::sampling::argmax(row), "{name} step {k}");
+            assert_eq!(
+                *token,
+                mixmerge::eval::sampling::argmax(row),
+                "{name} step {k}"
+            );
             assert!((generation.log_probs[k] - log_prob(row, *token)).abs() < 1e-4);
         }
         assert!(generation.prompt_tokens_per_second() > 0.0);
@@ -76,10 +94,19 @@ fn greedy_generation_follows_the_argmax_of_a_full_pass() {
 fn seeded_sampling_is_reproducible_and_stops_at_eos() {
     let model = load("smollm_tied", &cpu());
     let run = |seed, stop: Vec<u32>| {
-        let sampling = Sampling::TopP { temperature: 1.0, top_p: 0.9, seed };
-        let options = GenerateOptions { max_new_tokens: 24, sampling, stop_tokens: stop };
+        let sampling = Sampling::TopP {
+            temperature: 1.0,
+            top_p: 0.9,
+            seed,
+        };
+        let options = GenerateOptions {
+            max_new_tokens: 24,
+            sampling,
+            stop_tokens: stop,
+        };
         let mut streamed = Vec::new();
-        let generation = generate(&model, &[0, 9, 40], &options, &mut |t| streamed.push(t)).unwrap();
+        let generation =
+            generate(&model, &[0, 9, 40], &options, &mut |t| streamed.push(t)).unwrap();
         assert_eq!(streamed, generation.tokens);
         generation.tokens
     };
@@ -95,7 +122,11 @@ fn seeded_sampling_is_reproducible_and_stops_at_eos() {
 #[test]
 fn generation_beyond_gpt2_positions_is_refused() {
     let model = load("gpt2", &cpu());
-    let options = GenerateOptions { max_new_tokens: 40, sampling: Sampling::Greedy, stop_tokens: vec![] };
+    let options = GenerateOptions {
+        max_new_tokens: 40,
+        sampling: Sampling::Greedy,
+        stop_tokens: vec![],
+    };
     let err = generate(&model, &[0, 1], &options, &mut |_| {}).unwrap_err();
     assert!(err.to_string().contains("context of 32"), "{err}");
     let err = perplexity(&model, &[0, 99], Window::overlapping(4)).unwrap_err();
@@ -110,14 +141,25 @@ fn tokenizer_json_round_trips_and_adds_bos() {
     assert_eq!(ids[0], 0, "BOS first: {ids:?}");
     assert!(ids.len() < 1 + "the cat sat".len(), "merges apply: {ids:?}");
     assert_eq!(tokenizer.decode(&ids).unwrap(), "the cat sat");
-    let err = TextTokenizer::from_bytes("broken/tokenizer.json", b"{\"model\": 3}").err().unwrap();
+    let err = TextTokenizer::from_bytes("broken/tokenizer.json", b"{\"model\": 3}")
+        .err()
+        .unwrap();
     assert!(err.to_string().contains("broken/tokenizer.json"), "{err}");
 }
 
 fn mixmerge(args: &[&str]) -> (String, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_mixmerge")).args(args).output().unwrap();
-    let (stdout, stderr) = (String::from_utf8_lossy(&out.stdout).into_owned(), String::from_utf8_lossy(&out.stderr).into_owned());
-    assert!(out.status.success(), "mixmerge {args:?} failed:\n{stdout}\n{stderr}");
+    let out = Command::new(env!("CARGO_BIN_EXE_mixmerge"))
+        .args(args)
+        .output()
+        .unwrap();
+    let (stdout, stderr) = (
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    );
+    assert!(
+        out.status.success(),
+        "mixmerge {args:?} failed:\n{stdout}\n{stderr}"
+    );
     (stdout, stderr)
 }
 
@@ -129,17 +171,49 @@ fn cli_eval_and_generate_run_on_a_model_folder() {
     let model = fixture("llama_gqa");
     let (model, text) = (model.to_str().unwrap(), text.to_str().unwrap());
     let (out, _) = mixmerge(&["eval", model, "--text", text, "--window", "8"]);
-    let ppl: f64 = out.lines().find_map(|l| l.strip_prefix("perplexity: ")).unwrap().parse().unwrap();
+    let ppl: f64 = out
+        .lines()
+        .find_map(|l| l.strip_prefix("perplexity: "))
+        .unwrap()
+        .parse()
+        .unwrap();
     // A random 64-token model is near-uniform: perplexity well above 1, below ~vocab × e.
     assert!(ppl > 2.0 && ppl < 200.0, "{out}");
     let tokenizer = TextTokenizer::from_file(&fixture("llama_gqa").join("tokenizer.json")).unwrap();
-    let ids = tokenizer.encode(&std::fs::read_to_string(text).unwrap(), true).unwrap();
+    let ids = tokenizer
+        .encode(&std::fs::read_to_string(text).unwrap(), true)
+        .unwrap();
     let report = perplexity(&load("llama_gqa", &cpu()), &ids, Window::overlapping(8)).unwrap();
     assert!((report.perplexity() / ppl - 1.0).abs() < 1e-3, "{out}");
 
-    let (out, err) = mixmerge(&["generate", model, "--prompt", "the cat", "-n", "10", "--temperature", "0.8", "--seed", "3"]);
-    assert!(out.starts_with("the cat") && out.trim_end().len() > "the cat".len(), "{out}");
+    let (out, err) = mixmerge(&[
+        "generate",
+        model,
+        "--prompt",
+        "the cat",
+        "-n",
+        "10",
+        "--temperature",
+        "0.8",
+        "--seed",
+        "3",
+    ]);
+    assert!(
+        out.starts_with("the cat") && out.trim_end().len() > "the cat".len(),
+        "{out}"
+    );
     assert!(err.contains("tokens/s"), "{err}");
-    let (again, _) = mixmerge(&["generate", model, "--prompt", "the cat", "-n", "10", "--temperature", "0.8", "--seed", "3"]);
+    let (again, _) = mixmerge(&[
+        "generate",
+        model,
+        "--prompt",
+        "the cat",
+        "-n",
+        "10",
+        "--temperature",
+        "0.8",
+        "--seed",
+        "3",
+    ]);
     assert_eq!(out, again);
 }

@@ -47,7 +47,9 @@ pub fn generate(
     on_token: &mut dyn FnMut(u32),
 ) -> Result<Generation> {
     if prompt.is_empty() {
-        return Err(MergeError::Unsupported("generation needs a non-empty prompt".into()));
+        return Err(MergeError::Unsupported(
+            "generation needs a non-empty prompt".into(),
+        ));
     }
     check_vocab(model, prompt)?;
     if let Some(limit) = model.max_context() {

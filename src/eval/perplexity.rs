@@ -80,7 +80,11 @@ pub fn perplexity(model: &Model, tokens: &[u32], window: Window) -> Result<Perpl
         let first_target = log_probs.len() + 1;
         let logits = model.forward(&tokens[begin..end], &mut model.new_cache())?;
         forward_tokens += end - begin;
-        log_probs.extend(target_log_probs(logits, first_target - 1 - begin, &tokens[first_target..end])?);
+        log_probs.extend(target_log_probs(
+            logits,
+            first_target - 1 - begin,
+            &tokens[first_target..end],
+        )?);
         if end == tokens.len() {
             break;
         }

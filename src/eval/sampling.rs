@@ -35,9 +35,7 @@ impl Sampler {
     pub fn next(&mut self, logits: &[f32]) -> u32 {
         match self.rule {
             Sampling::TopP {
-                temperature,
-                top_p,
-                ..
+                temperature, top_p, ..
             } if temperature > 0.0 => {
                 let uniform: f64 = self.rng.random();
                 top_p_pick(logits, temperature, top_p, uniform)

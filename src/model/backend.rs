@@ -31,9 +31,9 @@ pub fn cpu_device() -> InferenceDevice {
 /// burn registers the runtime and a second `init` of the same selector is an error.
 #[cfg(not(target_arch = "wasm32"))]
 pub fn gpu_device() -> Result<InferenceDevice> {
-    let (device, setup) = Device::wgpu_options()
-        .init_with_setup()
-        .map_err(|e| MergeError::Unsupported(format!("no usable wgpu adapter for inference: {e}")))?;
+    let (device, setup) = Device::wgpu_options().init_with_setup().map_err(|e| {
+        MergeError::Unsupported(format!("no usable wgpu adapter for inference: {e}"))
+    })?;
     Ok(InferenceDevice {
         device,
         description: describe(&setup),
@@ -68,5 +68,8 @@ pub fn device_for(backend: Backend) -> Result<InferenceDevice> {
 
 fn describe(setup: &WgpuSetup) -> String {
     let info = setup.adapter.get_info();
-    format!("GPU {} ({:?}, {:?})", info.name, info.backend, info.device_type)
+    format!(
+        "GPU {} ({:?}, {:?})",
+        info.name, info.backend, info.device_type
+    )
 }

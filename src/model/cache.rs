@@ -29,7 +29,10 @@ impl KvCache {
     /// Appends the new tokens' `k`, `v` to `layer` and returns everything cached there.
     pub fn extend(&mut self, layer: usize, k: Tensor<3>, v: Tensor<3>) -> (Tensor<3>, Tensor<3>) {
         let entry = match self.layers[layer].take() {
-            Some((old_k, old_v)) => (Tensor::cat(vec![old_k, k], 1), Tensor::cat(vec![old_v, v], 1)),
+            Some((old_k, old_v)) => (
+                Tensor::cat(vec![old_k, k], 1),
+                Tensor::cat(vec![old_v, v], 1),
+            ),
             None => (k, v),
         };
         self.layers[layer] = Some(entry.clone());

@@ -65,7 +65,10 @@ impl LlamaConfig {
         let num_attention_heads = get.usize("num_attention_heads")?;
         let num_key_value_heads = get.usize_or("num_key_value_heads", num_attention_heads)?;
         if num_attention_heads == 0 || num_key_value_heads == 0 {
-            return Err(MergeError::config("config.json: num_attention_heads", "must be > 0"));
+            return Err(MergeError::config(
+                "config.json: num_attention_heads",
+                "must be > 0",
+            ));
         }
         if num_attention_heads % num_key_value_heads != 0 {
             return Err(MergeError::config(
@@ -80,7 +83,10 @@ impl LlamaConfig {
                 format!("{head_dim} must be even and > 0 for rotary embeddings"),
             ));
         }
-        let act = config.get("hidden_act").and_then(Value::as_str).unwrap_or("silu");
+        let act = config
+            .get("hidden_act")
+            .and_then(Value::as_str)
+            .unwrap_or("silu");
         if act != "silu" {
             return Err(MergeError::Unsupported(format!(
                 "config.json: hidden_act `{act}` (only silu, i.e. SwiGLU, is implemented)"
@@ -181,10 +187,12 @@ impl Keys<'_> {
     fn optional_usize(&self, name: &str) -> Result<Option<usize>> {
         match self.0.get(name) {
             None | Some(Value::Null) => Ok(None),
-            Some(v) => v
-                .as_u64()
-                .map(|n| Some(n as usize))
-                .ok_or_else(|| MergeError::config(Self::key(name), format!("{v} is not a non-negative integer"))),
+            Some(v) => v.as_u64().map(|n| Some(n as usize)).ok_or_else(|| {
+                MergeError::config(
+                    Self::key(name),
+                    format!("{v} is not a non-negative integer"),
+                )
+            }),
         }
     }
 
@@ -207,9 +215,9 @@ impl Keys<'_> {
     fn bool_or(&self, name: &str, default: bool) -> Result<bool> {
         match self.0.get(name) {
             None | Some(Value::Null) => Ok(default),
-            Some(v) => v
-                .as_bool()
-                .ok_or_else(|| MergeError::config(Self::key(name), format!("{v} is not true or false"))),
+            Some(v) => v.as_bool().ok_or_else(|| {
+                MergeError::config(Self::key(name), format!("{v} is not true or false"))
+            }),
         }
     }
 }
@@ -244,13 +252,18 @@ mod tests {
         missing["num_key_value_heads"] = json!(2);
         missing.as_object_mut().unwrap().remove("vocab_size");
         let err = ArchConfig::parse(&missing).unwrap_err().to_string();
-        assert!(err.contains("vocab_size") && err.contains("missing"), "{err}");
+        assert!(
+            err.contains("vocab_size") && err.contains("missing"),
+            "{err}"
+        );
         let mut yarn = missing.clone();
         yarn["vocab_size"] = json!(100);
         yarn["rope_scaling"] = json!({"rope_type": "yarn", "factor": 4.0});
         let err = ArchConfig::parse(&yarn).unwrap_err().to_string();
         assert!(err.contains("yarn"), "{err}");
-        let err = ArchConfig::parse(&json!({"model_type": "bert"})).unwrap_err().to_string();
+        let err = ArchConfig::parse(&json!({"model_type": "bert"}))
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("bert"), "{err}");
     }
 

@@ -36,7 +36,11 @@ pub fn load_model_folder(path: &Path, device: &Device) -> Result<LoadedModel> {
 pub fn stop_tokens(config: &Value) -> Vec<u32> {
     match config.get("eos_token_id") {
         Some(Value::Number(n)) => n.as_u64().map(|n| vec![n as u32]).unwrap_or_default(),
-        Some(Value::Array(ids)) => ids.iter().filter_map(|v| v.as_u64()).map(|n| n as u32).collect(),
+        Some(Value::Array(ids)) => ids
+            .iter()
+            .filter_map(|v| v.as_u64())
+            .map(|n| n as u32)
+            .collect(),
         _ => Vec::new(),
     }
 }

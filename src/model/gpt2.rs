@@ -29,7 +29,11 @@ pub struct Gpt2 {
 }
 
 impl Gpt2 {
-    pub async fn load<W: WeightSource>(config: Gpt2Config, source: &W, device: &Device) -> Result<Self> {
+    pub async fn load<W: WeightSource>(
+        config: Gpt2Config,
+        source: &W,
+        device: &Device,
+    ) -> Result<Self> {
         let loader = WeightLoader { source, device };
         // `GPT2LMHeadModel` saves `transformer.h.0…`; the original hub checkpoints `h.0…`.
         let t = match loader.contains("transformer.wte.weight") {
@@ -39,8 +43,12 @@ impl Gpt2 {
         let c = &config;
         let d = c.n_embd;
         let eps = c.layer_norm_epsilon;
-        let wte = loader.tensor(&format!("{t}wte.weight"), [c.vocab_size, d]).await?;
-        let wpe = loader.tensor(&format!("{t}wpe.weight"), [c.n_positions, d]).await?;
+        let wte = loader
+            .tensor(&format!("{t}wte.weight"), [c.vocab_size, d])
+            .await?;
+        let wpe = loader
+            .tensor(&format!("{t}wpe.weight"), [c.n_positions, d])
+            .await?;
         let mut blocks = Vec::with_capacity(c.n_layer);
         for i in 0..c.n_layer {
             let p = format!("{t}h.{i}");
@@ -50,7 +58,8 @@ impl Gpt2 {
                 c_proj: Linear::load_conv1d(&loader, &format!("{p}.attn.c_proj"), d, d).await?,
                 ln_2: LayerNorm::load(&loader, &format!("{p}.ln_2"), d, eps).await?,
                 c_fc: Linear::load_conv1d(&loader, &format!("{p}.mlp.c_fc"), d, 4 * d).await?,
-                mlp_c_proj: Linear::load_conv1d(&loader, &format!("{p}.mlp.c_proj"), 4 * d, d).await?,
+                mlp_c_proj: Linear::load_conv1d(&loader, &format!("{p}.mlp.c_proj"), 4 * d, d)
+                    .await?,
             });
         }
         let ln_f = LayerNorm::load(&loader, &format!("{t}ln_f"), d, eps).await?;

@@ -24,7 +24,9 @@ impl Linear {
             .tensor(&format!("{prefix}.weight"), [outputs, inputs])
             .await?
             .transpose();
-        let bias = loader.optional(&format!("{prefix}.bias"), [outputs]).await?;
+        let bias = loader
+            .optional(&format!("{prefix}.bias"), [outputs])
+            .await?;
         Ok(Linear { weight, bias })
     }
 

@@ -41,7 +41,11 @@ pub struct Llama {
 }
 
 impl Llama {
-    pub async fn load<W: WeightSource>(config: LlamaConfig, source: &W, device: &Device) -> Result<Self> {
+    pub async fn load<W: WeightSource>(
+        config: LlamaConfig,
+        source: &W,
+        device: &Device,
+    ) -> Result<Self> {
         let loader = WeightLoader { source, device };
         let c = &config;
         let (hidden, inter) = (c.hidden_size, c.intermediate_size);
@@ -63,7 +67,9 @@ impl Llama {
                 async move { Linear::load_hf(loader, &prefix, inputs, outputs).await }
             };
             layers.push(Block {
-                input_layernorm: rms(loader.tensor(&format!("{p}.input_layernorm.weight"), [hidden]).await?),
+                input_layernorm: rms(loader
+                    .tensor(&format!("{p}.input_layernorm.weight"), [hidden])
+                    .await?),
                 self_attn: Attention {
                     q_proj: linear("self_attn.q_proj", hidden, q_width).await?,
                     k_proj: linear("self_attn.k_proj", hidden, kv_width).await?,
@@ -109,7 +115,13 @@ impl Llama {
         let mut x = self.embed_tokens.clone().select(0, ids);
         let first = cache.len();
         for (i, block) in self.layers.iter().enumerate() {
-            let attn = self.attention(block, block.input_layernorm.forward(x.clone()), first, i, cache);
+            let attn = self.attention(
+                block,
+                block.input_layernorm.forward(x.clone()),
+                first,
+                i,
+                cache,
+            );
             x = x + attn;
             let h = block.post_attention_layernorm.forward(x.clone());
             let mlp = &block.mlp;
@@ -120,7 +132,14 @@ impl Llama {
         self.lm_head.forward(self.norm.forward(x))
     }
 
-    fn attention(&self, block: &Block, h: Tensor<2>, first: usize, layer: usize, cache: &mut KvCache) -> Tensor<2> {
+    fn attention(
+        &self,
+        block: &Block,
+        h: Tensor<2>,
+        first: usize,
+        layer: usize,
+        cache: &mut KvCache,
+    ) -> Tensor<2> {
         let c = &self.config;
         let attn = &block.self_attn;
         let q = split_heads(attn.q_proj.forward(h.clone()), c.num_attention_heads);

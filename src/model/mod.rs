@@ -16,9 +16,9 @@ pub mod weights;
 use burn::prelude::{Device, Tensor};
 use serde_json::Value;
 
-pub use backend::{cpu_device, device_for, shared_gpu_device, Backend, InferenceDevice};
 #[cfg(not(target_arch = "wasm32"))]
 pub use backend::gpu_device;
+pub use backend::{cpu_device, device_for, shared_gpu_device, Backend, InferenceDevice};
 pub use cache::KvCache;
 pub use config::{ArchConfig, Gpt2Config, LlamaConfig};
 pub use tokenizer::TextTokenizer;
@@ -34,7 +34,11 @@ pub enum Model {
 
 impl Model {
     /// Builds the architecture `config` (parsed `config.json`) names, reading its weights.
-    pub async fn load<W: WeightSource>(config: &Value, weights: &W, device: &Device) -> Result<Self> {
+    pub async fn load<W: WeightSource>(
+        config: &Value,
+        weights: &W,
+        device: &Device,
+    ) -> Result<Self> {
         Ok(match ArchConfig::parse(config)? {
             ArchConfig::Llama(c) => Model::Llama(llama::Llama::load(c, weights, device).await?),
             ArchConfig::Gpt2(c) => Model::Gpt2(gpt2::Gpt2::load(c, weights, device).await?),

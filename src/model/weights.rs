@@ -56,7 +56,11 @@ impl<W: WeightSource> WeightLoader<'_, W> {
     }
 
     /// `tensor`, which must have exactly `shape`.
-    pub async fn tensor<const D: usize>(&self, tensor: &str, shape: [usize; D]) -> Result<Tensor<D>> {
+    pub async fn tensor<const D: usize>(
+        &self,
+        tensor: &str,
+        shape: [usize; D],
+    ) -> Result<Tensor<D>> {
         let found = self
             .source
             .shape_of(tensor)
@@ -72,7 +76,10 @@ impl<W: WeightSource> WeightLoader<'_, W> {
             });
         }
         let values = self.source.read_f32(tensor).await?;
-        Ok(Tensor::from_data(TensorData::new(values, shape), self.device))
+        Ok(Tensor::from_data(
+            TensorData::new(values, shape),
+            self.device,
+        ))
     }
 
     /// `tensor` if the model has it (optional biases).

@@ -18,19 +18,32 @@ pub const FIXTURES: [&str; 4] = ["llama_gqa", "qwen2_bias", "smollm_tied", "gpt2
 pub const TOLERANCE: f32 = 1e-4;
 
 pub fn fixture(name: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/eval").join(name)
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures/eval")
+        .join(name)
 }
 
 /// `(tokens, logits [tokens][vocab])` from the fixture's `expected.json`.
 pub fn expected(name: &str) -> (Vec<u32>, Vec<Vec<f32>>) {
     let text = std::fs::read_to_string(fixture(name).join("expected.json")).unwrap();
     let json: serde_json::Value = serde_json::from_str(&text).unwrap();
-    let tokens = json["tokens"].as_array().unwrap().iter().map(|t| t.as_u64().unwrap() as u32).collect();
+    let tokens = json["tokens"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t.as_u64().unwrap() as u32)
+        .collect();
     let logits = json["logits"]
         .as_array()
         .unwrap()
         .iter()
-        .map(|row| row.as_array().unwrap().iter().map(|v| v.as_f64().unwrap() as f32).collect())
+        .map(|row| {
+            row.as_array()
+                .unwrap()
+                .iter()
+                .map(|v| v.as_f64().unwrap() as f32)
+                .collect()
+        })
         .collect();
     (tokens, logits)
 }
@@ -55,7 +68,9 @@ pub fn max_error(got: &[Vec<f32>], want: &[Vec<f32>]) -> f32 {
         .zip(want)
         .flat_map(|(g, w)| {
             assert_eq!(g.len(), w.len(), "vocab");
-            g.iter().zip(w).map(|(g, w)| (g - w).abs() / w.abs().max(1.0))
+            g.iter()
+                .zip(w)
+                .map(|(g, w)| (g - w).abs() / w.abs().max(1.0))
         })
         .fold(0.0, f32::max)
 }
