@@ -9,7 +9,7 @@ DEMO_DIR ?= $(CARGO_TARGET_DIR)/demo
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: test setup fmt-check clippy unit lavapipe gpu-test eval-test serve demo bench wasm wasm-setup browser-setup test-browser
+.PHONY: test setup fmt-check clippy unit lavapipe gpu-test eval-test eval-gpu-test serve demo bench wasm wasm-setup browser-setup test-browser
 
 ## test: install what is needed, then format check, clippy (warnings are errors), all tests,
 ## the GPU path on lavapipe (a CPU Vulkan driver), where a missing adapter is a failure, and the
@@ -41,12 +41,18 @@ gpu-test: lavapipe
 	$(CARGO) clippy --all-targets --features gpu -- -D warnings
 	MIXMERGE_REQUIRE_GPU=1 $(CARGO) test --features gpu
 
-## eval-test: burn inference (`--features eval`): clippy, the unit tests, the tiny Llama/GPT-2
-## models against their numpy reference logits on the CPU and on wgpu (lavapipe; a missing
-## adapter is a failure). Not part of `test`: a cold burn build takes tens of minutes on 2 cores.
-eval-test: lavapipe
+## eval-test: burn inference on the CPU (`--features eval`): clippy, the unit tests, the tiny
+## Llama/GPT-2 models against their numpy reference logits, perplexity, generation, the CLI.
+## Not part of `test`: a cold burn build takes tens of minutes on 2 cores.
+eval-test:
 	$(CARGO) clippy --all-targets --features eval -- -D warnings
-	MIXMERGE_REQUIRE_GPU=1 $(CARGO) test --features eval --lib --test eval_models --test eval_text
+	$(CARGO) test --features eval --lib --test eval_models --test eval_text
+
+## eval-gpu-test: the same with burn's wgpu backend (`--features eval,gpu`, burn's GPU kernels
+## make it a larger build), wgpu logits = CPU logits on lavapipe; a missing adapter is a failure.
+eval-gpu-test: lavapipe
+	$(CARGO) clippy --all-targets --features eval,gpu -- -D warnings
+	MIXMERGE_REQUIRE_GPU=1 $(CARGO) test --features eval,gpu --test eval_models --test eval_text
 
 ## demo: merge two synthetic fine-tunes of a tiny Llama natively (linear, task arithmetic, M³ mixup)
 demo:

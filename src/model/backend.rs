@@ -1,8 +1,7 @@
-//! Where inference runs: burn's pure-Rust CPU backend (`flex`) or wgpu (Vulkan/Metal/DX12 natively,
-//! WebGPU in the browser), optionally on a wgpu device the caller already owns.
+//! Where inference runs: burn's pure-Rust CPU backend (`flex`), or with the `gpu` feature wgpu
+//! (Vulkan/Metal/DX12 natively, WebGPU in the browser), optionally on a device the caller owns.
 
 use burn::prelude::Device;
-use burn::tensor::wgpu::WgpuSetup;
 
 use crate::error::{MergeError, Result};
 
@@ -29,7 +28,7 @@ pub fn cpu_device() -> InferenceDevice {
 
 /// The best wgpu adapter on this machine; fails when there is none. Call once per process:
 /// burn registers the runtime and a second `init` of the same selector is an error.
-#[cfg(not(target_arch = "wasm32"))]
+#[cfg(all(feature = "gpu", not(target_arch = "wasm32")))]
 pub fn gpu_device() -> Result<InferenceDevice> {
     let (device, setup) = Device::wgpu_options().init_with_setup().map_err(|e| {
         MergeError::Unsupported(format!("no usable wgpu adapter for inference: {e}"))
@@ -42,7 +41,8 @@ pub fn gpu_device() -> Result<InferenceDevice> {
 
 /// Runs burn on wgpu handles the caller created (the merge's device, the page's adapter), so both
 /// share one device. Flush burn's work before submitting other work on the same queue.
-pub fn shared_gpu_device(setup: WgpuSetup) -> Result<InferenceDevice> {
+#[cfg(feature = "gpu")]
+pub fn shared_gpu_device(setup: burn::tensor::wgpu::WgpuSetup) -> Result<InferenceDevice> {
     let description = describe(&setup);
     let device = Device::wgpu_options()
         .setup(setup)
@@ -57,16 +57,21 @@ pub fn shared_gpu_device(setup: WgpuSetup) -> Result<InferenceDevice> {
 pub fn device_for(backend: Backend) -> Result<InferenceDevice> {
     match backend {
         Backend::Cpu => Ok(cpu_device()),
-        #[cfg(not(target_arch = "wasm32"))]
+        #[cfg(all(feature = "gpu", not(target_arch = "wasm32")))]
         Backend::Gpu => gpu_device(),
-        #[cfg(target_arch = "wasm32")]
+        #[cfg(all(feature = "gpu", target_arch = "wasm32"))]
         Backend::Gpu => Err(MergeError::Unsupported(
             "in the browser, pass the page's adapter to shared_gpu_device".into(),
+        )),
+        #[cfg(not(feature = "gpu"))]
+        Backend::Gpu => Err(MergeError::Unsupported(
+            "this build has no GPU inference; rebuild with --features eval,gpu".into(),
         )),
     }
 }
 
-fn describe(setup: &WgpuSetup) -> String {
+#[cfg(feature = "gpu")]
+fn describe(setup: &burn::tensor::wgpu::WgpuSetup) -> String {
     let info = setup.adapter.get_info();
     format!(
         "GPU {} ({:?}, {:?})",

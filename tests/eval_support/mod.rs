@@ -7,7 +7,7 @@ use std::sync::OnceLock;
 
 use burn::prelude::{Device, Tensor};
 use mixmerge::io::{open_checkpoint, read_model_config};
-use mixmerge::model::{cpu_device, gpu_device, InferenceDevice, Model};
+use mixmerge::model::{cpu_device, Model};
 
 /// The fixture models: Llama with GQA + llama3 rope scaling (f32), Qwen2-style biases (bf16),
 /// SmolLM-style tied embeddings (f16), GPT-2 (f32).
@@ -80,21 +80,30 @@ pub fn cpu() -> Device {
 }
 
 /// The wgpu device (lavapipe here), initialised once per test binary; `None` means skip,
-/// unless MIXMERGE_REQUIRE_GPU=1 makes a missing adapter a failure.
+/// unless MIXMERGE_REQUIRE_GPU=1 makes a missing adapter (or a build without `gpu`) a failure.
 pub fn gpu() -> Option<Device> {
-    static GPU: OnceLock<Option<InferenceDevice>> = OnceLock::new();
-    let found = GPU.get_or_init(|| match gpu_device() {
-        Ok(device) => {
-            eprintln!("inference GPU: {}", device.description);
-            Some(device)
-        }
+    static GPU: OnceLock<Option<Device>> = OnceLock::new();
+    GPU.get_or_init(|| match find_gpu() {
+        Ok(device) => Some(device),
         Err(e) if std::env::var("MIXMERGE_REQUIRE_GPU").as_deref() == Ok("1") => {
-            panic!("MIXMERGE_REQUIRE_GPU=1 but no GPU adapter for burn: {e}")
+            panic!("MIXMERGE_REQUIRE_GPU=1 but {e}")
         }
         Err(e) => {
-            eprintln!("\n*** SKIPPED GPU inference: {e}; set MIXMERGE_REQUIRE_GPU=1 to fail instead ***\n");
+            eprintln!("\n*** SKIPPED GPU inference: {e}; MIXMERGE_REQUIRE_GPU=1 makes this a failure ***\n");
             None
         }
-    });
-    found.as_ref().map(|d| d.device.clone())
+    })
+    .clone()
+}
+
+#[cfg(feature = "gpu")]
+fn find_gpu() -> Result<Device, String> {
+    let found = mixmerge::model::gpu_device().map_err(|e| e.to_string())?;
+    eprintln!("inference GPU: {}", found.description);
+    Ok(found.device)
+}
+
+#[cfg(not(feature = "gpu"))]
+fn find_gpu() -> Result<Device, String> {
+    Err("this test binary was built without the gpu feature (use --features eval,gpu)".into())
 }
