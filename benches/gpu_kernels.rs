@@ -26,18 +26,35 @@ fn main() {
         "{:<18} {:>5} {:>12} {:>12}",
         "method", "dtype", "kernel GB/s", "merge GB/s"
     );
-    let methods = [
+    let all = [
         MethodKind::Linear,
         MethodKind::TaskArithmetic,
         MethodKind::DareLinear,
         MethodKind::Ties,
         MethodKind::Breadcrumbs,
         MethodKind::Nearswap,
+        MethodKind::Ram,
+        MethodKind::DellaLinear,
+        MethodKind::Della,
+        MethodKind::Sce,
+        MethodKind::ArceeFusion,
     ];
+    let chosen = std::env::var("MIXMERGE_BENCH_METHODS").ok();
+    let methods: Vec<MethodKind> = match &chosen {
+        Some(keys) => keys
+            .split(',')
+            .map(|k| MethodKind::from_key(k.trim()).expect("a method key"))
+            .collect(),
+        None => all.to_vec(),
+    };
     for dtype in [DType::BF16, DType::F32] {
-        for r in kernel_throughput(&ctx, &methods, dtype, numel, 3).expect("bench") {
+        // One method at a time, so each line shows as soon as it is measured (lavapipe is slow).
+        let measured = methods
+            .iter()
+            .map(|&m| kernel_throughput(&ctx, &[m], dtype, numel, 3));
+        for r in measured.flat_map(|r| r.expect("bench")) {
             println!(
-                "{:<18} {:>5} {:>12.2} {:>12.2}",
+                "{:<18} {:>5} {:>12.3} {:>12.3}",
                 r.method, r.dtype, r.kernel_gb_s, r.merge_gb_s
             );
         }

@@ -1,22 +1,12 @@
 // L1 statistics of one input's deltas (src/merge/sparsify/: `Bernoulli::observe`, the L1 sums of
 // `MagnitudeWindow`): per workgroup Σ|δ| and Σ|δ| over kept elements, for slot `mode`, each as an
-// unevaluated sum hi + lo (error-free TwoSum steps, ~48 bits) so the host's f64 total matches
+// unevaluated sum hi + lo (common/twosum.wgsl) so the host's f64 total matches
 // the CPU's f64 sum and the f32 rescale factor comes out the same.
 
 @group(0) @binding(2) var<storage, read_write> partials: array<f32>;
 
 var<workgroup> totals: array<vec2<f32>, 256>;
 var<workgroup> kept: array<vec2<f32>, 256>;
-
-// (hi, lo) + (hi, lo) with the rounding error of the high parts carried in the low part.
-fn add2(a: vec2<f32>, b: vec2<f32>) -> vec2<f32> {
-    let s = a.x + b.x;
-    let v = s - a.x;
-    let e = (a.x - (s - v)) + (b.x - v);
-    let lo = e + a.y + b.y;
-    let hi = s + lo;
-    return vec2<f32>(hi, lo - (hi - s));
-}
 
 @compute @workgroup_size(256)
 fn main(

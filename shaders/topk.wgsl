@@ -14,6 +14,10 @@ var<workgroup> bins: array<atomic<u32>, BINS>;
 var<workgroup> scan: array<u32, 256>;
 
 fn key_at(i: u32) -> u32 {
+    // u3 = 1: slot `mode` holds the keys' values themselves (SCE's variances), not deltas.
+    if (params.u3 == 1u) {
+        return magnitude_key(load(params.mode, i));
+    }
     return magnitude_key(load(params.mode, i) - load(0u, i));
 }
 

@@ -16,6 +16,16 @@ pub enum MergeError {
     #[error("{file}: malformed safetensors header: {reason}")]
     MalformedHeader { file: String, reason: String },
 
+    #[error("{file}: malformed GGUF: {reason}")]
+    MalformedGguf { file: String, reason: String },
+
+    #[error("{file}: tensor `{tensor}` is stored as GGUF type {kind}, which mixmerge cannot dequantise (F32, F16, BF16, Q8_0, Q4_0, Q4_1, Q5_0, Q5_1, Q2_K, Q3_K, Q4_K, Q5_K, Q6_K)")]
+    UnsupportedGgufType {
+        file: String,
+        tensor: String,
+        kind: String,
+    },
+
     #[error("{file}: tensor `{tensor}`: {reason}")]
     BadTensor {
         file: String,
@@ -33,7 +43,7 @@ pub enum MergeError {
     #[error("{file}: pickle checkpoints are refused (they can execute code); convert the model to safetensors first")]
     PickleRefused { file: String },
 
-    #[error("{path}: no safetensors checkpoint found (expected model.safetensors, model.safetensors.index.json or *.safetensors)")]
+    #[error("{path}: no checkpoint found (expected model.safetensors, model.safetensors.index.json, *.safetensors or one *.gguf)")]
     ModelNotFound { path: String },
 
     #[error("`{reference}` is not a local path; it looks like a Hugging Face hub id. mixmerge reads local files only: download it first (huggingface-cli download {reference} --local-dir DIR) and use DIR")]

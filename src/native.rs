@@ -11,7 +11,7 @@ use crate::error::{MergeError, Result};
 use crate::exec::{run_native, ExecOptions, Progress};
 use crate::io::{
     copy_tokenizer_files, model_folder, open_checkpoint, read_model_config, Checkpoint, DirSink,
-    FileSource, OutputFolder, ShardWriter,
+    LocalSource, OutputFolder, ShardWriter,
 };
 use crate::plan::{plan_merge, MergePlan};
 
@@ -78,7 +78,7 @@ pub struct MergeReport {
 /// A config and its opened, planned inputs: everything checked, nothing written yet.
 pub struct PreparedMerge {
     pub spec: MergeSpec,
-    pub models: Vec<Checkpoint<FileSource>>,
+    pub models: Vec<Checkpoint<LocalSource>>,
     pub plan: MergePlan,
 }
 
@@ -109,7 +109,10 @@ pub fn merge_to_folder(
     let started = Instant::now();
     let PreparedMerge { spec, models, plan } = prepared;
     let reference_folder = model_folder(&spec.models[plan.reference_model].path);
-    let model_config = read_model_config(&reference_folder)?;
+    let model_config = match read_model_config(&reference_folder)? {
+        Some(config) => Some(config),
+        None => gguf_model_config(&models[plan.reference_model])?,
+    };
     let tokenizer_folder = match spec.tokenizer_source {
         TokenizerSource::Base => reference_folder.clone(),
         TokenizerSource::Model(id) => model_folder(&spec.models[id].path),
@@ -169,4 +172,12 @@ pub fn merge_to_folder(
         files,
         warnings: plan.warnings.clone(),
     })
+}
+
+/// A GGUF input carries its hyper-parameters inside: they stand in for a missing `config.json`.
+fn gguf_model_config(model: &Checkpoint<LocalSource>) -> Result<Option<serde_json::Value>> {
+    match model.shards.first().and_then(LocalSource::as_gguf) {
+        Some(gguf) => gguf.hf_config()?.to_config_json().map(Some),
+        None => Ok(None),
+    }
 }

@@ -5,8 +5,8 @@ use std::path::Path;
 
 use mixmerge::dtype::DType;
 use mixmerge::io::{
-    copy_tokenizer_files, open_checkpoint, Checkpoint, DirSink, FileSource, OutputFolder,
-    OutputTensor, ShardLayout, ShardWriter, INDEX_FILE,
+    copy_tokenizer_files, open_checkpoint, Checkpoint, DirSink, LocalSource, OutputFolder,
+    OutputTensor, ShardLayout, ShardWriter, TensorSource, INDEX_FILE,
 };
 use mixmerge::MergeError;
 use safetensors::SafeTensors;
@@ -70,7 +70,7 @@ fn write_checkpoint(
     layout
 }
 
-fn read_all(checkpoint: &Checkpoint<FileSource>, name: &str) -> Vec<u8> {
+fn read_all(checkpoint: &Checkpoint<LocalSource>, name: &str) -> Vec<u8> {
     let info = &checkpoint.get(name).unwrap().info;
     let mut out = vec![0u8; info.len as usize];
     pollster::block_on(checkpoint.read_elements(name, 0, info.numel(), &mut out)).unwrap();
@@ -263,7 +263,7 @@ fn file_source_serves_reads_from_several_threads() {
             scope.spawn(move || {
                 let (source, info) = checkpoint.source_of(&t.name).unwrap();
                 let mut out = vec![0u8; info.len as usize];
-                source.read_at(info.start, &mut out).unwrap();
+                pollster::block_on(source.read_range(info.start, &mut out)).unwrap();
                 assert_eq!(out, payload(i, t));
             });
         }

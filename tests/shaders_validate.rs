@@ -59,6 +59,20 @@ fn preludes_validate_on_their_own() {
         ]
         .join("\n"),
     );
+    validate("common/twosum.wgsl", shaders::TWOSUM);
+    validate("common/divide.wgsl", shaders::DIVIDE);
+    validate(
+        "common/variance.wgsl",
+        &[
+            shaders::DTYPE,
+            shaders::RNG,
+            shaders::CHUNK,
+            shaders::SPARSIFY,
+            shaders::DIVIDE,
+            shaders::VARIANCE,
+        ]
+        .join("\n"),
+    );
 }
 
 #[test]

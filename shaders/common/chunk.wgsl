@@ -11,7 +11,7 @@ struct Slot {
     density: f32,
     // Random stream key (`Stream::new(seed, tensor_key, input)`).
     stream: u32,
-    // 0 dense, 1 bernoulli, 2 magnitude window.
+    // 0 dense, 1 bernoulli, 2 magnitude window, 3 DELLA (see common/sparsify.wgsl).
     sparsify: u32,
     cut_to_key: u32,
     cut_to_index: u32,

@@ -12,6 +12,10 @@ fn in_cut(key: u32, index: u32, cut_key: u32, cut_index: u32) -> bool {
 
 fn keeps(slot: u32, delta: f32, index: u32) -> bool {
     let s = params.slots[slot];
+    // DELLA: the rank pass left rank | keep << 31 per chunk element at word `cut_to_index`.
+    if (s.sparsify == 3u) {
+        return (inputs[s.cut_to_index + index - params.start] >> 31u) != 0u;
+    }
     if (s.sparsify == 1u) {
         return stream_uniform(s.stream, index) < s.density;
     }
@@ -30,5 +34,10 @@ fn sparse_delta(slot: u32, i: u32, base: f32) -> f32 {
     if (s.sparsify == 0u) {
         return delta;
     }
-    return select(0.0, delta * s.factor, keeps(slot, delta, params.start + i));
+    var scale = s.factor;
+    if (s.sparsify == 3u && s.cut_from_key != 0u) {
+        // DELLA's `inverse` rescale: 1/p of the element's rank, from the table at `cut_from_key`.
+        scale = bitcast<f32>(inputs[s.cut_from_key + (inputs[s.cut_to_index + i] & 0x7fffffffu)]);
+    }
+    return select(0.0, delta * scale, keeps(slot, delta, params.start + i));
 }

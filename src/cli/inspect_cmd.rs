@@ -4,7 +4,7 @@ use std::collections::BTreeMap;
 use std::io::Write;
 use std::path::Path;
 
-use mixmerge::io::open_checkpoint;
+use mixmerge::io::{open_checkpoint, LocalSource};
 
 pub fn run(path: &Path, all: bool) -> anyhow::Result<()> {
     let checkpoint = open_checkpoint(path)?;
@@ -34,14 +34,36 @@ pub fn run(path: &Path, all: bool) -> anyhow::Result<()> {
     for (key, value) in &checkpoint.metadata {
         writeln!(out, "  metadata {key} = {value}")?;
     }
+    let gguf = checkpoint.shards.first().and_then(LocalSource::as_gguf);
+    if let Some(gguf) = gguf {
+        let mut kinds: BTreeMap<&str, usize> = BTreeMap::new();
+        for tensor in gguf.tensors() {
+            *kinds.entry(tensor.kind.name()).or_default() += 1;
+        }
+        let kinds: Vec<String> = kinds.iter().map(|(k, n)| format!("{k} ×{n}")).collect();
+        writeln!(
+            out,
+            "  GGUF v{}, architecture {}, stored as {}",
+            gguf.version(),
+            gguf.architecture().unwrap_or("(none)"),
+            kinds.join(", ")
+        )?;
+    }
     let shown = if all { checkpoint.order.len() } else { 20 };
     for name in checkpoint.order.iter().take(shown) {
         let location = &checkpoint.tensors[name];
-        writeln!(
-            out,
-            "  {name}  {}  {:?}  shard {}",
-            location.info.dtype, location.info.shape, location.shard
-        )?;
+        match gguf.and_then(|g| g.tensor(name)) {
+            Some(tensor) => writeln!(
+                out,
+                "  {name}  {}  {:?}  GGUF {} `{}`",
+                location.info.dtype, location.info.shape, tensor.kind, tensor.gguf_name
+            )?,
+            None => writeln!(
+                out,
+                "  {name}  {}  {:?}  shard {}",
+                location.info.dtype, location.info.shape, location.shard
+            )?,
+        }
     }
     if checkpoint.order.len() > shown {
         writeln!(

@@ -9,7 +9,7 @@ use std::time::Instant;
 use super::buffers::Scratch;
 use super::kernels::MethodPlan;
 use super::params::Params;
-use super::tensor::{merge_tensor, Chunker, GpuTensor, SlotReader};
+use super::tensor::{gather_statistics, merge_tensor, Chunker, GpuTensor, SlotReader};
 use super::GpuContext;
 use crate::dtype::DType;
 use crate::error::Result;
@@ -28,7 +28,9 @@ pub struct KernelThroughput {
     pub merge_gb_s: f64,
 }
 
-/// A two-model recipe of `method` over `numel` elements with typical parameters.
+/// A two-model recipe (one for nearswap and arcee_fusion) of `method` over `numel` elements
+/// with typical parameters, in rows of 4096 when they divide it (DELLA and arcee_fusion work
+/// per row).
 pub fn bench_recipe(method: MethodKind, numel: usize) -> TensorRecipe {
     let mut global: BTreeMap<ParamName, f64> = method
         .params()
@@ -37,7 +39,15 @@ pub fn bench_recipe(method: MethodKind, numel: usize) -> TensorRecipe {
         .filter_map(|d| d.default.map(|v| (d.name, v)))
         .collect();
     global.insert(ParamName::Normalize, 1.0);
-    let inputs = if method == MethodKind::Nearswap { 1 } else { 2 };
+    if method == MethodKind::Sce {
+        global.insert(ParamName::SelectTopk, 0.5);
+    }
+    let inputs = if matches!(method, MethodKind::Nearswap | MethodKind::ArceeFusion) {
+        1
+    } else {
+        2
+    };
+    const ROW: usize = 4096;
     let per_input = (0..inputs)
         .map(|i| {
             BTreeMap::from([
@@ -50,7 +60,11 @@ pub fn bench_recipe(method: MethodKind, numel: usize) -> TensorRecipe {
     TensorRecipe {
         method,
         name: "bench.weight".into(),
-        shape: vec![numel],
+        shape: if numel % ROW == 0 && numel > ROW {
+            vec![numel / ROW, ROW]
+        } else {
+            vec![numel]
+        },
         has_base: method != MethodKind::Linear,
         global,
         per_input,
@@ -90,6 +104,9 @@ impl SlotReader for MemorySlots {
     }
 }
 
+/// Least time spent repeating one apply kernel.
+const KERNEL_SECONDS: f64 = 0.25;
+
 /// Throughput of each GPU method on `numel`-element tensors in `dtype`, `runs` timed runs each.
 pub fn kernel_throughput(
     ctx: &GpuContext,
@@ -110,7 +127,7 @@ pub fn kernel_throughput(
             vec![dtype; inputs],
             dtype,
         );
-        let Some(plan) = MethodPlan::new(&tensor) else {
+        let Some(mut plan) = MethodPlan::new(&tensor) else {
             continue;
         };
         let moved = (numel * dtype.size() * (plan.uploads.len() + 1)) as f64;
@@ -122,11 +139,12 @@ pub fn kernel_throughput(
             merge_tensor(ctx, &tensor, &mut data, &mut sink)?;
         }
         let merge_s = started.elapsed().as_secs_f64() / runs as f64;
-        // The apply kernel on one resident chunk (statistics already folded into the params).
-        let dtypes: Vec<DType> = plan.uploads.iter().map(|&s| tensor.slots[s]).collect();
-        let mut chunker = Chunker::new(ctx, &dtypes, Some(dtype));
+        // The apply kernel on one resident chunk (statistics already folded into the params),
+        // with the per-chunk passes before it (DELLA's ranks) when the method has them.
+        let mut chunker = Chunker::for_plan(ctx, &tensor, &plan)?;
         let range = chunker.ranges(numel).first().cloned().unwrap_or(0..0);
         let mut scratch = Scratch::default();
+        gather_statistics(ctx, &mut scratch, &tensor, &mut data, &mut plan)?;
         let mut params = Params {
             header: plan.header,
             slots: plan.slots.clone(),
@@ -141,7 +159,13 @@ pub fn kernel_throughput(
         )?;
         let out_bytes = ((range.len() * dtype.size()).div_ceil(4) * 4) as u64;
         let groups = range.len().div_ceil(512) as u32;
+        if let Some(selection) = &plan.selection {
+            selection.prepare(ctx, &mut scratch, &range, &mut params, bytes)?;
+        }
         let dispatch = |scratch: &mut Scratch| {
+            if let Some(selection) = &plan.selection {
+                selection.prepare(ctx, scratch, &range, &mut params.clone(), bytes)?;
+            }
             scratch.run(
                 ctx,
                 plan.kernel,
@@ -156,12 +180,19 @@ pub fn kernel_throughput(
         };
         dispatch(&mut scratch)?;
         ctx.wait()?;
+        // A fast GPU runs one dispatch in well under a millisecond: repeat until the clock has
+        // something to measure (and the GPU has left its idle clocks).
         let started = Instant::now();
-        for _ in 0..runs {
+        let mut dispatches = 0usize;
+        while dispatches < runs || started.elapsed().as_secs_f64() < KERNEL_SECONDS {
             dispatch(&mut scratch)?;
+            dispatches += 1;
+            if dispatches % 16 == 0 {
+                ctx.wait()?;
+            }
         }
         ctx.wait()?;
-        let kernel_s = started.elapsed().as_secs_f64() / runs as f64;
+        let kernel_s = started.elapsed().as_secs_f64() / dispatches as f64;
         let chunk_moved = moved * range.len() as f64 / numel.max(1) as f64;
         results.push(KernelThroughput {
             method: method.key(),

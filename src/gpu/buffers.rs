@@ -69,6 +69,17 @@ impl Scratch {
         ctx.queue.write_buffer(buffer, offset, bytes);
     }
 
+    /// Copies `bytes` of binding 2 from `from` into the input buffer at `to`, for a later kernel
+    /// that reads what this one computed (the input buffer must already hold `to + bytes`).
+    pub fn keep_result(&mut self, ctx: &GpuContext, from: u64, to: u64, bytes: u64) {
+        let (Some(result), Some(inputs)) = (&self.result.buffer, &self.inputs.buffer) else {
+            return;
+        };
+        let mut encoder = ctx.device.create_command_encoder(&Default::default());
+        encoder.copy_buffer_to_buffer(result, from, inputs, to, bytes);
+        ctx.queue.submit([encoder.finish()]);
+    }
+
     /// Runs `kernel` over `workgroups` with binding 2 holding `result_bytes` (zeroed first when
     /// `clear`), then returns binding 2's first `read_bytes` bytes (none when 0).
     #[allow(clippy::too_many_arguments)]
@@ -129,8 +140,10 @@ impl Scratch {
             let _ = sender.send(r);
         });
         ctx.wait()?;
+        // A lost device may never call back: after the wait, no answer is a failure — after a
+        // grace period, since another thread polling the shared device may be delivering it.
         receiver
-            .recv()
+            .recv_timeout(std::time::Duration::from_secs(5))
             .map_err(|e| gpu_error("reading back", e))?
             .map_err(|e| gpu_error("reading back", e))?;
         let bytes = slice

@@ -1,6 +1,8 @@
 //! The device, queue and pipeline cache every GPU kernel runs on. Built from handles the caller
 //! owns (native: [`request_native`]; web: the page's adapter), never created inside a kernel.
 
+use std::sync::{Arc, Mutex};
+
 use super::gpu_error;
 use super::pipelines::PipelineCache;
 use crate::error::Result;
@@ -12,6 +14,10 @@ pub struct GpuContext {
     /// Largest storage binding a chunk may use (the device's, or less for tests).
     binding_limit: u64,
     pub(crate) pipelines: PipelineCache,
+    /// The first error wgpu reported outside a call (out of memory, validation, device lost):
+    /// left unhandled it would panic; recorded, it fails the next wait and the merge moves on
+    /// to the CPU.
+    failure: Arc<Mutex<Option<String>>>,
 }
 
 impl GpuContext {
@@ -21,12 +27,34 @@ impl GpuContext {
             .max_storage_buffer_binding_size
             .min(limits.max_buffer_size)
             .max(4096);
+        let failure: Arc<Mutex<Option<String>>> = Arc::default();
+        let record = |failure: &Arc<Mutex<Option<String>>>, message: String| {
+            failure
+                .lock()
+                .expect("gpu failure slot")
+                .get_or_insert(message);
+        };
+        let on_error = failure.clone();
+        device.on_uncaptured_error(Arc::new(move |e| record(&on_error, e.to_string())));
+        let on_lost = failure.clone();
+        device.set_device_lost_callback(move |reason, message| {
+            record(&on_lost, format!("device lost ({reason:?}): {message}"))
+        });
         GpuContext {
             device,
             queue,
             info,
             binding_limit,
             pipelines: PipelineCache::default(),
+            failure,
+        }
+    }
+
+    /// The error wgpu reported since the device was made, if any.
+    pub(crate) fn check(&self) -> Result<()> {
+        match self.failure.lock().expect("gpu failure slot").as_ref() {
+            Some(message) => Err(gpu_error("device", message)),
+            None => Ok(()),
         }
     }
 
@@ -57,12 +85,12 @@ impl GpuContext {
         &self.queue
     }
 
-    /// Waits until the queue is idle.
+    /// Waits until the queue is idle; fails when wgpu has reported an error meanwhile.
     pub(crate) fn wait(&self) -> Result<()> {
         self.device
             .poll(wgpu::PollType::wait_indefinitely())
-            .map(|_| ())
-            .map_err(|e| gpu_error("waiting for the device", e))
+            .map_err(|e| gpu_error("waiting for the device", e))?;
+        self.check()
     }
 }
 
@@ -83,9 +111,14 @@ pub fn request_native(require_real_gpu: bool) -> Result<Option<GpuContext>> {
     if require_real_gpu && info.device_type == wgpu::DeviceType::Cpu {
         return Ok(None);
     }
+    // Experimental features (mesh shaders, cooperative matrices on NVIDIA) need an opt-in we
+    // never use; asking for them fails the request.
+    let features = adapter.features()
+        - wgpu::Features::MAPPABLE_PRIMARY_BUFFERS
+        - wgpu::Features::all_experimental_mask();
     let (device, queue) = pollster::block_on(adapter.request_device(&wgpu::DeviceDescriptor {
         label: Some("mixmerge"),
-        required_features: adapter.features() - wgpu::Features::MAPPABLE_PRIMARY_BUFFERS,
+        required_features: features,
         required_limits: adapter.limits(),
         memory_hints: wgpu::MemoryHints::MemoryUsage,
         ..Default::default()

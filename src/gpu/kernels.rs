@@ -2,6 +2,7 @@
 //! it (`Linear::new`, `Passthrough::new`, `Nearswap::new`, gta.rs `make_sparsifier`).
 
 use super::params::{Header, Slot, SPARSIFY_BERNOULLI, SPARSIFY_DENSE, SPARSIFY_WINDOW};
+use super::selection::SelectionPlan;
 use super::shaders::{dtype_code, Kernel};
 use super::tensor::GpuTensor;
 use crate::dtype::DType;
@@ -16,9 +17,9 @@ pub fn supports(recipe: &TensorRecipe) -> bool {
     use MethodKind::*;
     match recipe.method {
         Linear | Passthrough | Nearswap => true,
-        TaskArithmetic | Ties | DareLinear | DareTies | Breadcrumbs | BreadcrumbsTies => {
-            recipe.has_base
-        }
+        TaskArithmetic | Ties | DareLinear | DareTies | Breadcrumbs | BreadcrumbsTies | Della
+        | DellaLinear | Sce | Ram => recipe.has_base,
+        ArceeFusion => recipe.has_base && recipe.per_input.len() == 1,
         _ => false,
     }
 }
@@ -47,6 +48,8 @@ pub struct MethodPlan {
     pub slots: Vec<Slot>,
     /// Per non-base input (GTA only): the statistics its sparsifier needs.
     pub gathers: Vec<Gather>,
+    /// DELLA, SCE, arcee_fusion: whole-row chunks, scratch regions and their own statistics.
+    pub selection: Option<SelectionPlan>,
 }
 
 impl MethodPlan {
@@ -64,6 +67,7 @@ impl MethodPlan {
             ..Slot::new(dtype_code(tensor.slots[source]))
         };
         let mut header = Header::default();
+        let with_base: Vec<usize> = std::iter::once(0).chain(inputs.clone()).collect();
         let (kernel, uploads) = match recipe.method {
             MethodKind::Linear => {
                 let total: f64 = weights.iter().map(|&w| w as f64).sum();
@@ -85,10 +89,13 @@ impl MethodPlan {
                 header.a = recipe.global(ParamName::T) as f32;
                 (Kernel::Nearswap, vec![0, inputs[0]])
             }
-            _ => (
-                Kernel::Gta,
-                std::iter::once(0).chain(inputs.clone()).collect(),
-            ),
+            MethodKind::Ram => {
+                header.a = recipe.global(ParamName::Epsilon) as f32;
+                (Kernel::Ram, with_base)
+            }
+            MethodKind::Sce => (Kernel::Sce, with_base),
+            MethodKind::ArceeFusion => (Kernel::ArceeFusion, with_base),
+            _ => (Kernel::Gta, with_base),
         };
         let kernel_first = uploads.len() - inputs.len().min(uploads.len());
         header.count = (uploads.len() - kernel_first) as u32;
@@ -121,12 +128,20 @@ impl MethodPlan {
                 gathers.push(sparsifier(kind, recipe, input, &mut slots[1 + input]));
             }
         }
+        let selection = match recipe.method {
+            MethodKind::Della
+            | MethodKind::DellaLinear
+            | MethodKind::Sce
+            | MethodKind::ArceeFusion => Some(SelectionPlan::new(recipe, &mut header, &mut slots)?),
+            _ => None,
+        };
         Some(MethodPlan {
             kernel,
             uploads,
             header,
             slots,
             gathers,
+            selection,
         })
     }
 }

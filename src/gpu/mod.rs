@@ -4,13 +4,17 @@
 //! executor) and [`run_gpu`] runs a whole plan, falling back to the CPU for methods without a
 //! kernel.
 
+mod arcee_fusion;
 pub mod bench;
 mod buffers;
 mod context;
+mod della;
 mod executor;
 mod kernels;
 mod params;
 mod pipelines;
+mod sce;
+mod selection;
 pub mod shaders;
 mod tensor;
 mod topk;

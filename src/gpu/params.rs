@@ -6,6 +6,8 @@ use bytemuck::{Pod, Zeroable};
 pub const SPARSIFY_DENSE: u32 = 0;
 pub const SPARSIFY_BERNOULLI: u32 = 1;
 pub const SPARSIFY_WINDOW: u32 = 2;
+/// DELLA: keep bits and ranks left in the inputs buffer by the rank pass (src/gpu/della.rs).
+pub const SPARSIFY_DELLA: u32 = 3;
 
 #[repr(C)]
 #[derive(Debug, Clone, Copy, Pod, Zeroable)]

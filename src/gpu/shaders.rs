@@ -8,12 +8,20 @@ pub const RNG: &str = include_str!("../../shaders/common/rng.wgsl");
 pub const CHUNK: &str = include_str!("../../shaders/common/chunk.wgsl");
 pub const ELEMENTWISE: &str = include_str!("../../shaders/common/elementwise.wgsl");
 pub const SPARSIFY: &str = include_str!("../../shaders/common/sparsify.wgsl");
+pub const TWOSUM: &str = include_str!("../../shaders/common/twosum.wgsl");
+pub const DIVIDE: &str = include_str!("../../shaders/common/divide.wgsl");
+pub const VARIANCE: &str = include_str!("../../shaders/common/variance.wgsl");
 const LINEAR: &str = include_str!("../../shaders/linear.wgsl");
 const PASSTHROUGH: &str = include_str!("../../shaders/passthrough.wgsl");
 const NEARSWAP: &str = include_str!("../../shaders/nearswap.wgsl");
 const GTA: &str = include_str!("../../shaders/gta.wgsl");
 const SPARSIFY_L1: &str = include_str!("../../shaders/sparsify_l1.wgsl");
 const TOPK: &str = include_str!("../../shaders/topk.wgsl");
+const RAM: &str = include_str!("../../shaders/ram.wgsl");
+const ARCEE_FUSION: &str = include_str!("../../shaders/arcee_fusion.wgsl");
+const DELLA: &str = include_str!("../../shaders/della.wgsl");
+const SCE: &str = include_str!("../../shaders/sce.wgsl");
+const SCE_STATS: &str = include_str!("../../shaders/sce_stats.wgsl");
 
 /// Every `.wgsl` file under `shaders/`, by its path there.
 pub const FILES: &[(&str, &str)] = &[
@@ -22,12 +30,20 @@ pub const FILES: &[(&str, &str)] = &[
     ("common/chunk.wgsl", CHUNK),
     ("common/elementwise.wgsl", ELEMENTWISE),
     ("common/sparsify.wgsl", SPARSIFY),
+    ("common/twosum.wgsl", TWOSUM),
+    ("common/divide.wgsl", DIVIDE),
+    ("common/variance.wgsl", VARIANCE),
     ("linear.wgsl", LINEAR),
     ("passthrough.wgsl", PASSTHROUGH),
     ("nearswap.wgsl", NEARSWAP),
     ("gta.wgsl", GTA),
     ("sparsify_l1.wgsl", SPARSIFY_L1),
     ("topk.wgsl", TOPK),
+    ("ram.wgsl", RAM),
+    ("arcee_fusion.wgsl", ARCEE_FUSION),
+    ("della.wgsl", DELLA),
+    ("sce.wgsl", SCE),
+    ("sce_stats.wgsl", SCE_STATS),
 ];
 
 /// One compute entry point.
@@ -41,10 +57,17 @@ pub enum Kernel {
     TopkHistogram,
     TopkCountKey,
     TopkLocate,
+    Ram,
+    ArceeFusion,
+    DellaSortTiles,
+    DellaRank,
+    Sce,
+    SceVariances,
+    SceSquares,
 }
 
 impl Kernel {
-    pub const ALL: [Kernel; 8] = [
+    pub const ALL: [Kernel; 15] = [
         Kernel::Linear,
         Kernel::Passthrough,
         Kernel::Nearswap,
@@ -53,6 +76,13 @@ impl Kernel {
         Kernel::TopkHistogram,
         Kernel::TopkCountKey,
         Kernel::TopkLocate,
+        Kernel::Ram,
+        Kernel::ArceeFusion,
+        Kernel::DellaSortTiles,
+        Kernel::DellaRank,
+        Kernel::Sce,
+        Kernel::SceVariances,
+        Kernel::SceSquares,
     ];
 
     pub fn file(self) -> &'static str {
@@ -63,6 +93,11 @@ impl Kernel {
             Kernel::Gta => "gta.wgsl",
             Kernel::SparsifyL1 => "sparsify_l1.wgsl",
             Kernel::TopkHistogram | Kernel::TopkCountKey | Kernel::TopkLocate => "topk.wgsl",
+            Kernel::Ram => "ram.wgsl",
+            Kernel::ArceeFusion => "arcee_fusion.wgsl",
+            Kernel::DellaSortTiles | Kernel::DellaRank => "della.wgsl",
+            Kernel::Sce => "sce.wgsl",
+            Kernel::SceVariances | Kernel::SceSquares => "sce_stats.wgsl",
         }
     }
 
@@ -71,6 +106,10 @@ impl Kernel {
             Kernel::TopkHistogram => "histogram",
             Kernel::TopkCountKey => "count_key",
             Kernel::TopkLocate => "locate",
+            Kernel::DellaSortTiles => "sort_tiles",
+            Kernel::DellaRank => "rank",
+            Kernel::SceVariances => "variances",
+            Kernel::SceSquares => "squares",
             _ => "main",
         }
     }
@@ -79,8 +118,25 @@ impl Kernel {
     pub fn is_elementwise(self) -> bool {
         matches!(
             self,
-            Kernel::Linear | Kernel::Passthrough | Kernel::Nearswap | Kernel::Gta
+            Kernel::Linear
+                | Kernel::Passthrough
+                | Kernel::Nearswap
+                | Kernel::Gta
+                | Kernel::Ram
+                | Kernel::ArceeFusion
+                | Kernel::Sce
         )
+    }
+
+    /// Preludes beyond the ones every kernel gets.
+    fn preludes(self) -> &'static [&'static str] {
+        match self {
+            Kernel::SparsifyL1 => &[TWOSUM],
+            Kernel::Ram => &[DIVIDE],
+            Kernel::Sce => &[DIVIDE, VARIANCE],
+            Kernel::SceVariances | Kernel::SceSquares => &[TWOSUM, DIVIDE, VARIANCE],
+            _ => &[],
+        }
     }
 
     fn body(self) -> &'static str {
@@ -91,6 +147,11 @@ impl Kernel {
             Kernel::Gta => GTA,
             Kernel::SparsifyL1 => SPARSIFY_L1,
             Kernel::TopkHistogram | Kernel::TopkCountKey | Kernel::TopkLocate => TOPK,
+            Kernel::Ram => RAM,
+            Kernel::ArceeFusion => ARCEE_FUSION,
+            Kernel::DellaSortTiles | Kernel::DellaRank => DELLA,
+            Kernel::Sce => SCE,
+            Kernel::SceVariances | Kernel::SceSquares => SCE_STATS,
         }
     }
 }
@@ -107,6 +168,7 @@ pub fn dtype_code(dtype: DType) -> u32 {
 /// The full module of `kernel` writing `out` elements.
 pub fn source(kernel: Kernel, out: DType) -> String {
     let mut parts = vec![DTYPE, RNG, CHUNK, SPARSIFY];
+    parts.extend(kernel.preludes());
     if kernel.is_elementwise() {
         parts.push(ELEMENTWISE);
     }

@@ -82,8 +82,7 @@ pub fn merge_tensor(
     }
     let mut scratch = Scratch::default();
     gather_statistics(ctx, &mut scratch, tensor, reader, &mut plan)?;
-    let uploads: Vec<DType> = plan.uploads.iter().map(|&s| tensor.slots[s]).collect();
-    let mut chunker = Chunker::new(ctx, &uploads, Some(tensor.output));
+    let mut chunker = Chunker::for_plan(ctx, tensor, &plan)?;
     let mut params = Params {
         header: plan.header,
         slots: plan.slots.clone(),
@@ -98,6 +97,9 @@ pub fn merge_tensor(
             &range,
             &mut params,
         )?;
+        if let Some(selection) = &plan.selection {
+            selection.prepare(ctx, &mut scratch, &range, &mut params, input_bytes)?;
+        }
         let out_words = (range.len() * out_size).div_ceil(4) as u64;
         let bytes = scratch.run(
             ctx,
@@ -135,6 +137,40 @@ impl Chunker {
             elements,
             raw: Vec::new(),
         }
+    }
+
+    /// The chunks of `plan`'s uploads, with its selection's rows and scratch regions.
+    pub fn for_plan(ctx: &GpuContext, tensor: &GpuTensor<'_>, plan: &MethodPlan) -> Result<Self> {
+        let (regions, row_len) = plan
+            .selection
+            .as_ref()
+            .map_or((0, 1), |s| (s.scratch_regions(), s.row_len()));
+        Chunker::with_scratch(ctx, tensor, &plan.uploads, regions, row_len)
+    }
+
+    /// Chunks of whole rows of `row_len` of slots `uploads`, with room for `regions`
+    /// chunk-length f32 scratch regions after them.
+    pub fn with_scratch(
+        ctx: &GpuContext,
+        tensor: &GpuTensor<'_>,
+        uploads: &[usize],
+        regions: usize,
+        row_len: usize,
+    ) -> Result<Self> {
+        let dtypes: Vec<DType> = uploads
+            .iter()
+            .map(|&s| tensor.slots[s])
+            .chain(std::iter::repeat_n(DType::F32, regions))
+            .collect();
+        let mut chunker = Chunker::new(ctx, &dtypes, Some(tensor.output));
+        chunker.elements -= chunker.elements % row_len.max(1);
+        if chunker.elements == 0 {
+            return Err(MergeError::Unsupported(format!(
+                "gpu: a row of tensor `{}` ({row_len} elements) does not fit one binding",
+                tensor.recipe.name
+            )));
+        }
+        Ok(chunker)
     }
 
     pub fn ranges(&self, numel: usize) -> Vec<Range<usize>> {
@@ -175,14 +211,19 @@ impl Chunker {
     }
 }
 
-/// Runs the sparsifiers' statistics passes, leaving cuts and factors in `plan.slots`.
-fn gather_statistics(
+/// Runs the statistics passes, leaving cuts, factors and weights in `plan`.
+pub(crate) fn gather_statistics(
     ctx: &GpuContext,
     scratch: &mut Scratch,
     tensor: &GpuTensor<'_>,
     reader: &mut dyn SlotReader,
     plan: &mut MethodPlan,
 ) -> Result<()> {
+    if let Some(mut selection) = plan.selection.take() {
+        let gathered = selection.gather(ctx, scratch, tensor, reader, plan);
+        plan.selection = Some(selection);
+        gathered?;
+    }
     let numel = tensor.numel();
     for (input, gather) in plan.gathers.clone().into_iter().enumerate() {
         let kernel_slot = 1 + input;
@@ -205,7 +246,10 @@ fn gather_statistics(
                 rescale,
                 density,
             } => {
-                let mut select = |rank| topk::rank_cut(ctx, scratch, reader, &stats, rank, numel);
+                let mut select = |rank| {
+                    let mut keys = topk::DeltaKeys::new(ctx, &stats);
+                    topk::rank_cut(ctx, scratch, reader, &mut keys, rank, numel)
+                };
                 let (from_cut, to_cut) = (select(from)?, select(to)?);
                 let slot = &mut plan.slots[kernel_slot];
                 (slot.cut_from_key, slot.cut_from_index) = from_cut;
@@ -267,23 +311,38 @@ impl StatSource<'_, '_> {
         let (mut total, mut kept) = (0f64, 0f64);
         for range in chunker.ranges(self.tensor.numel()) {
             let bytes = chunker.upload(ctx, scratch, reader, &self.sources, &range, &mut params)?;
-            let groups = range.len().div_ceil(512) as u64;
-            let partials = scratch.run(
-                ctx,
-                Kernel::SparsifyL1,
-                DType::F32,
-                &params,
-                bytes,
-                groups as u32,
-                groups * 16,
-                false,
-                groups * 16,
-            )?;
-            for pair in bytemuck::pod_collect_to_vec::<u8, f32>(&partials).chunks_exact(4) {
-                total += pair[0] as f64 + pair[1] as f64;
-                kept += pair[2] as f64 + pair[3] as f64;
-            }
+            let (chunk_total, chunk_kept) = l1_partials(ctx, scratch, &params, bytes, range.len())?;
+            total += chunk_total;
+            kept += chunk_kept;
         }
         Ok((total, kept))
     }
+}
+
+/// Σ|δ| and Σ|kept δ| of slot `params.header.mode` over one staged chunk of `len` elements.
+pub(crate) fn l1_partials(
+    ctx: &GpuContext,
+    scratch: &mut Scratch,
+    params: &Params,
+    input_bytes: u64,
+    len: usize,
+) -> Result<(f64, f64)> {
+    let groups = len.div_ceil(512) as u64;
+    let partials = scratch.run(
+        ctx,
+        Kernel::SparsifyL1,
+        DType::F32,
+        params,
+        input_bytes,
+        groups as u32,
+        groups * 16,
+        false,
+        groups * 16,
+    )?;
+    let (mut total, mut kept) = (0f64, 0f64);
+    for pair in bytemuck::pod_collect_to_vec::<u8, f32>(&partials).chunks_exact(4) {
+        total += pair[0] as f64 + pair[1] as f64;
+        kept += pair[2] as f64 + pair[3] as f64;
+    }
+    Ok((total, kept))
 }

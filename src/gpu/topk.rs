@@ -3,9 +3,12 @@
 //! over the 31 key bits in digits of 11, 11 and 9 bits (2048-bin workgroup-local histograms),
 //! then, when the cut splits the elements equal to the threshold, by locating the tie cut-off.
 
+use std::ops::Range;
+
 use super::buffers::Scratch;
+use super::params::Params;
 use super::shaders::Kernel;
-use super::tensor::{SlotReader, StatSource};
+use super::tensor::{Chunker, SlotReader, StatSource};
 use super::GpuContext;
 use crate::dtype::DType;
 use crate::error::Result;
@@ -15,12 +18,68 @@ const DIGITS: [(u32, u32); 3] = [(20, 11), (9, 11), (0, 9)];
 const PAIRS_PER_INVOCATION: usize = 8;
 const BLOCK: usize = 512;
 
+/// Where the keys of a rank cut come from, chunk by chunk.
+pub(crate) trait KeySource {
+    fn ranges(&self) -> Vec<Range<usize>>;
+
+    /// Params of a topk kernel with header scalars `u`; `stage` fills in the chunk's fields.
+    fn params(&self, u: [u32; 4]) -> Params;
+
+    /// Puts elements `range` where the topk kernels read them; returns the input bytes used.
+    fn stage(
+        &mut self,
+        ctx: &GpuContext,
+        scratch: &mut Scratch,
+        reader: &mut dyn SlotReader,
+        range: &Range<usize>,
+        params: &mut Params,
+    ) -> Result<u64>;
+}
+
+/// |δ| of one input against the base (TIES, breadcrumbs).
+pub(crate) struct DeltaKeys<'s, 't, 'a> {
+    stats: &'s StatSource<'t, 'a>,
+    chunker: Chunker,
+}
+
+impl<'s, 't, 'a> DeltaKeys<'s, 't, 'a> {
+    pub fn new(ctx: &GpuContext, stats: &'s StatSource<'t, 'a>) -> Self {
+        DeltaKeys {
+            chunker: stats.chunker(ctx),
+            stats,
+        }
+    }
+}
+
+impl KeySource for DeltaKeys<'_, '_, '_> {
+    fn ranges(&self) -> Vec<Range<usize>> {
+        self.chunker.ranges(self.stats.tensor.numel())
+    }
+
+    fn params(&self, u: [u32; 4]) -> Params {
+        self.stats.params(&self.stats.slots[1], u)
+    }
+
+    fn stage(
+        &mut self,
+        ctx: &GpuContext,
+        scratch: &mut Scratch,
+        reader: &mut dyn SlotReader,
+        range: &Range<usize>,
+        params: &mut Params,
+    ) -> Result<u64> {
+        let sources = self.stats.sources;
+        self.chunker
+            .upload(ctx, scratch, reader, &sources, range, params)
+    }
+}
+
 /// The cut as the kernels test it: (key, index cut-off) as in `RankCut::contains`.
 pub fn rank_cut(
     ctx: &GpuContext,
     scratch: &mut Scratch,
     reader: &mut dyn SlotReader,
-    stats: &StatSource<'_, '_>,
+    keys: &mut dyn KeySource,
     rank: usize,
     numel: usize,
 ) -> Result<(u32, u32)> {
@@ -30,16 +89,14 @@ pub fn rank_cut(
     if rank >= numel {
         return Ok((0, u32::MAX));
     }
-    let mut chunker = stats.chunker(ctx);
-    let ranges = chunker.ranges(numel);
-    let input = stats.slots[1];
+    let ranges = keys.ranges();
     let (mut prefix, mut need, mut at_key) = (0u32, rank, 0usize);
     for (shift, bits) in DIGITS {
-        let mut params = stats.params(&input, [shift, bits, prefix, 0]);
+        let mut params = keys.params([shift, bits, prefix, 0]);
         let bins = 1usize << bits;
         let mut histogram = Vec::new();
         for (c, range) in ranges.iter().enumerate() {
-            let bytes = chunker.upload(ctx, scratch, reader, &stats.sources, range, &mut params)?;
+            let bytes = keys.stage(ctx, scratch, reader, range, &mut params)?;
             let last = c + 1 == ranges.len();
             histogram = scratch.run(
                 ctx,
@@ -68,10 +125,10 @@ pub fn rank_cut(
         return Ok((key, u32::MAX));
     }
     // The `need`-th element equal to `key` in index order: count per block, then locate.
-    let mut params = stats.params(&input, [key, 0, 0, 0]);
+    let mut params = keys.params([key, 0, 0, 0]);
     let mut seen = 0usize;
     for range in &ranges {
-        let bytes = chunker.upload(ctx, scratch, reader, &stats.sources, range, &mut params)?;
+        let bytes = keys.stage(ctx, scratch, reader, range, &mut params)?;
         let blocks = range.len().div_ceil(BLOCK);
         let counts = scratch.run(
             ctx,
@@ -92,14 +149,7 @@ pub fn rank_cut(
                 let start = range.start + block * BLOCK;
                 let block_range = start..(start + BLOCK).min(range.end);
                 params.header.u[1] = (need - seen) as u32;
-                let bytes = chunker.upload(
-                    ctx,
-                    scratch,
-                    reader,
-                    &stats.sources,
-                    &block_range,
-                    &mut params,
-                )?;
+                let bytes = keys.stage(ctx, scratch, reader, &block_range, &mut params)?;
                 let found = scratch.run(
                     ctx,
                     Kernel::TopkLocate,

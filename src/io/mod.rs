@@ -2,8 +2,10 @@
 
 pub mod checkpoint;
 pub mod folder_files;
+pub mod gguf;
 pub mod header;
 pub mod hub;
+pub mod input_source;
 pub mod layout;
 pub mod source;
 pub mod writer;
@@ -21,6 +23,7 @@ pub use checkpoint::{index_shard_files, Checkpoint, TensorLocation};
 pub use folder_files::{PICKLE_EXTENSIONS, TOKENIZER_FILES};
 pub use header::{parse_header, read_header, Header, TensorInfo, MAX_HEADER_LEN};
 pub use hub::looks_like_hub_id;
+pub use input_source::InputSource;
 pub use layout::{header_bytes, index_json, plan_shards, OutputTensor, ShardLayout, INDEX_FILE};
 pub use source::{MemorySource, TensorSource};
 pub use writer::{ShardSink, ShardWriter};
@@ -30,6 +33,8 @@ pub use dir_sink::DirSink;
 #[cfg(not(target_arch = "wasm32"))]
 pub use file_source::FileSource;
 #[cfg(not(target_arch = "wasm32"))]
-pub use open::{model_folder, open_checkpoint, read_model_config};
+pub use input_source::LocalSource;
+#[cfg(not(target_arch = "wasm32"))]
+pub use open::{model_folder, open_checkpoint, open_gguf_file, read_model_config};
 #[cfg(not(target_arch = "wasm32"))]
 pub use output::{copy_tokenizer_files, OutputFolder};

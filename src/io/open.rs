@@ -5,12 +5,15 @@ use std::path::{Path, PathBuf};
 use super::checkpoint::{index_shard_files, Checkpoint};
 use super::file_source::FileSource;
 use super::folder_files::PICKLE_EXTENSIONS;
+use super::gguf::GgufFile;
 use super::hub::looks_like_hub_id;
+use super::input_source::{InputSource, LocalSource};
 use super::layout::INDEX_FILE;
 use crate::error::{MergeError, Result};
 
-/// Opens a `.safetensors` file or a model folder (sharded or not) and validates every header.
-pub fn open_checkpoint(path: &Path) -> Result<Checkpoint<FileSource>> {
+/// Opens a `.safetensors` or `.gguf` file or a model folder (sharded or not) and validates
+/// every header. GGUF tensors appear under their Hugging Face names, quantised ones as F32.
+pub fn open_checkpoint(path: &Path) -> Result<Checkpoint<LocalSource>> {
     let name = path.display().to_string();
     let metadata = match std::fs::metadata(path) {
         Ok(metadata) => metadata,
@@ -28,6 +31,9 @@ pub fn open_checkpoint(path: &Path) -> Result<Checkpoint<FileSource>> {
     if has_extension(path, "safetensors") {
         return open_single(path);
     }
+    if has_extension(path, "gguf") {
+        return open_gguf(path);
+    }
     if name.ends_with(".safetensors.index.json") {
         return open_indexed(&model_folder(path), path);
     }
@@ -35,6 +41,11 @@ pub fn open_checkpoint(path: &Path) -> Result<Checkpoint<FileSource>> {
         return Err(MergeError::PickleRefused { file: name });
     }
     Err(MergeError::ModelNotFound { path: name })
+}
+
+/// Opens a `.gguf` file on its own, for its tensors, config and tokenizer.
+pub fn open_gguf_file(path: &Path) -> Result<GgufFile<FileSource>> {
+    pollster::block_on(GgufFile::open(FileSource::open(path)?))
 }
 
 /// The folder holding `config.json` and tokenizer files: `path` itself, or a file's parent.
@@ -65,7 +76,7 @@ pub fn read_model_config(folder: &Path) -> Result<Option<serde_json::Value>> {
     })
 }
 
-fn open_folder(dir: &Path) -> Result<Checkpoint<FileSource>> {
+fn open_folder(dir: &Path) -> Result<Checkpoint<LocalSource>> {
     let index = dir.join(INDEX_FILE);
     if index.is_file() {
         return open_indexed(dir, &index);
@@ -77,37 +88,63 @@ fn open_folder(dir: &Path) -> Result<Checkpoint<FileSource>> {
     let safetensors = files_with_extensions(dir, &["safetensors"])?;
     match safetensors.as_slice() {
         [only] => open_single(only),
-        [] => match files_with_extensions(dir, &PICKLE_EXTENSIONS)?.first() {
-            Some(pickle) => Err(MergeError::PickleRefused {
-                file: pickle.display().to_string(),
-            }),
-            None => Err(MergeError::ModelNotFound {
-                path: dir.display().to_string(),
-            }),
-        },
-        several => {
-            let names: Vec<_> = several
-                .iter()
-                .filter_map(|p| p.file_name()?.to_str())
-                .collect();
-            Err(MergeError::BadIndex {
-                file: index.display().to_string(),
-                reason: format!(
-                    "missing, and the folder holds several .safetensors files ({}); add the index or name one file",
-                    names.join(", ")
-                ),
-            })
-        }
+        [] => open_folder_without_safetensors(dir),
+        several => Err(MergeError::BadIndex {
+            file: index.display().to_string(),
+            reason: format!(
+                "missing, and the folder holds several .safetensors files ({}); add the index or name one file",
+                file_names(several).join(", ")
+            ),
+        }),
     }
 }
 
-fn open_single(path: &Path) -> Result<Checkpoint<FileSource>> {
-    let source = FileSource::open(path)?;
+/// A lone `.gguf`, else a clear refusal of pickles, else not found.
+fn open_folder_without_safetensors(dir: &Path) -> Result<Checkpoint<LocalSource>> {
+    match files_with_extensions(dir, &["gguf"])?.as_slice() {
+        [only] => return open_gguf(only),
+        [] => {}
+        several => {
+            let names = file_names(several);
+            return Err(MergeError::ModelNotFound {
+                path: format!(
+                    "{} (several .gguf files: {}; name one file)",
+                    dir.display(),
+                    names.join(", ")
+                ),
+            });
+        }
+    }
+    match files_with_extensions(dir, &PICKLE_EXTENSIONS)?.first() {
+        Some(pickle) => Err(MergeError::PickleRefused {
+            file: pickle.display().to_string(),
+        }),
+        None => Err(MergeError::ModelNotFound {
+            path: dir.display().to_string(),
+        }),
+    }
+}
+
+fn file_names(paths: &[PathBuf]) -> Vec<&str> {
+    paths
+        .iter()
+        .filter_map(|p| p.file_name()?.to_str())
+        .collect()
+}
+
+fn open_gguf(path: &Path) -> Result<Checkpoint<LocalSource>> {
+    let source = pollster::block_on(InputSource::gguf(FileSource::open(path)?))?;
     let name = path.display().to_string();
     pollster::block_on(Checkpoint::from_sources(name, vec![source], None))
 }
 
-fn open_indexed(dir: &Path, index: &Path) -> Result<Checkpoint<FileSource>> {
+fn open_single(path: &Path) -> Result<Checkpoint<LocalSource>> {
+    let source = InputSource::Safetensors(FileSource::open(path)?);
+    let name = path.display().to_string();
+    pollster::block_on(Checkpoint::from_sources(name, vec![source], None))
+}
+
+fn open_indexed(dir: &Path, index: &Path) -> Result<Checkpoint<LocalSource>> {
     let index_name = index.display().to_string();
     let bytes = std::fs::read(index).map_err(|e| MergeError::io(&index_name, e))?;
     let mut shards = Vec::new();
@@ -130,7 +167,7 @@ fn open_indexed(dir: &Path, index: &Path) -> Result<Checkpoint<FileSource>> {
                 dir.display()
             )));
         }
-        shards.push(FileSource::open(&path)?);
+        shards.push(InputSource::Safetensors(FileSource::open(&path)?));
     }
     let name = dir.display().to_string();
     let index = Some((index_name.as_str(), bytes.as_slice()));

@@ -68,14 +68,42 @@ fn row_divergence(x: &[f32], base: &[f32]) -> f64 {
     p.iter().zip(&q).map(|(p, q)| p * (p / q).ln()).sum()
 }
 
-/// Importance of every element of a chunk of whole rows.
-fn importance(row_len: usize, base: &[f32], x: &[f32]) -> Vec<f32> {
+/// The divergence of every row of a chunk of whole rows (what the GPU path uploads).
+pub fn row_divergences(row_len: usize, base: &[f32], x: &[f32]) -> Vec<f32> {
+    x.chunks(row_len)
+        .zip(base.chunks(row_len))
+        .map(|(xr, br)| row_divergence(xr, br) as f32)
+        .collect()
+}
+
+/// Importance of every element of a chunk of whole rows, given the rows' divergences.
+fn importance(row_len: usize, divergences: &[f32], base: &[f32], x: &[f32]) -> Vec<f32> {
     let mut out = Vec::with_capacity(x.len());
-    for (xr, br) in x.chunks(row_len).zip(base.chunks(row_len)) {
-        let kl = row_divergence(xr, br) as f32;
+    for ((xr, br), &kl) in x.chunks(row_len).zip(base.chunks(row_len)).zip(divergences) {
         out.extend(xr.iter().zip(br).map(|(x, b)| (x - b).abs() * kl));
     }
     out
+}
+
+impl ArceeFusion {
+    /// The statistics pass over a chunk whose rows' divergences are already known.
+    pub fn observe_rows(&mut self, start: usize, divergences: &[f32], base: &[f32], x: &[f32]) {
+        let scores = importance(self.row_len, divergences, base, x);
+        let Some(positions) = &self.positions else {
+            self.values.extend_from_slice(&scores);
+            return;
+        };
+        let end = (start + scores.len()) as u64;
+        while let Some(&p) = positions.get(self.cursor).filter(|&&p| p < end) {
+            self.values.push(scores[p as usize - start]);
+            self.cursor += 1;
+        }
+    }
+
+    /// median + 1.5·IQR of the importance, once the statistics pass has finished.
+    pub fn threshold(&self) -> f32 {
+        self.threshold
+    }
 }
 
 impl TensorMerge for ArceeFusion {
@@ -85,16 +113,13 @@ impl TensorMerge for ArceeFusion {
 
     fn observe(&mut self, _pass: usize, chunk: &Chunk<'_>) {
         let base = chunk.base.expect("arcee_fusion needs a base model");
-        let scores = importance(self.row_len, base, chunk.inputs[0]);
-        let Some(positions) = &self.positions else {
-            self.values.extend_from_slice(&scores);
-            return;
-        };
-        let end = (chunk.start + scores.len()) as u64;
-        while let Some(&p) = positions.get(self.cursor).filter(|&&p| p < end) {
-            self.values.push(scores[p as usize - chunk.start]);
-            self.cursor += 1;
-        }
+        let x = chunk.inputs[0];
+        self.observe_rows(
+            chunk.start,
+            &row_divergences(self.row_len, base, x),
+            base,
+            x,
+        );
     }
 
     fn finish_pass(&mut self, _pass: usize) {
@@ -115,7 +140,12 @@ impl TensorMerge for ArceeFusion {
     fn apply(&self, chunk: &Chunk<'_>, out: &mut [f32]) {
         let base = chunk.base.expect("arcee_fusion needs a base model");
         let x = chunk.inputs[0];
-        let scores = importance(self.row_len, base, x);
+        let scores = importance(
+            self.row_len,
+            &row_divergences(self.row_len, base, x),
+            base,
+            x,
+        );
         for (((o, &b), &x), s) in out.iter_mut().zip(base).zip(x).zip(scores) {
             let keep = if s >= self.threshold { 1.0 } else { 0.0 };
             *o = b + (x - b) * keep;

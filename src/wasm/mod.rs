@@ -258,6 +258,8 @@ fn error_kind(error: &MergeError) -> &'static str {
     match error {
         MergeError::Io { .. } => "Io",
         MergeError::MalformedHeader { .. } => "MalformedHeader",
+        MergeError::MalformedGguf { .. } => "MalformedGguf",
+        MergeError::UnsupportedGgufType { .. } => "UnsupportedGgufType",
         MergeError::BadTensor { .. } => "BadTensor",
         MergeError::UnsupportedDtype { .. } => "UnsupportedDtype",
         MergeError::PickleRefused { .. } => "PickleRefused",

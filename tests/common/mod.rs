@@ -1,6 +1,9 @@
 //! Helpers shared by the end-to-end tests: tiny hand-made checkpoints and reading outputs back.
 #![allow(dead_code)]
 
+#[cfg(feature = "gpu")]
+pub mod gpu;
+
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::AtomicBool;

@@ -42,6 +42,24 @@ impl DellaMagprune {
         }
     }
 
+    /// Keep probability of the element of magnitude rank `rank` in a row of `row_len`.
+    fn probability(&self, rank: usize, row_len: usize) -> f32 {
+        // A one-element row has no rank spread: it takes the middle, p = density.
+        let rank_norm = if row_len == 1 {
+            0.5
+        } else {
+            rank as f32 / (row_len - 1) as f32
+        };
+        self.lowest + rank_norm * self.spread
+    }
+
+    /// p of every rank of a row, as `apply` computes them (the GPU path looks them up).
+    pub fn probabilities(&self) -> Vec<f32> {
+        (0..self.row_len)
+            .map(|rank| self.probability(rank, self.row_len))
+            .collect()
+    }
+
     /// Calls `visit(offset, p, keep)` for every element of the row-aligned chunk.
     fn visit_rows(&self, start: usize, deltas: &[f32], mut visit: impl FnMut(usize, f32, bool)) {
         debug_assert!(
@@ -59,17 +77,9 @@ impl DellaMagprune {
                     .map(|(j, &d)| (magnitude_key(d) as u64) << 32 | j as u64),
             );
             order.sort_unstable();
-            // A one-element row has no rank spread: it takes the middle, p = density.
-            let denominator = (row.len().max(2) - 1) as f32;
-            let single = row.len() == 1;
             for (rank, &entry) in order.iter().enumerate() {
                 let offset = row_start + (entry & 0xffff_ffff) as usize;
-                let rank_norm = if single {
-                    0.5
-                } else {
-                    rank as f32 / denominator
-                };
-                let p = self.lowest + rank_norm * self.spread;
+                let p = self.probability(rank, row.len());
                 let keep = self.stream.uniform((start + offset) as u32) < p;
                 visit(offset, p, keep);
             }
