@@ -110,7 +110,7 @@ fn target_log_probs(logits: Tensor<2>, first_row: usize, targets: &[u32]) -> Res
 }
 
 pub(crate) fn read_f32(data: TensorData) -> Result<Vec<f32>> {
-    data.into_vec::<f32>()
+    data.try_into_vec_as::<f32>()
         .map_err(|e| MergeError::Unsupported(format!("reading inference results: {e:?}")))
 }
 

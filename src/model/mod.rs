@@ -16,9 +16,11 @@ pub mod weights;
 use burn::prelude::{Device, Tensor};
 use serde_json::Value;
 
-#[cfg(not(target_arch = "wasm32"))]
+#[cfg(all(feature = "gpu", not(target_arch = "wasm32")))]
 pub use backend::gpu_device;
-pub use backend::{cpu_device, device_for, shared_gpu_device, Backend, InferenceDevice};
+#[cfg(feature = "gpu")]
+pub use backend::shared_gpu_device;
+pub use backend::{cpu_device, device_for, Backend, InferenceDevice};
 pub use cache::KvCache;
 pub use config::{ArchConfig, Gpt2Config, LlamaConfig};
 pub use tokenizer::TextTokenizer;

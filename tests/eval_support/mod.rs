@@ -57,7 +57,7 @@ pub fn load(name: &str, device: &Device) -> Model {
 
 pub fn to_rows(logits: Tensor<2>) -> Vec<Vec<f32>> {
     let [_, vocab] = logits.dims();
-    let flat = logits.into_data().into_vec::<f32>().unwrap();
+    let flat = logits.into_data().try_into_vec_as::<f32>().unwrap();
     flat.chunks(vocab).map(|r| r.to_vec()).collect()
 }
 
