@@ -78,8 +78,11 @@ fn wgpu_backend_matches_cpu_and_the_reference() {
     }
 }
 
+/// Tensors by name: (shape, f32 values).
+type TensorMap = BTreeMap<String, (Vec<usize>, Vec<f32>)>;
+
 /// The fixture's tensors in memory, so a test can drop or reshape one.
-fn fixture_tensors(name: &str) -> (serde_json::Value, BTreeMap<String, (Vec<usize>, Vec<f32>)>) {
+fn fixture_tensors(name: &str) -> (serde_json::Value, TensorMap) {
     let folder = fixture(name);
     let config = mixmerge::io::read_model_config(&folder).unwrap().unwrap();
     let checkpoint = mixmerge::io::open_checkpoint(&folder).unwrap();
@@ -98,7 +101,7 @@ fn fixture_tensors(name: &str) -> (serde_json::Value, BTreeMap<String, (Vec<usiz
 }
 
 /// A [`WeightSource`] over plain vectors: the trait a GGUF reader will implement too.
-struct VecWeights(BTreeMap<String, (Vec<usize>, Vec<f32>)>);
+struct VecWeights(TensorMap);
 
 impl WeightSource for VecWeights {
     fn source_name(&self) -> &str {

@@ -51,8 +51,8 @@ fn sliding_windows_score_each_token_once_with_bounded_context() {
     // 13 tokens: windows [0,6) [4,10) [8,13) run 6 + 6 + 5 tokens.
     assert_eq!(report.forward_tokens, 17);
     // Inside the first window the context is the full prefix, so scores equal the reference.
-    for i in 0..5 {
-        assert!((report.log_probs[i] - full[i]).abs() <= TOLERANCE * full[i].abs().max(1.0));
+    for (got, want) in report.log_probs[..5].iter().zip(&full) {
+        assert!((got - want).abs() <= TOLERANCE * want.abs().max(1.0));
     }
     // Later tokens see a truncated context: the same as scoring that window on its own.
     let tail = perplexity(&model, &tokens[4..10], Window::overlapping(6)).unwrap();

@@ -30,8 +30,8 @@ use crate::error::Result;
 
 /// A causal language model ready to run.
 pub enum Model {
-    Llama(llama::Llama),
-    Gpt2(gpt2::Gpt2),
+    Llama(Box<llama::Llama>),
+    Gpt2(Box<gpt2::Gpt2>),
 }
 
 impl Model {
@@ -42,8 +42,12 @@ impl Model {
         device: &Device,
     ) -> Result<Self> {
         Ok(match ArchConfig::parse(config)? {
-            ArchConfig::Llama(c) => Model::Llama(llama::Llama::load(c, weights, device).await?),
-            ArchConfig::Gpt2(c) => Model::Gpt2(gpt2::Gpt2::load(c, weights, device).await?),
+            ArchConfig::Llama(c) => {
+                Model::Llama(Box::new(llama::Llama::load(c, weights, device).await?))
+            }
+            ArchConfig::Gpt2(c) => {
+                Model::Gpt2(Box::new(gpt2::Gpt2::load(c, weights, device).await?))
+            }
         })
     }
 
