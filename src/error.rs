@@ -74,6 +74,9 @@ pub enum MergeError {
     #[error("{0}")]
     Unsupported(String),
 
+    #[error("{file}: tokenizer: {reason}")]
+    Tokenizer { file: String, reason: String },
+
     #[error("merge cancelled")]
     Cancelled,
 }

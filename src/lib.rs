@@ -6,11 +6,15 @@ pub mod card;
 pub mod config;
 pub mod dtype;
 pub mod error;
+#[cfg(feature = "eval")]
+pub mod eval;
 pub mod exec;
 #[cfg(feature = "gpu")]
 pub mod gpu;
 pub mod io;
 pub mod merge;
+#[cfg(feature = "eval")]
+pub mod model;
 #[cfg(not(target_arch = "wasm32"))]
 pub mod native;
 pub mod plan;

@@ -1,6 +1,8 @@
 //! Command definitions and dispatch.
 
 mod bench_cmd;
+#[cfg(feature = "eval")]
+mod eval_cmd;
 mod inspect_cmd;
 mod merge_cmd;
 mod size;
@@ -59,6 +61,12 @@ pub enum Command {
         #[arg(long, allow_hyphen_values = true)]
         merge_arg: Vec<String>,
     },
+    /// Perplexity of a text under a model (burn inference).
+    #[cfg(feature = "eval")]
+    Eval(eval_cmd::EvalArgs),
+    /// Continue a prompt with a model, greedy or sampled (burn inference).
+    #[cfg(feature = "eval")]
+    Generate(eval_cmd::GenerateArgs),
     /// Write a deterministic synthetic Llama-shaped checkpoint (for demos and benchmarks).
     Synth {
         out_dir: PathBuf,
@@ -88,6 +96,10 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
             variants,
             merge_arg,
         } => bench_cmd::run(&shape, methods, runs, dir, variants, merge_arg),
+        #[cfg(feature = "eval")]
+        Command::Eval(args) => eval_cmd::run_eval(args),
+        #[cfg(feature = "eval")]
+        Command::Generate(args) => eval_cmd::run_generate(args),
         Command::Synth {
             out_dir,
             shape,

@@ -316,6 +316,7 @@ fn error_kind(error: &MergeError) -> &'static str {
         MergeError::MissingTensor { .. } => "MissingTensor",
         MergeError::Output { .. } => "Output",
         MergeError::Unsupported(_) => "Unsupported",
+        MergeError::Tokenizer { .. } => "Tokenizer",
         MergeError::Cancelled => "Cancelled",
     }
 }

@@ -1,0 +1,158 @@
+//! `mixmerge eval` (perplexity of a text) and `mixmerge generate`.
+
+use std::io::Write;
+use std::path::PathBuf;
+
+use anyhow::Context;
+use clap::{Args, ValueEnum};
+use mixmerge::eval::{generate, perplexity, GenerateOptions, Sampling, Window};
+use mixmerge::model::folder::load_model_folder;
+use mixmerge::model::{device_for, Backend};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum BackendChoice {
+    /// burn's pure-Rust CPU backend.
+    Cpu,
+    /// wgpu: Vulkan, Metal or DX12 (lavapipe counts when it is the only adapter).
+    Gpu,
+}
+
+impl From<BackendChoice> for Backend {
+    fn from(choice: BackendChoice) -> Self {
+        match choice {
+            BackendChoice::Cpu => Backend::Cpu,
+            BackendChoice::Gpu => Backend::Gpu,
+        }
+    }
+}
+
+#[derive(Debug, Args)]
+pub struct EvalArgs {
+    /// Model folder (config.json, safetensors, tokenizer.json).
+    pub model: PathBuf,
+    /// Text file whose perplexity to measure.
+    #[arg(long)]
+    pub text: PathBuf,
+    /// Most tokens per forward pass (default: 512, or the model's context if smaller).
+    #[arg(long)]
+    pub window: Option<usize>,
+    /// Tokens between window starts (default: half the window).
+    #[arg(long)]
+    pub stride: Option<usize>,
+    #[arg(long, value_enum, default_value = "cpu")]
+    pub backend: BackendChoice,
+    /// Also print every token's log-probability (tab-separated: index, token id, log p).
+    #[arg(long)]
+    pub per_token: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct GenerateArgs {
+    /// Model folder (config.json, safetensors, tokenizer.json).
+    pub model: PathBuf,
+    #[arg(long)]
+    pub prompt: String,
+    /// New tokens at most (fewer when the model emits its end-of-sequence token).
+    #[arg(short = 'n', long = "max-new-tokens", default_value_t = 64)]
+    pub max_new_tokens: usize,
+    /// Seed of the sampler (used with --temperature > 0).
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+    /// 0 is greedy decoding.
+    #[arg(long, default_value_t = 0.0)]
+    pub temperature: f32,
+    /// Nucleus sampling: keep the most probable tokens up to this total probability.
+    #[arg(long, default_value_t = 1.0)]
+    pub top_p: f32,
+    #[arg(long, value_enum, default_value = "cpu")]
+    pub backend: BackendChoice,
+}
+
+pub fn run_eval(args: EvalArgs) -> anyhow::Result<()> {
+    let device = device_for(args.backend.into())?;
+    let loaded = load_model_folder(&args.model, &device.device)?;
+    let text = std::fs::read_to_string(&args.text)
+        .with_context(|| format!("reading {}", args.text.display()))?;
+    let tokens = loaded.tokenizer.encode(&text, true)?;
+    let context = loaded.model.max_context().unwrap_or(usize::MAX);
+    let size = args.window.unwrap_or(512.min(context));
+    let window = match args.stride {
+        Some(stride) => Window { size, stride },
+        None => Window::overlapping(size),
+    };
+    let report = perplexity(&loaded.model, &tokens, window)?;
+    let mut out = std::io::stdout().lock();
+    if args.per_token {
+        for (i, lp) in report.log_probs.iter().enumerate() {
+            writeln!(out, "{}\t{}\t{lp:.6}", i + 1, tokens[i + 1])?;
+        }
+    }
+    writeln!(out, "device: {}", device.description)?;
+    writeln!(
+        out,
+        "tokens: {} ({} scored), window {} stride {}",
+        tokens.len(),
+        report.log_probs.len(),
+        window.size,
+        window.stride
+    )?;
+    writeln!(out, "mean NLL: {:.6} nats/token", report.mean_nll())?;
+    writeln!(out, "perplexity: {:.4}", report.perplexity())?;
+    writeln!(
+        out,
+        "throughput: {:.1} tokens/s ({} tokens in {:.3} s)",
+        report.tokens_per_second(),
+        report.forward_tokens,
+        report.seconds
+    )?;
+    Ok(())
+}
+
+pub fn run_generate(args: GenerateArgs) -> anyhow::Result<()> {
+    let device = device_for(args.backend.into())?;
+    let loaded = load_model_folder(&args.model, &device.device)?;
+    let prompt = loaded.tokenizer.encode(&args.prompt, true)?;
+    let sampling = match args.temperature > 0.0 {
+        true => Sampling::TopP {
+            temperature: args.temperature,
+            top_p: args.top_p,
+            seed: args.seed,
+        },
+        false => Sampling::Greedy,
+    };
+    let options = GenerateOptions {
+        max_new_tokens: args.max_new_tokens,
+        sampling,
+        stop_tokens: loaded.stop_tokens.clone(),
+    };
+    let mut out = std::io::stdout().lock();
+    write!(out, "{}", args.prompt)?;
+    // Decoding the whole continuation each time keeps multi-token characters intact.
+    let mut shown = 0;
+    let mut new_tokens = Vec::new();
+    let mut stream_error = None;
+    let generation = generate(&loaded.model, &prompt, &options, &mut |token| {
+        new_tokens.push(token);
+        match loaded.tokenizer.decode(&new_tokens) {
+            Ok(text) if text.len() > shown && text.is_char_boundary(shown) => {
+                let _ = write!(out, "{}", &text[shown..]).and_then(|_| out.flush());
+                shown = text.len();
+            }
+            Ok(_) => {}
+            Err(e) => stream_error = Some(e),
+        }
+    })?;
+    if let Some(e) = stream_error {
+        return Err(e.into());
+    }
+    writeln!(out)?;
+    eprintln!("device: {}", device.description);
+    eprintln!(
+        "prompt: {} tokens, {:.1} tokens/s; generated: {} tokens, {:.1} tokens/s",
+        generation.prompt_tokens,
+        generation.prompt_tokens_per_second(),
+        generation.tokens.len(),
+        generation.generation_tokens_per_second()
+    );
+    Ok(())
+}

@@ -1,0 +1,126 @@
+//! Perplexity of a token sequence with a sliding window: windows of at most `size` tokens start
+//! every `stride` tokens, and each token is scored once, in the first window that reaches it,
+//! with at least `size − stride` tokens of context (except near the start).
+
+use burn::prelude::{Int, Tensor, TensorData};
+use burn::tensor::activation::log_softmax;
+
+use super::clock;
+use crate::error::{MergeError, Result};
+use crate::model::Model;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Window {
+    /// Most tokens in one forward pass.
+    pub size: usize,
+    /// Tokens between window starts, below `size`: a window's first token has no context in it,
+    /// so it must have been scored by the window before.
+    pub stride: usize,
+}
+
+impl Window {
+    /// Half-overlapping windows of `size` tokens.
+    pub fn overlapping(size: usize) -> Self {
+        Window {
+            size,
+            stride: (size / 2).max(1),
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct PerplexityReport {
+    /// `log p(token[i + 1] | token[..=i])` for every token after the first, in order.
+    pub log_probs: Vec<f32>,
+    /// Tokens run through the model (overlapping windows count their shared tokens again).
+    pub forward_tokens: usize,
+    pub seconds: f64,
+}
+
+impl PerplexityReport {
+    pub fn mean_nll(&self) -> f64 {
+        -self.log_probs.iter().map(|&l| l as f64).sum::<f64>() / self.log_probs.len() as f64
+    }
+
+    pub fn perplexity(&self) -> f64 {
+        self.mean_nll().exp()
+    }
+
+    /// Forward-pass throughput.
+    pub fn tokens_per_second(&self) -> f64 {
+        self.forward_tokens as f64 / self.seconds
+    }
+}
+
+/// Scores every token of `tokens` after the first. Needs at least two tokens.
+pub fn perplexity(model: &Model, tokens: &[u32], window: Window) -> Result<PerplexityReport> {
+    if tokens.len() < 2 {
+        return Err(MergeError::Unsupported(format!(
+            "perplexity needs at least 2 tokens, the text has {}",
+            tokens.len()
+        )));
+    }
+    if window.size < 2 || window.stride == 0 || window.stride >= window.size {
+        return Err(MergeError::config(
+            "window",
+            format!(
+                "size {} and stride {} (need size ≥ 2 and 1 ≤ stride < size)",
+                window.size, window.stride
+            ),
+        ));
+    }
+    check_vocab(model, tokens)?;
+    let start = clock::seconds();
+    let mut log_probs = Vec::with_capacity(tokens.len() - 1);
+    let mut forward_tokens = 0;
+    let mut begin = 0;
+    loop {
+        let end = (begin + window.size).min(tokens.len());
+        // Targets not scored yet: tokens first_target..end, predicted by rows t − 1 − begin.
+        let first_target = log_probs.len() + 1;
+        let logits = model.forward(&tokens[begin..end], &mut model.new_cache())?;
+        forward_tokens += end - begin;
+        log_probs.extend(target_log_probs(
+            logits,
+            first_target - 1 - begin,
+            &tokens[first_target..end],
+        )?);
+        if end == tokens.len() {
+            break;
+        }
+        begin += window.stride;
+    }
+    Ok(PerplexityReport {
+        log_probs,
+        forward_tokens,
+        seconds: clock::seconds() - start,
+    })
+}
+
+/// `log_softmax(logits)[first_row + i, targets[i]]` for each target, read back as one small vector.
+fn target_log_probs(logits: Tensor<2>, first_row: usize, targets: &[u32]) -> Result<Vec<f32>> {
+    let n = targets.len();
+    let vocab = logits.dims()[1];
+    let device = logits.device();
+    let rows = logits.slice([first_row..first_row + n, 0..vocab]);
+    let ids: Vec<i64> = targets.iter().map(|&t| t as i64).collect();
+    let ids = Tensor::<2, Int>::from_data(TensorData::new(ids, [n, 1]), &device);
+    let picked = log_softmax(rows, 1).gather(1, ids);
+    read_f32(picked.into_data())
+}
+
+pub(crate) fn read_f32(data: TensorData) -> Result<Vec<f32>> {
+    data.try_into_vec_as::<f32>()
+        .map_err(|e| MergeError::Unsupported(format!("reading inference results: {e:?}")))
+}
+
+/// Token ids must index the embedding; a tokenizer from another model is the usual cause.
+pub(crate) fn check_vocab(model: &Model, tokens: &[u32]) -> Result<()> {
+    let vocab = model.vocab_size();
+    match tokens.iter().find(|&&t| t as usize >= vocab) {
+        Some(t) => Err(MergeError::Unsupported(format!(
+            "token id {t} is outside the model's vocabulary ({vocab}); is the tokenizer this model's?"
+        ))),
+        None => Ok(()),
+    }
+}

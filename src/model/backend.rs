@@ -1,0 +1,80 @@
+//! Where inference runs: burn's pure-Rust CPU backend (`flex`), or with the `gpu` feature wgpu
+//! (Vulkan/Metal/DX12 natively, WebGPU in the browser), optionally on a device the caller owns.
+
+use burn::prelude::Device;
+
+use crate::error::{MergeError, Result};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Cpu,
+    Gpu,
+}
+
+/// An initialised device and a line describing it for reports.
+#[derive(Clone)]
+pub struct InferenceDevice {
+    pub device: Device,
+    pub description: String,
+}
+
+/// burn's CPU backend.
+pub fn cpu_device() -> InferenceDevice {
+    InferenceDevice {
+        device: Device::flex(),
+        description: "CPU (burn flex)".to_string(),
+    }
+}
+
+/// The best wgpu adapter on this machine; fails when there is none. Call once per process:
+/// burn registers the runtime and a second `init` of the same selector is an error.
+#[cfg(all(feature = "gpu", not(target_arch = "wasm32")))]
+pub fn gpu_device() -> Result<InferenceDevice> {
+    let (device, setup) = Device::wgpu_options().init_with_setup().map_err(|e| {
+        MergeError::Unsupported(format!("no usable wgpu adapter for inference: {e}"))
+    })?;
+    Ok(InferenceDevice {
+        device,
+        description: describe(&setup),
+    })
+}
+
+/// Runs burn on wgpu handles the caller created (the merge's device, the page's adapter), so both
+/// share one device. Flush burn's work before submitting other work on the same queue.
+#[cfg(feature = "gpu")]
+pub fn shared_gpu_device(setup: burn::tensor::wgpu::WgpuSetup) -> Result<InferenceDevice> {
+    let description = describe(&setup);
+    let device = Device::wgpu_options()
+        .setup(setup)
+        .init()
+        .map_err(|e| MergeError::Unsupported(format!("wgpu device refused by burn: {e}")))?;
+    Ok(InferenceDevice {
+        device,
+        description,
+    })
+}
+
+pub fn device_for(backend: Backend) -> Result<InferenceDevice> {
+    match backend {
+        Backend::Cpu => Ok(cpu_device()),
+        #[cfg(all(feature = "gpu", not(target_arch = "wasm32")))]
+        Backend::Gpu => gpu_device(),
+        #[cfg(all(feature = "gpu", target_arch = "wasm32"))]
+        Backend::Gpu => Err(MergeError::Unsupported(
+            "in the browser, pass the page's adapter to shared_gpu_device".into(),
+        )),
+        #[cfg(not(feature = "gpu"))]
+        Backend::Gpu => Err(MergeError::Unsupported(
+            "this build has no GPU inference; rebuild with --features eval,gpu".into(),
+        )),
+    }
+}
+
+#[cfg(feature = "gpu")]
+fn describe(setup: &burn::tensor::wgpu::WgpuSetup) -> String {
+    let info = setup.adapter.get_info();
+    format!(
+        "GPU {} ({:?}, {:?})",
+        info.name, info.backend, info.device_type
+    )
+}
