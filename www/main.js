@@ -250,6 +250,8 @@ async function validate() {
 async function applyYaml() {
   showError($('config-error'), null);
   const text = $('yaml').value;
+  // Busy until the form holds the imported config (parsing goes through the worker).
+  $('yaml').setAttribute('aria-busy', 'true');
   try {
     const form = fromConfig(await engine.call('parseYaml', { text }), state.methods);
     $('method').value = form.method.key;
@@ -284,6 +286,8 @@ async function applyYaml() {
     await validate();
   } catch (err) {
     showError($('config-error'), err);
+  } finally {
+    $('yaml').removeAttribute('aria-busy');
   }
 }
 

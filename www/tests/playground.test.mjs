@@ -119,6 +119,9 @@ async function pickFolders() {
 async function useYaml(yaml) {
   await page.getByLabel('Merge config (YAML)').fill(yaml);
   await page.getByRole('button', { name: 'Apply YAML to form' }).click();
+  // The page parses in its worker: wait until the form holds the import (a stale plan from the
+  // previous test would otherwise pass the check below at once).
+  await page.locator('#yaml:not([aria-busy])').waitFor();
   await page.waitForFunction(() => /Plan:|names|not one of/.test(document.getElementById('plan').textContent
     + document.getElementById('config-error').textContent));
 }
