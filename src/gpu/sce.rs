@@ -13,7 +13,7 @@ use super::params::{Header, Params, Slot};
 use super::selection::each_chunk;
 use super::shaders::Kernel;
 use super::tensor::{Chunker, GpuTensor, SlotReader};
-use super::topk::{rank_cut, KeySource};
+use super::topk::{count_key_per_block, rank_cut, KeySource};
 use super::GpuContext;
 use crate::dtype::DType;
 use crate::error::Result;
@@ -153,21 +153,7 @@ async fn count_zeros(
         let bytes = keys
             .stage(ctx, scratch, reader, &range, &mut params)
             .await?;
-        let blocks = range.len().div_ceil(512) as u64;
-        let counts = scratch
-            .run(
-                ctx,
-                Kernel::TopkCountKey,
-                DType::F32,
-                &params,
-                bytes,
-                blocks as u32,
-                blocks * 4,
-                true,
-                blocks * 4,
-            )
-            .await?;
-        let counts: Vec<u32> = bytemuck::pod_collect_to_vec(&counts);
+        let counts = count_key_per_block(ctx, scratch, &params, bytes, range.len()).await?;
         zeros += counts.iter().map(|&c| c as usize).sum::<usize>();
     }
     Ok(zeros)

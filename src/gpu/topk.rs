@@ -132,24 +132,8 @@ pub async fn rank_cut(
     let mut seen = 0usize;
     for range in &ranges {
         let bytes = keys.stage(ctx, scratch, reader, range, &mut params).await?;
-        let blocks = range.len().div_ceil(BLOCK);
-        let counts = scratch
-            .run(
-                ctx,
-                Kernel::TopkCountKey,
-                DType::F32,
-                &params,
-                bytes,
-                blocks as u32,
-                blocks as u64 * 4,
-                true,
-                blocks as u64 * 4,
-            )
-            .await?;
-        for (block, &n) in bytemuck::pod_collect_to_vec::<u8, u32>(&counts)
-            .iter()
-            .enumerate()
-        {
+        let counts = count_key_per_block(ctx, scratch, &params, bytes, range.len()).await?;
+        for (block, &n) in counts.iter().enumerate() {
             if seen + n as usize >= need {
                 let start = range.start + block * BLOCK;
                 let block_range = start..(start + BLOCK).min(range.end);
@@ -177,4 +161,30 @@ pub async fn rank_cut(
         }
     }
     unreachable!("the histogram counted {need} elements at the threshold key")
+}
+
+/// How many keys of the staged chunk (`len` elements) equal `params.header.u[0]`, per block of
+/// `BLOCK` elements.
+pub(crate) async fn count_key_per_block(
+    ctx: &GpuContext,
+    scratch: &mut Scratch,
+    params: &Params,
+    input_bytes: u64,
+    len: usize,
+) -> Result<Vec<u32>> {
+    let blocks = len.div_ceil(BLOCK);
+    let counts = scratch
+        .run(
+            ctx,
+            Kernel::TopkCountKey,
+            DType::F32,
+            params,
+            input_bytes,
+            blocks as u32,
+            blocks as u64 * 4,
+            true,
+            blocks as u64 * 4,
+        )
+        .await?;
+    Ok(bytemuck::pod_collect_to_vec(&counts))
 }
