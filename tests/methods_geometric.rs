@@ -4,7 +4,7 @@
 
 use std::collections::BTreeMap;
 
-use mixmerge::merge::catalog::{MethodKind, ParamName, Scope};
+use mixmerge::merge::catalog::{MethodKind, ParamName};
 use mixmerge::merge::{build_merger, Chunk, TensorRecipe};
 
 fn recipe(
@@ -14,12 +14,7 @@ fn recipe(
     global: &[(ParamName, f64)],
     per_input: &[&[(ParamName, f64)]],
 ) -> TensorRecipe {
-    let mut all: BTreeMap<ParamName, f64> = method
-        .params()
-        .into_iter()
-        .filter(|d| d.scope == Scope::Global)
-        .filter_map(|d| d.default.map(|v| (d.name, v)))
-        .collect();
+    let mut all: BTreeMap<ParamName, f64> = method.global_defaults();
     all.extend(global.iter().copied());
     TensorRecipe {
         method,

@@ -31,6 +31,18 @@ pub struct Progress {
     pub tensors_total: usize,
 }
 
+impl Progress {
+    /// Nothing written yet of `plan`.
+    pub fn start(plan: &crate::plan::MergePlan) -> Self {
+        Progress {
+            bytes_written: 0,
+            bytes_total: plan.output_bytes(),
+            tensors_done: 0,
+            tensors_total: plan.tensors.len(),
+        }
+    }
+}
+
 #[derive(Debug, Clone)]
 pub struct ExecOptions {
     pub threads: usize,

@@ -130,12 +130,7 @@ where
 
         let mut pending: BTreeMap<usize, Vec<u8>> = BTreeMap::new();
         let mut next_to_write = 0usize;
-        let mut report = Progress {
-            bytes_written: 0,
-            bytes_total: plan.output_bytes(),
-            tensors_done: 0,
-            tensors_total: plan.tensors.len(),
-        };
+        let mut report = Progress::start(plan);
         for (index, bytes) in receiver {
             pending.insert(index, bytes);
             while let Some(bytes) = pending.remove(&next_to_write) {

@@ -22,12 +22,7 @@ where
     K: ShardSink,
     H: ExecHooks,
 {
-    let mut progress = Progress {
-        bytes_written: 0,
-        bytes_total: plan.output_bytes(),
-        tensors_done: 0,
-        tensors_total: plan.tensors.len(),
-    };
+    let mut progress = Progress::start(plan);
     hooks.progress(progress);
     for tensor in &plan.tensors {
         let cpu = TensorOnCpu { tensor, from: 0 };

@@ -35,12 +35,7 @@ pub struct KernelThroughput {
 /// with typical parameters, in rows of 4096 when they divide it (DELLA and arcee_fusion work
 /// per row).
 pub fn bench_recipe(method: MethodKind, numel: usize) -> TensorRecipe {
-    let mut global: BTreeMap<ParamName, f64> = method
-        .params()
-        .into_iter()
-        .filter(|d| d.scope == crate::merge::catalog::Scope::Global)
-        .filter_map(|d| d.default.map(|v| (d.name, v)))
-        .collect();
+    let mut global: BTreeMap<ParamName, f64> = method.global_defaults();
     global.insert(ParamName::Normalize, 1.0);
     if method == MethodKind::Sce {
         global.insert(ParamName::SelectTopk, 0.5);

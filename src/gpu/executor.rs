@@ -68,12 +68,7 @@ where
     K: ShardSink,
     H: ExecHooks,
 {
-    let mut progress = Progress {
-        bytes_written: 0,
-        bytes_total: plan.output_bytes(),
-        tensors_done: 0,
-        tensors_total: plan.tensors.len(),
-    };
+    let mut progress = Progress::start(plan);
     hooks.progress(progress);
     let mut report = GpuRunReport::default();
     for tensor in &plan.tensors {

@@ -274,6 +274,15 @@ impl MethodKind {
         )
     }
 
+    /// The method's global parameters that have defaults, at those defaults.
+    pub fn global_defaults(self) -> std::collections::BTreeMap<ParamName, f64> {
+        self.params()
+            .into_iter()
+            .filter(|d| d.scope == Scope::Global)
+            .filter_map(|d| d.default.map(|v| (d.name, v)))
+            .collect()
+    }
+
     pub fn params(self) -> Vec<ParamDecl> {
         use MethodKind::*;
         use ParamName as P;

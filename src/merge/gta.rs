@@ -276,12 +276,7 @@ mod tests {
         weights: &[f64],
         global: &[(ParamName, f64)],
     ) -> TensorRecipe {
-        let mut all: BTreeMap<ParamName, f64> = method
-            .params()
-            .into_iter()
-            .filter(|d| d.scope == super::super::catalog::Scope::Global)
-            .filter_map(|d| d.default.map(|v| (d.name, v)))
-            .collect();
+        let mut all: BTreeMap<ParamName, f64> = method.global_defaults();
         all.extend(global.iter().copied());
         TensorRecipe {
             method,

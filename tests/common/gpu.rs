@@ -7,7 +7,7 @@ use std::sync::OnceLock;
 use mixmerge::dtype::DType;
 use mixmerge::gpu::bench::MemorySlots;
 use mixmerge::gpu::{merge_tensor, request_native, GpuContext, GpuTensor};
-use mixmerge::merge::catalog::{encoded, MethodKind, ParamName, Scope};
+use mixmerge::merge::catalog::{encoded, MethodKind, ParamName};
 use mixmerge::merge::rng::{tensor_key, Stream};
 use mixmerge::merge::{build_merger, Chunk, TensorRecipe};
 
@@ -45,12 +45,7 @@ pub fn recipe(
     global: &[(ParamName, f64)],
     per_input: &[(ParamName, f64)],
 ) -> TensorRecipe {
-    let mut all: BTreeMap<ParamName, f64> = method
-        .params()
-        .into_iter()
-        .filter(|d| d.scope == Scope::Global)
-        .filter_map(|d| d.default.map(|v| (d.name, v)))
-        .collect();
+    let mut all: BTreeMap<ParamName, f64> = method.global_defaults();
     all.extend(global.iter().copied());
     TensorRecipe {
         method,
