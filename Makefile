@@ -54,12 +54,13 @@ gpu-test: lavapipe models
 	$(CARGO) clippy --all-targets --features gpu -- -D warnings
 	MIXMERGE_REQUIRE_GPU=1 MIXMERGE_REQUIRE_MODELS=1 $(CARGO) test --features gpu
 
-## eval-test: burn inference on the CPU (`--features eval`): clippy, the unit tests, the tiny
-## Llama/GPT-2 models against their numpy reference logits, perplexity, generation, the CLI.
+## eval-test: burn inference and training on the CPU (`--features train`, which includes
+## `eval`): clippy, the unit tests, the tiny Llama/GPT-2 models against their numpy reference
+## logits, perplexity, generation, the CLI, the demo tasks and experts, training determinism.
 ## A cold burn build takes about 20–45 minutes on 2 cores (warm: seconds).
 eval-test:
-	CARGO_TARGET_DIR=$(EVAL_TARGET_DIR) $(CARGO) clippy --all-targets --features eval -- -D warnings
-	CARGO_TARGET_DIR=$(EVAL_TARGET_DIR) $(CARGO) test --features eval --lib --test eval_models --test eval_text
+	CARGO_TARGET_DIR=$(EVAL_TARGET_DIR) $(CARGO) clippy --all-targets --features train -- -D warnings
+	CARGO_TARGET_DIR=$(EVAL_TARGET_DIR) $(CARGO) test --features train --lib --test eval_models --test eval_text --test demo_tasks --test demo_train
 
 ## eval-gpu-test: the same with burn's wgpu backend (`--features eval,gpu`, burn's GPU kernels
 ## make it a larger build), wgpu logits = CPU logits on lavapipe; a missing adapter is a failure.
