@@ -8,7 +8,7 @@ use burn::prelude::Device;
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 
-pub use optimise::{pack_row, train, TrainOptions, TrainRow};
+pub use optimise::{batch_loss, pack_row, train, TrainOptions, TrainRow};
 pub use weights::DemoWeights;
 
 use super::tasks::{pretraining_line, DemoTask, TaskExample, TrainingStream};

@@ -96,7 +96,7 @@ pub fn train(
 }
 
 /// Mean weighted negative log-likelihood over all rows, one scalar `[1]` to differentiate.
-fn batch_loss(model: &Model, rows: &[TrainRow], device: &Device) -> Result<Tensor<1>> {
+pub fn batch_loss(model: &Model, rows: &[TrainRow], device: &Device) -> Result<Tensor<1>> {
     let total_weight: f32 = rows.iter().flat_map(|r| &r.weights).sum();
     if total_weight == 0.0 {
         return Err(MergeError::Unsupported(
