@@ -71,6 +71,15 @@ impl DemoTask {
         }
     }
 
+    /// The seed of this task's held-out set in the run seeded `run_seed`.
+    pub fn held_out_seed(self, run_seed: u64) -> u64 {
+        let index = DemoTask::ALL
+            .iter()
+            .position(|&t| t == self)
+            .expect("listed");
+        derive_seed(run_seed, 100 + index as u64)
+    }
+
     /// `count` distinct examples drawn from `seed` (a held-out set).
     pub fn held_out(self, seed: u64, count: usize) -> Vec<TaskExample> {
         let mut rng = ChaCha8Rng::seed_from_u64(seed);
@@ -170,6 +179,14 @@ fn letters(rng: &mut ChaCha8Rng, min: usize, max: usize) -> String {
     (0..len)
         .map(|_| (b'a' + rng.random_range(0..26u8)) as char)
         .collect()
+}
+
+/// Independent seeds for each use of the run's seed (SplitMix64 of seed and purpose).
+pub fn derive_seed(seed: u64, purpose: u64) -> u64 {
+    let mut z = seed ^ purpose.wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    z ^ (z >> 31)
 }
 
 /// One example per line, `{"prompt": …, "answer": …}`.

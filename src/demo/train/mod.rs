@@ -11,7 +11,7 @@ use rand_chacha::ChaCha8Rng;
 pub use optimise::{batch_loss, pack_row, train, TrainOptions, TrainRow};
 pub use weights::DemoWeights;
 
-use super::tasks::{pretraining_line, DemoTask, TaskExample, TrainingStream};
+use super::tasks::{derive_seed, pretraining_line, DemoTask, TaskExample, TrainingStream};
 use super::vocab::{config_json, DemoShape};
 use crate::error::Result;
 use crate::io::{Checkpoint, MemorySource};
@@ -36,11 +36,11 @@ impl DemoRecipe {
                 steps: 400,
                 rows: 4,
                 row_len: 96,
-                peak_lr: 5e-3,
+                peak_lr: 3e-3,
                 answers_only: false,
             },
             finetune: TrainOptions {
-                steps: 400,
+                steps: 1000,
                 rows: 4,
                 row_len: 96,
                 peak_lr: 3e-3,
@@ -72,15 +72,13 @@ pub fn train_demo(
 ) -> Result<DemoRun> {
     let config = config_json(&recipe.shape);
     let held_out: Vec<_> = DemoTask::ALL
-        .iter()
-        .enumerate()
-        .map(|(i, &task)| {
+        .map(|task| {
             (
                 task,
-                task.held_out(derive_seed(recipe.seed, 100 + i as u64), recipe.held_out),
+                task.held_out(task.held_out_seed(recipe.seed), recipe.held_out),
             )
         })
-        .collect();
+        .to_vec();
 
     let mut base = DemoWeights::init(&recipe.shape, derive_seed(recipe.seed, 1), device);
     let mut corpus = ChaCha8Rng::seed_from_u64(derive_seed(recipe.seed, 2));
@@ -134,12 +132,4 @@ fn rounded_to_bf16(
     let checkpoint =
         pollster::block_on(Checkpoint::from_sources("demo".into(), vec![source], None))?;
     pollster::block_on(DemoWeights::load(shape, &checkpoint, device))
-}
-
-/// Independent seeds for each use of the run's seed (SplitMix64 of seed and purpose).
-pub fn derive_seed(seed: u64, purpose: u64) -> u64 {
-    let mut z = seed ^ purpose.wrapping_mul(0x9E37_79B9_7F4A_7C15);
-    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-    z ^ (z >> 31)
 }
