@@ -60,11 +60,21 @@ fn held_out_prompts_never_appear_in_training_streams() {
 
 #[test]
 fn committed_task_files_are_the_generators_output() {
-    let sets = load_task_sets(&demo_dir().join("tasks")).unwrap();
+    let dir = demo_dir();
+    let record: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(dir.join("scores.json")).unwrap()).unwrap();
+    let seed = record["seed"].as_u64().unwrap();
+    let sets = load_task_sets(&dir.join("tasks")).unwrap();
     let names: Vec<_> = sets.iter().map(|s| s.name.as_str()).collect();
     assert_eq!(names, ["addition", "reversal", "sorting"]);
-    for set in &sets {
-        assert_eq!(set.examples.len(), 200, "{}", set.name);
+    for (set, task) in sets.iter().zip(DemoTask::ALL) {
+        // Stale files (a generator changed, the sets not rewritten) fail here.
+        assert_eq!(
+            set.examples,
+            task.held_out(task.held_out_seed(seed), 200),
+            "{}",
+            set.name
+        );
         assert_eq!(
             parse_jsonl("again", &to_jsonl(&set.examples)).unwrap(),
             set.examples

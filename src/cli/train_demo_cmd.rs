@@ -26,6 +26,12 @@ pub struct TrainDemoArgs {
     /// Fine-tuning steps of each expert (default: the shipped recipe's).
     #[arg(long)]
     pub finetune_steps: Option<usize>,
+    /// Peak learning rate of pre-training (default: the shipped recipe's).
+    #[arg(long)]
+    pub pretrain_lr: Option<f64>,
+    /// Peak learning rate of fine-tuning (default: the shipped recipe's).
+    #[arg(long)]
+    pub finetune_lr: Option<f64>,
 }
 
 pub fn run(args: TrainDemoArgs) -> anyhow::Result<()> {
@@ -35,6 +41,12 @@ pub fn run(args: TrainDemoArgs) -> anyhow::Result<()> {
     }
     if let Some(steps) = args.finetune_steps {
         recipe.finetune.steps = steps;
+    }
+    if let Some(lr) = args.pretrain_lr {
+        recipe.pretrain.peak_lr = lr;
+    }
+    if let Some(lr) = args.finetune_lr {
+        recipe.finetune.peak_lr = lr;
     }
     let device = cpu_device();
     let start = Instant::now();

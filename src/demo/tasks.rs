@@ -23,7 +23,9 @@ pub struct TaskExample {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum DemoTask {
-    /// `12+34=` → `46`
+    /// `07+35=` → `240`: two-digit operands (zero-padded) and the three-digit sum written least
+    /// significant digit first, so every answer digit sits at a fixed distance from its operand
+    /// digits and comes after the carry it needs (042 reversed).
     Addition,
     /// `rev:abcd=` → `dcba`
     Reversal,
@@ -46,10 +48,10 @@ impl DemoTask {
     pub fn example(self, rng: &mut ChaCha8Rng) -> TaskExample {
         match self {
             DemoTask::Addition => {
-                let (a, b) = (number(rng, 2), number(rng, 2));
+                let (a, b) = (rng.random_range(0..100u32), rng.random_range(0..100u32));
                 TaskExample {
-                    prompt: format!("{a}+{b}="),
-                    answer: (a + b).to_string(),
+                    prompt: format!("{a:02}+{b:02}="),
+                    answer: format!("{:03}", a + b).chars().rev().collect(),
                 }
             }
             DemoTask::Reversal => {
@@ -228,8 +230,10 @@ mod tests {
         for _ in 0..50 {
             let add = DemoTask::Addition.example(&mut rng);
             let (a, b) = add.prompt.trim_end_matches('=').split_once('+').unwrap();
+            assert_eq!((a.len(), b.len(), add.answer.len()), (2, 2, 3), "{add:?}");
             let sum = a.parse::<u32>().unwrap() + b.parse::<u32>().unwrap();
-            assert_eq!(add.answer, sum.to_string());
+            let digits_first_to_last: String = add.answer.chars().rev().collect();
+            assert_eq!(digits_first_to_last.parse::<u32>().unwrap(), sum);
             let rev = DemoTask::Reversal.example(&mut rng);
             let word = &rev.prompt[4..rev.prompt.len() - 1];
             assert_eq!(rev.answer.chars().rev().collect::<String>(), word);
