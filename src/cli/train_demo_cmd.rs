@@ -9,6 +9,7 @@ use clap::Args;
 use mixmerge::demo::files::{load_task_sets, score_model_folder, write_files, write_task_sets};
 use mixmerge::demo::train::{train_demo, DemoRecipe};
 use mixmerge::demo::vocab::{config_json, tokenizer_json};
+use mixmerge::demo::DemoTask;
 use mixmerge::model::cpu_device;
 use serde_json::{json, Map, Value};
 
@@ -32,6 +33,16 @@ pub struct TrainDemoArgs {
     /// Peak learning rate of fine-tuning (default: the shipped recipe's).
     #[arg(long)]
     pub finetune_lr: Option<f64>,
+    /// Fine-tune only these experts (for short experiments; default: every task).
+    #[arg(long, value_delimiter = ',', value_parser = parse_task)]
+    pub experts: Option<Vec<DemoTask>>,
+}
+
+fn parse_task(name: &str) -> Result<DemoTask, String> {
+    DemoTask::ALL
+        .into_iter()
+        .find(|t| t.name() == name)
+        .ok_or_else(|| format!("no demo task {name:?} (addition, reversal, sorting)"))
 }
 
 pub fn run(args: TrainDemoArgs) -> anyhow::Result<()> {
@@ -47,6 +58,9 @@ pub fn run(args: TrainDemoArgs) -> anyhow::Result<()> {
     }
     if let Some(lr) = args.finetune_lr {
         recipe.finetune.peak_lr = lr;
+    }
+    if let Some(experts) = args.experts {
+        recipe.experts = experts;
     }
     let device = cpu_device();
     let start = Instant::now();

@@ -16,7 +16,7 @@ use super::vocab::{config_json, DemoShape};
 use crate::error::Result;
 use crate::io::{Checkpoint, MemorySource};
 
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct DemoRecipe {
     pub seed: u64,
     pub shape: DemoShape,
@@ -24,6 +24,8 @@ pub struct DemoRecipe {
     pub finetune: TrainOptions,
     /// Examples in each task's held-out set.
     pub held_out: usize,
+    /// The tasks to fine-tune an expert on (each keeps its own seed whichever others run).
+    pub experts: Vec<DemoTask>,
 }
 
 impl DemoRecipe {
@@ -47,6 +49,7 @@ impl DemoRecipe {
                 answers_only: true,
             },
             held_out: 200,
+            experts: DemoTask::ALL.to_vec(),
         }
     }
 }
@@ -59,7 +62,7 @@ pub struct DemoModel {
 }
 
 pub struct DemoRun {
-    /// `base`, then one expert per task in [`DemoTask::ALL`] order.
+    /// `base`, then one expert per task of the recipe in [`DemoTask::ALL`] order.
     pub models: Vec<DemoModel>,
     pub held_out: Vec<(DemoTask, Vec<TaskExample>)>,
 }
@@ -96,6 +99,9 @@ pub fn train_demo(
         losses,
     }];
     for (i, (task, examples)) in held_out.iter().enumerate() {
+        if !recipe.experts.contains(task) {
+            continue;
+        }
         let mut expert = base.clone();
         let mut stream =
             TrainingStream::new(*task, derive_seed(recipe.seed, 10 + i as u64), examples);
