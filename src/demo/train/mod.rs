@@ -29,7 +29,7 @@ pub struct DemoRecipe {
 }
 
 impl DemoRecipe {
-    /// What `mixmerge train-demo` runs (a few minutes on two cores).
+    /// What `mixmerge train-demo` runs (15–30 minutes on two cores).
     pub fn shipped(seed: u64) -> Self {
         DemoRecipe {
             seed,
@@ -42,7 +42,7 @@ impl DemoRecipe {
                 answers_only: false,
             },
             finetune: TrainOptions {
-                steps: 1000,
+                steps: 2000,
                 rows: 4,
                 row_len: 96,
                 peak_lr: 3e-3,
