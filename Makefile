@@ -16,7 +16,7 @@ export MIXMERGE_SMOLLM2_GGUF := $(SMOLLM2_GGUF)
 # merge core's builds warm.
 EVAL_TARGET_DIR ?= $(CARGO_TARGET_DIR)-eval
 
-.PHONY: models test setup fmt-check clippy unit lavapipe gpu-test eval-test eval-gpu-test serve demo bench wasm wasm-setup browser-setup test-browser browser-135m
+.PHONY: models test setup fmt-check clippy unit lavapipe gpu-test eval-test eval-gpu-test serve demo bench wasm wasm-merge wasm-eval wasm-setup browser-setup test-browser browser-135m
 
 ## test: install what is needed, then format check, clippy (warnings are errors), all tests,
 ## the GPU path on lavapipe (a CPU Vulkan driver), where a missing adapter is a failure, and the
@@ -78,25 +78,42 @@ demo:
 	$(CARGO_TARGET_DIR)/release/mixmerge merge $(DEMO_DIR)/mixup.yml $(DEMO_DIR)/merged --overwrite
 	$(CARGO_TARGET_DIR)/release/mixmerge inspect $(DEMO_DIR)/merged
 
-## wasm: build the crate for the browser into www/pkg (wasm-bindgen, no wasm-pack), with the
-## WebGPU executor (wgpu's `webgpu` backend)
+## wasm: build the crate for the browser into www/pkg (wasm-bindgen, no wasm-pack), twice: the
+## merge engine (mixmerge*, with the WebGPU executor: wgpu's `webgpu` backend) and, so that the
+## merge page stays small, the evaluation engine (mixmerge_eval*, `--features eval,gpu`: burn
+## inference on WebGPU or the CPU), which the page fetches only when its Evaluate panel opens.
+## The evaluation build is a cold burn build (about 25 minutes on 2 cores), in EVAL_TARGET_DIR.
 WASM_TARGET := wasm32-unknown-unknown
 CARGO_HOME ?= $(HOME)/.cargo
 # The CLI that matches the wasm-bindgen crate exactly, installed by `wasm-setup` when missing.
 WASM_BINDGEN ?= $(CARGO_HOME)/bin/wasm-bindgen
 WASM_BINDGEN_VERSION := $(shell sed -n '/^name = "wasm-bindgen"$$/{n;s/version = "\(.*\)"/\1/p}' Cargo.lock)
+# binaryen's optimiser shrinks the evaluation bundle by a third; skipped (with a note) when absent.
+WASM_OPT ?= wasm-opt
 
 wasm-setup:
 	@rustup target list --installed 2>/dev/null | grep -q $(WASM_TARGET) || rustup target add $(WASM_TARGET)
 	@$(WASM_BINDGEN) --version 2>/dev/null | grep -q "$(WASM_BINDGEN_VERSION)" || \
 		cargo install --force wasm-bindgen-cli --version =$(WASM_BINDGEN_VERSION)
 
-wasm: wasm-setup
+wasm: wasm-merge wasm-eval
+
+wasm-merge: wasm-setup
 	$(CARGO) build --release --lib --target $(WASM_TARGET) --features gpu
 	$(WASM_BINDGEN) --target web --no-typescript --out-dir www/pkg \
 		$(CARGO_TARGET_DIR)/$(WASM_TARGET)/release/mixmerge.wasm
 	@printf 'www/pkg/mixmerge_bg.wasm: %s bytes, %s gzipped\n' \
 		$$(stat -c %s www/pkg/mixmerge_bg.wasm) $$(gzip -9c www/pkg/mixmerge_bg.wasm | wc -c)
+
+wasm-eval: wasm-setup
+	CARGO_TARGET_DIR=$(EVAL_TARGET_DIR) $(CARGO) build --release --lib --target $(WASM_TARGET) --features eval,gpu
+	$(WASM_BINDGEN) --target web --no-typescript --out-dir www/pkg --out-name mixmerge_eval \
+		$(EVAL_TARGET_DIR)/$(WASM_TARGET)/release/mixmerge.wasm
+	@if command -v $(WASM_OPT) >/dev/null; then \
+		$(WASM_OPT) -O3 --all-features www/pkg/mixmerge_eval_bg.wasm -o www/pkg/mixmerge_eval_bg.wasm; \
+	else echo "$(WASM_OPT) not found (apt-get install binaryen): www/pkg/mixmerge_eval_bg.wasm left unoptimised"; fi
+	@printf 'www/pkg/mixmerge_eval_bg.wasm: %s bytes, %s gzipped\n' \
+		$$(stat -c %s www/pkg/mixmerge_eval_bg.wasm) $$(gzip -9c www/pkg/mixmerge_eval_bg.wasm | wc -c)
 
 ## serve: build the wasm, then serve the playground (www/) on $(HOST):$(PORT)
 serve: wasm
@@ -114,14 +131,20 @@ browser-setup:
 		{ $$SUDO apt-get update && $$SUDO apt-get install -y chromium; }; \
 	fi
 
+# The native reference for the Evaluate panel's tests: `mixmerge eval`/`generate` (burn, CPU);
+# `eval` shares eval-test's build, `eval,gpu` eval-gpu-test's.
+EVAL_NATIVE_FEATURES ?= eval
+
 test-browser: wasm browser-setup
 	$(CARGO) build
+	CARGO_TARGET_DIR=$(EVAL_TARGET_DIR) $(CARGO) build --features $(EVAL_NATIVE_FEATURES)
 	cd www && { [ -d node_modules/playwright-core ] || npm install --no-audit --no-fund; }
-	cd www && MIXMERGE=$(CARGO_TARGET_DIR)/debug/mixmerge CHROMIUM=$(CHROMIUM) node --test tests/
+	cd www && MIXMERGE=$(CARGO_TARGET_DIR)/debug/mixmerge MIXMERGE_EVAL=$(EVAL_TARGET_DIR)/debug/mixmerge \
+		CHROMIUM=$(CHROMIUM) node --test tests/
 
 ## browser-135m: TIES of two ~135M-parameter bf16 checkpoints in headless Chromium on WebGPU,
 ## compared with the native CLI; prints both wall times and the page's peak memory
-browser-135m: wasm browser-setup
+browser-135m: wasm-merge browser-setup
 	$(CARGO) build --release
 	cd www && { [ -d node_modules/playwright-core ] || npm install --no-audit --no-fund; }
 	cd www && MIXMERGE=$(CARGO_TARGET_DIR)/release/mixmerge CHROMIUM=$(CHROMIUM) node bench/merge-135m.mjs

@@ -1,8 +1,10 @@
-// The page's handle on the merge engine: requests to the module worker, answered by id.
+// The page's handle on a wasm engine: requests to its module worker, answered by id. The merge
+// engine runs in worker.js; the evaluation engine (a larger bundle) in eval-worker.js, started
+// only when the Evaluate panel is opened.
 
 export class Engine {
-  constructor() {
-    this.worker = new Worker(new URL('./worker.js', import.meta.url), { type: 'module' });
+  constructor(script = './worker.js') {
+    this.worker = new Worker(new URL(script, import.meta.url), { type: 'module' });
     this.next = 1;
     this.pending = new Map();
     this.worker.onmessage = ({ data }) => {
@@ -17,7 +19,7 @@ export class Engine {
       else request.reject(Object.assign(new Error(data.error.message), { name: data.error.name }));
     };
     this.worker.onerror = (event) => {
-      const error = new Error(event.message || 'the merge worker failed to start');
+      const error = new Error(event.message || `the engine's worker (${script}) failed to start`);
       for (const request of this.pending.values()) request.reject(error);
       this.pending.clear();
     };

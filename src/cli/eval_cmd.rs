@@ -5,7 +5,7 @@ use std::path::PathBuf;
 
 use anyhow::Context;
 use clap::{Args, ValueEnum};
-use mixmerge::eval::{generate, perplexity, GenerateOptions, Sampling, Window};
+use mixmerge::eval::{generate, perplexity, GenerateOptions, Sampling, TextStream, Window};
 use mixmerge::model::folder::load_model_folder;
 use mixmerge::model::{device_for, Backend};
 
@@ -74,12 +74,7 @@ pub fn run_eval(args: EvalArgs) -> anyhow::Result<()> {
     let text = std::fs::read_to_string(&args.text)
         .with_context(|| format!("reading {}", args.text.display()))?;
     let tokens = loaded.tokenizer.encode(&text, true)?;
-    let context = loaded.model.max_context().unwrap_or(usize::MAX);
-    let size = args.window.unwrap_or(512.min(context));
-    let window = match args.stride {
-        Some(stride) => Window { size, stride },
-        None => Window::overlapping(size),
-    };
+    let window = Window::for_context(loaded.model.max_context(), args.window, args.stride);
     let report = perplexity(&loaded.model, &tokens, window)?;
     let mut out = std::io::stdout().lock();
     if args.per_token {
@@ -112,33 +107,20 @@ pub fn run_generate(args: GenerateArgs) -> anyhow::Result<()> {
     let device = device_for(args.backend.into())?;
     let loaded = load_model_folder(&args.model, &device.device)?;
     let prompt = loaded.tokenizer.encode(&args.prompt, true)?;
-    let sampling = match args.temperature > 0.0 {
-        true => Sampling::TopP {
-            temperature: args.temperature,
-            top_p: args.top_p,
-            seed: args.seed,
-        },
-        false => Sampling::Greedy,
-    };
     let options = GenerateOptions {
         max_new_tokens: args.max_new_tokens,
-        sampling,
+        sampling: Sampling::from_temperature(args.temperature, args.top_p, args.seed),
         stop_tokens: loaded.stop_tokens.clone(),
     };
     let mut out = std::io::stdout().lock();
     write!(out, "{}", args.prompt)?;
-    // Decoding the whole continuation each time keeps multi-token characters intact.
-    let mut shown = 0;
-    let mut new_tokens = Vec::new();
+    let mut stream = TextStream::new(&loaded.tokenizer);
     let mut stream_error = None;
     let generation = generate(&loaded.model, &prompt, &options, &mut |token| {
-        new_tokens.push(token);
-        match loaded.tokenizer.decode(&new_tokens) {
-            Ok(text) if text.len() > shown && text.is_char_boundary(shown) => {
-                let _ = write!(out, "{}", &text[shown..]).and_then(|_| out.flush());
-                shown = text.len();
+        match stream.push(token) {
+            Ok(piece) => {
+                let _ = write!(out, "{piece}").and_then(|_| out.flush());
             }
-            Ok(_) => {}
             Err(e) => stream_error = Some(e),
         }
     })?;

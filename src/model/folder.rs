@@ -1,13 +1,17 @@
-//! A model folder on disk as the CLI takes it: `config.json`, safetensors weights and
-//! `tokenizer.json` side by side.
+//! A model folder as the CLI takes it: `config.json`, safetensors weights and `tokenizer.json`
+//! side by side (read from disk here; the browser reads the same files from `File`s).
 
+#[cfg(not(target_arch = "wasm32"))]
 use std::path::Path;
 
+#[cfg(not(target_arch = "wasm32"))]
 use burn::prelude::Device;
 use serde_json::Value;
 
 use super::{Model, TextTokenizer};
+#[cfg(not(target_arch = "wasm32"))]
 use crate::error::{MergeError, Result};
+#[cfg(not(target_arch = "wasm32"))]
 use crate::io::{model_folder, open_checkpoint, read_model_config};
 
 pub struct LoadedModel {
@@ -18,6 +22,7 @@ pub struct LoadedModel {
 }
 
 /// Loads the model at `path` (a folder, or a `.safetensors` file beside its `config.json`).
+#[cfg(not(target_arch = "wasm32"))]
 pub fn load_model_folder(path: &Path, device: &Device) -> Result<LoadedModel> {
     let folder = model_folder(path);
     let config = read_model_config(&folder)?.ok_or_else(|| MergeError::ModelNotFound {

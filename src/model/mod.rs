@@ -4,7 +4,6 @@
 pub mod backend;
 pub mod cache;
 pub mod config;
-#[cfg(not(target_arch = "wasm32"))]
 pub mod folder;
 pub mod gpt2;
 pub mod layers;
@@ -19,7 +18,7 @@ use serde_json::Value;
 #[cfg(all(feature = "gpu", not(target_arch = "wasm32")))]
 pub use backend::gpu_device;
 #[cfg(feature = "gpu")]
-pub use backend::shared_gpu_device;
+pub use backend::{gpu_device_async, shared_gpu_device};
 pub use backend::{cpu_device, device_for, Backend, InferenceDevice};
 pub use cache::KvCache;
 pub use config::{ArchConfig, Gpt2Config, LlamaConfig};
