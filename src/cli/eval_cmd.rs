@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use anyhow::Context;
 use clap::{Args, ValueEnum};
 use mixmerge::eval::{generate, perplexity, GenerateOptions, Sampling, TextStream, Window};
-use mixmerge::model::folder::load_model_folder;
+use mixmerge::model::folder::load_model;
 use mixmerge::model::{device_for, Backend};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -28,7 +28,7 @@ impl From<BackendChoice> for Backend {
 
 #[derive(Debug, Args)]
 pub struct EvalArgs {
-    /// Model folder (config.json, safetensors, tokenizer.json).
+    /// Model folder (config.json, safetensors, tokenizer.json) or a `.gguf` file.
     pub model: PathBuf,
     /// Text file whose perplexity to measure.
     #[arg(long)]
@@ -48,7 +48,7 @@ pub struct EvalArgs {
 
 #[derive(Debug, Args)]
 pub struct GenerateArgs {
-    /// Model folder (config.json, safetensors, tokenizer.json).
+    /// Model folder (config.json, safetensors, tokenizer.json) or a `.gguf` file.
     pub model: PathBuf,
     #[arg(long)]
     pub prompt: String,
@@ -70,7 +70,7 @@ pub struct GenerateArgs {
 
 pub fn run_eval(args: EvalArgs) -> anyhow::Result<()> {
     let device = device_for(args.backend.into())?;
-    let loaded = load_model_folder(&args.model, &device.device)?;
+    let loaded = load_model(&args.model, &device.device)?;
     let text = std::fs::read_to_string(&args.text)
         .with_context(|| format!("reading {}", args.text.display()))?;
     let tokens = loaded.tokenizer.encode(&text, true)?;
@@ -105,7 +105,7 @@ pub fn run_eval(args: EvalArgs) -> anyhow::Result<()> {
 
 pub fn run_generate(args: GenerateArgs) -> anyhow::Result<()> {
     let device = device_for(args.backend.into())?;
-    let loaded = load_model_folder(&args.model, &device.device)?;
+    let loaded = load_model(&args.model, &device.device)?;
     let prompt = loaded.tokenizer.encode(&args.prompt, true)?;
     let options = GenerateOptions {
         max_new_tokens: args.max_new_tokens,

@@ -4,7 +4,10 @@
 pub mod backend;
 pub mod cache;
 pub mod config;
+#[cfg(not(target_arch = "wasm32"))]
 pub mod folder;
+pub mod gguf_model;
+pub mod gguf_tokenizer;
 pub mod gpt2;
 pub mod layers;
 pub mod llama;
@@ -22,10 +25,19 @@ pub use backend::{gpu_device_async, shared_gpu_device};
 pub use backend::{cpu_device, device_for, Backend, InferenceDevice};
 pub use cache::KvCache;
 pub use config::{ArchConfig, Gpt2Config, LlamaConfig};
+pub use gguf_model::load_gguf;
 pub use tokenizer::TextTokenizer;
 pub use weights::{WeightLoader, WeightSource};
 
 use crate::error::Result;
+
+/// A model with what running it on text needs.
+pub struct LoadedModel {
+    pub model: Model,
+    pub tokenizer: TextTokenizer,
+    /// Ids that end a generation (`eos_token_id`, a number or a list).
+    pub stop_tokens: Vec<u32>,
+}
 
 /// A causal language model ready to run.
 pub enum Model {

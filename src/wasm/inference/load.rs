@@ -6,8 +6,8 @@ use serde::Serialize;
 use crate::wasm::ModelFolder;
 use crate::error::{MergeError, Result};
 use crate::io::TensorSource;
-use crate::model::folder::{stop_tokens, LoadedModel};
-use crate::model::{InferenceDevice, Model, TextTokenizer};
+use crate::model::config::stop_tokens;
+use crate::model::{InferenceDevice, LoadedModel, Model, TextTokenizer};
 
 /// What the page shows about a loaded model.
 #[derive(Debug, Clone, Serialize)]

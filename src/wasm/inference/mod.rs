@@ -18,7 +18,7 @@ use self::load::ModelInfo;
 use super::{to_js, to_js_error, DeviceChoice, ModelFolder};
 use crate::error::MergeError;
 use crate::eval::{generate_async, perplexity_async, GenerateOptions, Sampling, TextStream, Window};
-use crate::model::folder::LoadedModel;
+use crate::model::LoadedModel;
 
 struct Current {
     loaded: LoadedModel,
