@@ -16,7 +16,7 @@ export MIXMERGE_SMOLLM2_GGUF := $(SMOLLM2_GGUF)
 # merge core's builds warm.
 EVAL_TARGET_DIR ?= $(CARGO_TARGET_DIR)-eval
 
-.PHONY: models test setup fmt-check clippy unit lavapipe gpu-test eval-test eval-gpu-test serve demo bench wasm wasm-merge wasm-eval wasm-setup browser-setup test-browser browser-135m
+.PHONY: models test setup fmt-check clippy unit lavapipe gpu-test eval-test eval-gpu-test serve demo bench wasm wasm-merge wasm-eval wasm-setup browser-setup test-browser test-browser-smollm2 browser-135m
 
 ## test: install what is needed, then format check, clippy (warnings are errors), all tests,
 ## the GPU path on lavapipe (a CPU Vulkan driver), where a missing adapter is a failure, and the
@@ -141,6 +141,13 @@ test-browser: wasm browser-setup
 	cd www && { [ -d node_modules/playwright-core ] || npm install --no-audit --no-fund; }
 	cd www && MIXMERGE=$(CARGO_TARGET_DIR)/debug/mixmerge MIXMERGE_EVAL=$(EVAL_TARGET_DIR)/debug/mixmerge \
 		CHROMIUM=$(CHROMIUM) node --test tests/
+
+## test-browser-smollm2: SmolLM2-135M from its GGUF in the Evaluate panel (WebGPU and CPU) against
+## the native CLI, printing the page's tokens/s; minutes on two cores, so not part of `make test`
+test-browser-smollm2: wasm-eval browser-setup models
+	CARGO_TARGET_DIR=$(EVAL_TARGET_DIR) $(CARGO) build --features $(EVAL_NATIVE_FEATURES)
+	cd www && { [ -d node_modules/playwright-core ] || npm install --no-audit --no-fund; }
+	cd www && MIXMERGE_EVAL=$(EVAL_TARGET_DIR)/debug/mixmerge CHROMIUM=$(CHROMIUM) node --test slow-tests/
 
 ## browser-135m: TIES of two ~135M-parameter bf16 checkpoints in headless Chromium on WebGPU,
 ## compared with the native CLI; prints both wall times and the page's peak memory

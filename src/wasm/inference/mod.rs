@@ -68,7 +68,7 @@ pub async fn load_model(model: JsValue, options: JsValue) -> Result<JsValue, JsV
     let folder = ModelFolder::from_js(&model).map_err(to_js_error)?;
     let start = crate::eval::clock::seconds();
     let (device, used) = device::choose(choice).await;
-    let (loaded, info) = load::load_folder(&folder, &device).await.map_err(to_js_error)?;
+    let (loaded, info) = load::load(&folder, &device).await.map_err(to_js_error)?;
     let current = Rc::new(Current {
         loaded,
         info,
