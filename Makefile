@@ -59,13 +59,13 @@ gpu-test: lavapipe models
 ## A cold burn build takes about 20–45 minutes on 2 cores (warm: seconds).
 eval-test:
 	CARGO_TARGET_DIR=$(EVAL_TARGET_DIR) $(CARGO) clippy --all-targets --features eval -- -D warnings
-	CARGO_TARGET_DIR=$(EVAL_TARGET_DIR) $(CARGO) test --features eval --lib --test eval_models --test eval_text
+	CARGO_TARGET_DIR=$(EVAL_TARGET_DIR) $(CARGO) test --features eval --lib --test eval_models --test eval_text --test eval_hooks
 
 ## eval-gpu-test: the same with burn's wgpu backend (`--features eval,gpu`, burn's GPU kernels
 ## make it a larger build), wgpu logits = CPU logits on lavapipe; a missing adapter is a failure.
 eval-gpu-test: lavapipe
 	CARGO_TARGET_DIR=$(EVAL_TARGET_DIR) $(CARGO) clippy --all-targets --features eval,gpu -- -D warnings
-	MIXMERGE_REQUIRE_GPU=1 CARGO_TARGET_DIR=$(EVAL_TARGET_DIR) $(CARGO) test --features eval,gpu --test eval_models --test eval_text
+	MIXMERGE_REQUIRE_GPU=1 CARGO_TARGET_DIR=$(EVAL_TARGET_DIR) $(CARGO) test --features eval,gpu --test eval_models --test eval_text --test eval_hooks
 
 ## demo: merge two synthetic fine-tunes of a tiny Llama natively (linear, task arithmetic, M³ mixup)
 demo:
