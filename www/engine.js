@@ -19,8 +19,9 @@ export class Engine {
       else request.reject(Object.assign(new Error(data.error.message), { name: data.error.name }));
     };
     this.worker.onerror = (event) => {
-      const error = new Error(event.message || `the engine's worker (${script}) failed to start`);
-      for (const request of this.pending.values()) request.reject(error);
+      // A worker that failed to load fails every request, later ones included.
+      this.failure = new Error(event.message || `the engine's worker (${script}) failed to start`);
+      for (const request of this.pending.values()) request.reject(this.failure);
       this.pending.clear();
     };
   }
@@ -29,7 +30,8 @@ export class Engine {
   start(type, payload = {}, onProgress = null) {
     const id = this.next++;
     const promise = new Promise((resolve, reject) => {
-      this.pending.set(id, { resolve, reject, onProgress });
+      if (this.failure) reject(this.failure);
+      else this.pending.set(id, { resolve, reject, onProgress });
     });
     this.worker.postMessage({ id, type, ...payload });
     return { id, promise };
