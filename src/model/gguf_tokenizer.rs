@@ -1,6 +1,7 @@
 //! A `tokenizers::Tokenizer` rebuilt from a GGUF's `tokenizer.ggml.*` metadata: byte-level BPE
-//! (`gpt2`) with the pre-tokenizer llama.cpp's `tokenizer.ggml.pre` names, control tokens as
-//! special tokens, BOS/EOS as the file asks. No file access: the browser builds it too.
+//! (`gpt2`) with the pre-tokenizer llama.cpp's `tokenizer.ggml.pre` names, or SentencePiece BPE
+//! (`llama`, gguf_sentencepiece.rs); control tokens as special tokens, BOS/EOS as the file asks.
+//! No file access: the browser builds it too.
 
 use tokenizers::decoders::byte_level::ByteLevel as ByteLevelDecoder;
 use tokenizers::models::bpe::{Vocab, BPE};
@@ -50,17 +51,16 @@ impl TextTokenizer {
         let file = file.into();
         let inner = match gguf.model.as_str() {
             "gpt2" => byte_level_bpe(&file, gguf)?,
-            other => {
-                return Err(MergeError::Unsupported(format!(
-                    "{file}: GGUF tokenizer model `{other}` cannot be rebuilt yet (supported: gpt2)"
-                )))
-            }
+            "llama" => super::gguf_sentencepiece::sentencepiece_bpe(&file, gguf)?,
+            other => return Err(MergeError::Unsupported(format!(
+                "{file}: GGUF tokenizer model `{other}` cannot be rebuilt (supported: gpt2, llama)"
+            ))),
         };
         Ok(TextTokenizer::from_tokenizer(file, inner))
     }
 }
 
-fn tokenizer_error(file: &str, reason: impl std::fmt::Display) -> MergeError {
+pub(super) fn tokenizer_error(file: &str, reason: impl std::fmt::Display) -> MergeError {
     MergeError::Tokenizer {
         file: file.to_string(),
         reason: reason.to_string(),
@@ -210,6 +210,7 @@ mod tests {
             padding_token_id: None,
             add_bos_token: None,
             add_eos_token: None,
+            add_space_prefix: None,
             chat_template: None,
         }
     }

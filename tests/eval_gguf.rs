@@ -1,7 +1,8 @@
-//! SmolLM2-135M-Instruct run from its GGUF alone (tokenizer, config and weights from the file)
-//! against tests/fixtures/smollm2/reference.json: token ids from transformers' GGUF tokenizer,
-//! log-probs and a greedy continuation from a float64 numpy forward pass (make_reference.py).
-//! The bad-input tests use the small fixtures of tests/fixtures/gguf and always run.
+//! Models and tokenizers from GGUF files alone. SmolLM2-135M-Instruct (byte-level BPE) against
+//! tests/fixtures/smollm2/reference.json: token ids from transformers' GGUF tokenizer, log-probs
+//! and a greedy continuation from a float64 numpy forward pass (make_reference.py). A tiny
+//! SentencePiece vocabulary (tests/fixtures/spm) against `sentencepiece`'s own ids. The
+//! SentencePiece and bad-input tests use small fixtures and always run.
 
 mod common;
 
@@ -187,6 +188,36 @@ fn cli_evaluates_and_generates_from_a_gguf_path() {
 }
 
 #[test]
+fn sentencepiece_gguf_tokenizer_matches_sentencepiece() {
+    let path = fixture("spm/tiny-spm.gguf");
+    let tokenizer = tokenizer(&path);
+    let text = std::fs::read_to_string(fixture("spm/spm-reference.json")).unwrap();
+    let reference: Value = serde_json::from_str(&text).unwrap();
+    let bos = reference["bos_token_id"].as_u64().unwrap() as u32;
+    let cases = reference["cases"].as_array().unwrap();
+    for case in cases {
+        let text = case["text"].as_str().unwrap();
+        let mut want = vec![bos];
+        want.extend(ids(&case["ids"]));
+        // The file sets add_bos_token.
+        let got = tokenizer.encode(text, true).unwrap();
+        assert_eq!(got, want, "{text:?}");
+        assert_eq!(
+            tokenizer.encode(text, false).unwrap(),
+            want[1..],
+            "{text:?}"
+        );
+        assert_eq!(tokenizer.decode(&got).unwrap(), text, "{text:?}");
+    }
+    assert!(
+        cases
+            .iter()
+            .any(|c| c["text"].as_str().unwrap().contains('🙂')),
+        "a case needs byte fallback"
+    );
+}
+
+#[test]
 fn a_gguf_without_tokenizer_metadata_is_refused_naming_the_file() {
     let path = fixture("gguf/quants.gguf");
     let file = open_gguf_file(&path).unwrap();
@@ -235,6 +266,19 @@ fn unknown_tokenizer_models_and_pre_tokenizers_are_refused_naming_the_file() {
             "{message}"
         );
     }
+    let no_scores = GgufTokenizer {
+        model: "llama".into(),
+        scores: None,
+        ..good.clone()
+    };
+    let message = TextTokenizer::from_gguf("tiny-llama.gguf", &no_scores)
+        .err()
+        .unwrap()
+        .to_string();
+    assert!(
+        message.contains("tiny-llama.gguf") && message.contains("scores"),
+        "{message}"
+    );
     let broken = GgufTokenizer {
         merges: vec!["t1".into()],
         ..good
