@@ -55,11 +55,12 @@ gpu-test: lavapipe models
 	MIXMERGE_REQUIRE_GPU=1 MIXMERGE_REQUIRE_MODELS=1 $(CARGO) test --features gpu
 
 ## eval-test: burn inference on the CPU (`--features eval`): clippy, the unit tests, the tiny
-## Llama/GPT-2 models against their numpy reference logits, perplexity, generation, the CLI.
+## Llama/GPT-2 models against their numpy reference logits, perplexity, generation, the CLI,
+## and SmolLM2-135M from its GGUF against transformers' tokenizer and a numpy forward pass.
 ## A cold burn build takes about 20–45 minutes on 2 cores (warm: seconds).
-eval-test:
+eval-test: models
 	CARGO_TARGET_DIR=$(EVAL_TARGET_DIR) $(CARGO) clippy --all-targets --features eval -- -D warnings
-	CARGO_TARGET_DIR=$(EVAL_TARGET_DIR) $(CARGO) test --features eval --lib --test eval_models --test eval_text --test eval_hooks
+	MIXMERGE_REQUIRE_MODELS=1 CARGO_TARGET_DIR=$(EVAL_TARGET_DIR) $(CARGO) test --features eval --lib --test eval_models --test eval_text --test eval_gguf --test eval_hooks
 
 ## eval-gpu-test: the same with burn's wgpu backend (`--features eval,gpu`, burn's GPU kernels
 ## make it a larger build), wgpu logits = CPU logits on lavapipe; a missing adapter is a failure.
