@@ -83,8 +83,10 @@ pub fn device_for(backend: Backend) -> Result<InferenceDevice> {
 #[cfg(feature = "gpu")]
 fn describe(setup: &burn::tensor::wgpu::WgpuSetup) -> String {
     let info = setup.adapter.get_info();
-    format!(
-        "GPU {} ({:?}, {:?})",
-        info.name, info.backend, info.device_type
-    )
+    // Browsers hide the adapter's name unless asked (Chromium's developer features).
+    let name = match info.name.is_empty() {
+        true => "(name hidden by the browser)",
+        false => info.name.as_str(),
+    };
+    format!("GPU {name} ({:?}, {:?})", info.backend, info.device_type)
 }

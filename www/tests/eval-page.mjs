@@ -54,8 +54,13 @@ export async function loadChosen(page, timeout) {
 /// Loads `files` (a folder path, or file paths) through the matching input on `device`.
 export async function loadModel(page, { folder, files, device, timeout }) {
   await page.getByLabel('Run on').selectOption(device);
-  if (folder) await page.getByLabel('Model folder').setInputFiles(folder);
-  else await page.getByLabel('Model files').setInputFiles(files);
+  const input = page.getByLabel(folder ? 'Model folder' : 'Model files');
+  const picked = await input.evaluate((el) => [...el.files].map((f) => f.webkitRelativePath || f.name));
+  const wanted = folder ? path.basename(folder) : files.map((f) => path.basename(f));
+  // Playwright waits forever when a folder input is given the folder it already holds.
+  const same = folder ? picked[0]?.split('/')[0] === wanted : JSON.stringify(picked) === JSON.stringify(wanted);
+  if (!same) await input.setInputFiles(folder ?? files);
+  await page.getByLabel('Model source').selectOption(folder ? 'folder' : 'files');
   return loadChosen(page, timeout);
 }
 
