@@ -55,7 +55,8 @@ fn generation_runs_one_pass_per_token_and_stops_when_the_hooks_say() {
     let model = load("llama_gqa", &cpu());
     let prompt = [0u32, 7, 21, 3];
     let mut hooks = CountingHooks::new(None);
-    let full = pollster::block_on(generate_async(&model, &prompt, &greedy(10), &mut hooks)).unwrap();
+    let full =
+        pollster::block_on(generate_async(&model, &prompt, &greedy(10), &mut hooks)).unwrap();
     // The prompt pass yields the first token; each later token needs one more pass.
     assert_eq!(hooks.passes, 10);
     assert_eq!(hooks.tokens, full.tokens);
@@ -75,7 +76,10 @@ fn perplexity_stops_between_windows_when_the_hooks_say() {
     let mut hooks = CountingHooks::new(None);
     let report = pollster::block_on(perplexity_async(&model, &tokens, window, &mut hooks)).unwrap();
     assert_eq!(hooks.passes, 3, "13 tokens: windows [0,6) [4,10) [8,13)");
-    assert_eq!(report.log_probs, perplexity(&model, &tokens, window).unwrap().log_probs);
+    assert_eq!(
+        report.log_probs,
+        perplexity(&model, &tokens, window).unwrap().log_probs
+    );
     let mut stopping = CountingHooks::new(Some(2));
     let err = pollster::block_on(perplexity_async(&model, &tokens, window, &mut stopping));
     assert!(matches!(err, Err(MergeError::Cancelled)));
@@ -83,8 +87,7 @@ fn perplexity_stops_between_windows_when_the_hooks_say() {
 
 #[test]
 fn streamed_text_pieces_add_up_to_the_decoded_continuation() {
-    let tokenizer =
-        TextTokenizer::from_file(&fixture("llama_gqa").join("tokenizer.json")).unwrap();
+    let tokenizer = TextTokenizer::from_file(&fixture("llama_gqa").join("tokenizer.json")).unwrap();
     let model = load("llama_gqa", &cpu());
     let prompt = tokenizer.encode("the cat", true).unwrap();
     let mut stream = TextStream::new(&tokenizer);
@@ -108,24 +111,50 @@ fn perplexity_and_generation_on_wgpu_match_the_cpu() {
         let want = perplexity(&on_cpu, &tokens, window).unwrap();
         let got = perplexity(&on_gpu, &tokens, window).unwrap();
         for (i, (g, w)) in got.log_probs.iter().zip(&want.log_probs).enumerate() {
-            assert!((g - w).abs() <= TOLERANCE * w.abs().max(1.0), "{name} token {i}: {g} vs {w}");
+            assert!(
+                (g - w).abs() <= TOLERANCE * w.abs().max(1.0),
+                "{name} token {i}: {g} vs {w}"
+            );
         }
         let prompt = &tokens[..3];
         let options = greedy(12);
-        let cpu_tokens = generate(&on_cpu, prompt, &options, &mut |_| {}).unwrap().tokens;
-        let gpu_tokens = generate(&on_gpu, prompt, &options, &mut |_| {}).unwrap().tokens;
+        let cpu_tokens = generate(&on_cpu, prompt, &options, &mut |_| {})
+            .unwrap()
+            .tokens;
+        let gpu_tokens = generate(&on_gpu, prompt, &options, &mut |_| {})
+            .unwrap()
+            .tokens;
         assert_eq!(gpu_tokens, cpu_tokens, "{name}");
     }
 }
 
 #[test]
 fn the_default_window_follows_the_model_context() {
-    assert_eq!(Window::for_context(None, None, None), Window::overlapping(512));
-    assert_eq!(Window::for_context(Some(128), None, None), Window { size: 128, stride: 64 });
-    assert_eq!(Window::for_context(Some(128), Some(32), Some(8)), Window { size: 32, stride: 8 });
+    assert_eq!(
+        Window::for_context(None, None, None),
+        Window::overlapping(512)
+    );
+    assert_eq!(
+        Window::for_context(Some(128), None, None),
+        Window {
+            size: 128,
+            stride: 64
+        }
+    );
+    assert_eq!(
+        Window::for_context(Some(128), Some(32), Some(8)),
+        Window {
+            size: 32,
+            stride: 8
+        }
+    );
     assert_eq!(Sampling::from_temperature(0.0, 0.9, 3), Sampling::Greedy);
     assert_eq!(
         Sampling::from_temperature(0.7, 0.9, 3),
-        Sampling::TopP { temperature: 0.7, top_p: 0.9, seed: 3 }
+        Sampling::TopP {
+            temperature: 0.7,
+            top_p: 0.9,
+            seed: 3
+        }
     );
 }

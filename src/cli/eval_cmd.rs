@@ -116,14 +116,13 @@ pub fn run_generate(args: GenerateArgs) -> anyhow::Result<()> {
     write!(out, "{}", args.prompt)?;
     let mut stream = TextStream::new(&loaded.tokenizer);
     let mut stream_error = None;
-    let generation = generate(&loaded.model, &prompt, &options, &mut |token| {
-        match stream.push(token) {
-            Ok(piece) => {
-                let _ = write!(out, "{piece}").and_then(|_| out.flush());
-            }
-            Err(e) => stream_error = Some(e),
+    let mut show = |token| match stream.push(token) {
+        Ok(piece) => {
+            let _ = write!(out, "{piece}").and_then(|_| out.flush());
         }
-    })?;
+        Err(e) => stream_error = Some(e),
+    };
+    let generation = generate(&loaded.model, &prompt, &options, &mut show)?;
     if let Some(e) = stream_error {
         return Err(e.into());
     }

@@ -49,7 +49,12 @@ pub fn generate(
     options: &GenerateOptions,
     on_token: &mut dyn FnMut(u32),
 ) -> Result<Generation> {
-    pollster::block_on(generate_async(model, prompt, options, &mut super::hooks::OnToken(on_token)))
+    pollster::block_on(generate_async(
+        model,
+        prompt,
+        options,
+        &mut super::hooks::OnToken(on_token),
+    ))
 }
 
 /// Continues `prompt`, handing each new token to `hooks` as soon as it is chosen; results are

@@ -104,12 +104,9 @@ pub async fn perplexity_async(
         hooks.before_pass().await?;
         let logits = model.forward(&tokens[begin..end], &mut model.new_cache())?;
         forward_tokens += end - begin;
-        log_probs.extend(target_log_probs(
-            logits,
-            first_target - 1 - begin,
-            &tokens[first_target..end],
-        )
-        .await?);
+        log_probs.extend(
+            target_log_probs(logits, first_target - 1 - begin, &tokens[first_target..end]).await?,
+        );
         if end == tokens.len() {
             break;
         }

@@ -5,8 +5,8 @@ use std::path::Path;
 
 use burn::prelude::Device;
 
-pub use super::LoadedModel;
 use super::config::stop_tokens;
+pub use super::LoadedModel;
 use super::{load_gguf, Model, TextTokenizer};
 use crate::error::{MergeError, Result};
 use crate::io::{model_folder, open_checkpoint, open_gguf_file, read_model_config};

@@ -21,9 +21,9 @@ use serde_json::Value;
 
 #[cfg(all(feature = "gpu", not(target_arch = "wasm32")))]
 pub use backend::gpu_device;
+pub use backend::{cpu_device, device_for, Backend, InferenceDevice};
 #[cfg(feature = "gpu")]
 pub use backend::{gpu_device_async, shared_gpu_device};
-pub use backend::{cpu_device, device_for, Backend, InferenceDevice};
 pub use cache::KvCache;
 pub use config::{ArchConfig, Gpt2Config, LlamaConfig};
 pub use gguf_model::load_gguf;

@@ -3,8 +3,8 @@
 
 use serde::Serialize;
 
-use crate::wasm::DeviceChoice;
 use crate::model::{cpu_device, InferenceDevice};
+use crate::wasm::DeviceChoice;
 
 /// What the page shows about the device a model was loaded on.
 #[derive(Debug, Clone, Serialize)]

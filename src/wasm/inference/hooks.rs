@@ -45,7 +45,9 @@ impl<'a> JsControl<'a> {
 
     /// The whole generated text so far.
     pub fn text(&self) -> Result<String> {
-        self.stream.as_ref().map_or(Ok(String::new()), TextStream::text)
+        self.stream
+            .as_ref()
+            .map_or(Ok(String::new()), TextStream::text)
     }
 
     fn cancelled(&self) -> bool {

@@ -17,7 +17,9 @@ use self::hooks::JsControl;
 use self::load::ModelInfo;
 use super::{to_js, to_js_error, DeviceChoice, ModelFolder};
 use crate::error::MergeError;
-use crate::eval::{generate_async, perplexity_async, GenerateOptions, Sampling, TextStream, Window};
+use crate::eval::{
+    generate_async, perplexity_async, GenerateOptions, Sampling, TextStream, Window,
+};
 use crate::model::LoadedModel;
 
 struct Current {
@@ -40,7 +42,8 @@ fn parse<T: for<'de> Deserialize<'de> + Default>(value: JsValue, what: &str) -> 
     if value.is_undefined() || value.is_null() {
         return Ok(T::default());
     }
-    serde_wasm_bindgen::from_value(value).map_err(|e| to_js_error(MergeError::config(what, e.to_string())))
+    serde_wasm_bindgen::from_value(value)
+        .map_err(|e| to_js_error(MergeError::config(what, e.to_string())))
 }
 
 #[derive(Deserialize, Default)]
@@ -108,7 +111,11 @@ struct PerplexityJs<'a> {
 /// Perplexity of `text` under the loaded model (BOS added as the tokenizer's template says),
 /// with per-token log-probs. Stops with a `Cancelled` error once `control.cancelled` is true.
 #[wasm_bindgen]
-pub async fn perplexity(text: String, options: JsValue, control: JsValue) -> Result<JsValue, JsValue> {
+pub async fn perplexity(
+    text: String,
+    options: JsValue,
+    control: JsValue,
+) -> Result<JsValue, JsValue> {
     let options: PerplexityOptions = parse(options, "options")?;
     let current = current()?;
     let loaded = &current.loaded;
@@ -172,11 +179,18 @@ struct GenerationJs<'a> {
 /// Continues `prompt` with the loaded model, calling `control.onToken({token, text})` for each
 /// new token; stops with a `Cancelled` error once `control.cancelled` is true.
 #[wasm_bindgen]
-pub async fn generate(prompt: String, options: JsValue, control: JsValue) -> Result<JsValue, JsValue> {
+pub async fn generate(
+    prompt: String,
+    options: JsValue,
+    control: JsValue,
+) -> Result<JsValue, JsValue> {
     let options: GenerateOptionsJs = parse(options, "options")?;
     let current = current()?;
     let loaded = &current.loaded;
-    let prompt_ids = loaded.tokenizer.encode(&prompt, true).map_err(to_js_error)?;
+    let prompt_ids = loaded
+        .tokenizer
+        .encode(&prompt, true)
+        .map_err(to_js_error)?;
     let run = GenerateOptions {
         max_new_tokens: options.max_new_tokens,
         sampling: Sampling::from_temperature(options.temperature, options.top_p, options.seed),
