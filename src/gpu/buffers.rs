@@ -94,7 +94,9 @@ impl Scratch {
             ctx.queue.on_submitted_work_done(move || {
                 let _ = sender.send(());
             });
-            receiver.await.map_err(|e| gpu_error("waiting for the queue", e))?;
+            receiver
+                .await
+                .map_err(|e| gpu_error("waiting for the queue", e))?;
         }
         ctx.check()
     }
