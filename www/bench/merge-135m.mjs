@@ -3,7 +3,7 @@
 // with the native CLI's output; prints wall times and the page's peak memory.
 //
 // Page memory, sampled every 250 ms from /proc (see `pageMemory`): the resident memory (RSS) of
-// the renderer the page opened (page and worker share it), whole, plus what the merge adds to
+// the page's renderer (page and worker share it), whole, plus what the merge adds to
 // the browser's other processes (the GPU process, where SwiftShader runs the WebGPU work: its
 // buffers and staging; the browser and utility processes: blob reads, OPFS writes) over their
 // RSS just before the merge. RSS counts memory shared between two processes in both, so this
@@ -89,26 +89,68 @@ function residentMemory(pid) {
   return { rss: kb('VmRSS'), anon: kb('RssAnon'), shmem: kb('RssShmem') };
 }
 
-/// {pid: {type, rss, anon, shmem}} of the browser's processes, from the ids Chromium reports
-/// over CDP.
-async function processMemory(cdp) {
-  const { processInfo } = await cdp.send('SystemInfo.getProcessInfo');
-  const processes = {};
-  for (const { type, id } of processInfo) {
+/// The browser's process type from its command line: `browser`, `renderer`, `GPU`, a utility's
+/// service name, `zygote`, ….
+function processType(pid) {
+  // Chromium rewrites its children's command lines into one space-separated string.
+  const args = fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').split(/[\0 ]/);
+  const value = (flag) => args.find((a) => a.startsWith(`--${flag}=`))?.slice(flag.length + 3);
+  const type = value('type');
+  if (!type) return 'browser';
+  if (type === 'gpu-process') return 'GPU';
+  return type === 'utility' ? (value('utility-sub-type') ?? type) : type;
+}
+
+/// The browser process started with `profile` and all its descendants.
+function browserProcesses(profile) {
+  const children = new Map();
+  let root = null;
+  for (const pid of fs.readdirSync('/proc').filter((name) => /^\d+$/.test(name))) {
     try {
-      processes[id] = { type, ...residentMemory(id) };
+      const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+      const ppid = stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1];
+      children.set(ppid, [...(children.get(ppid) ?? []), pid]);
+      const args = fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
+      if (args.includes(`--user-data-dir=${profile}`) && !args.some((a) => a.startsWith('--type='))) {
+        root = pid;
+      }
+    } catch { /* exited meanwhile */ }
+  }
+  const found = [];
+  for (let queue = root ? [root] : []; queue.length;) {
+    const pid = queue.pop();
+    found.push(pid);
+    queue.push(...(children.get(pid) ?? []));
+  }
+  return found;
+}
+
+/// {pid: {type, rss, anon, shmem}} of the browser's processes.
+function processMemory(profile) {
+  const processes = {};
+  for (const pid of browserProcesses(profile)) {
+    try {
+      processes[pid] = { type: processType(pid), ...residentMemory(pid) };
     } catch { /* exited between the listing and the read */ }
   }
   return processes;
 }
 
-/// What the page costs now: the whole RSS of renderers started after `before` (the page's),
-/// and the growth of every other process over its RSS in `baseline`.
-function pageMemory(now, baseline, before) {
+/// The page's renderer (the page and its worker share one): the one that grew most since
+/// `before` (Chromium keeps a spare renderer ready, so the page's may predate the page).
+function pageRenderer(now, before) {
+  const grown = ([pid, p]) => p.rss - (before[pid]?.rss ?? 0);
+  const renderers = Object.entries(now).filter(([, p]) => p.type === 'renderer');
+  return renderers.sort((a, b) => grown(b) - grown(a))[0]?.[0];
+}
+
+/// What the page costs now: the whole RSS of its renderer, and the growth of every other
+/// process over its RSS in `baseline`.
+function pageMemory(now, baseline, renderer) {
   const parts = { total: 0, renderer: 0, GPU: 0, other: 0, gpuRss: 0 };
   for (const [pid, p] of Object.entries(now)) {
     const grown = Math.max(0, p.rss - (baseline[pid]?.rss ?? 0));
-    if (p.type === 'renderer' && !before[pid]) parts.renderer += p.rss;
+    if (pid === renderer) parts.renderer += p.rss;
     else if (p.type === 'GPU') parts.GPU += grown;
     else parts.other += grown;
     if (p.type === 'GPU') parts.gpuRss += p.rss;
@@ -130,17 +172,19 @@ async function wasmMemory(page) {
 }
 
 async function mergeInBrowser(server) {
-  const browser = await chromium.launch({
+  // A profile on disk, as a person's browser has: in a throwaway (incognito) context Chromium
+  // keeps the origin private file system, and so the merged model, in memory.
+  const profile = fs.mkdtempSync(path.join(os.tmpdir(), 'mixmerge-chromium-'));
+  const context = await chromium.launchPersistentContext(profile, {
     executablePath: CHROMIUM,
     headless: true,
+    viewport: { width: 1280, height: 900 },
     args: ['--no-sandbox', '--disable-gpu-sandbox', '--disable-quic', '--no-first-run',
       '--disable-background-networking', '--disable-component-update', '--disable-sync',
       '--enable-unsafe-webgpu'],
   });
-  const cdp = await browser.newBrowserCDPSession();
   try {
-    const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
-    const before = await processMemory(cdp);
+    const before = processMemory(profile);
     const page = await context.newPage();
     page.on('pageerror', (e) => console.error(`pageerror: ${e.message}`));
     await page.goto(server.url);
@@ -160,14 +204,15 @@ async function mergeInBrowser(server) {
 
     // Page memory counts the other processes' growth from here on; `sincePage` from before
     // the page opened.
-    const atStart = await processMemory(cdp);
-    const idle = pageMemory(atStart, atStart, before);
+    const atStart = processMemory(profile);
+    const renderer = pageRenderer(atStart, before);
+    const idle = pageMemory(atStart, atStart, renderer);
     let peak = idle;
-    let peakSincePage = pageMemory(atStart, before, before);
+    let peakSincePage = pageMemory(atStart, before, renderer);
     const sample = async () => {
-      const processes = await processMemory(cdp).catch(() => ({}));
-      const now = pageMemory(processes, atStart, before);
-      const sincePage = pageMemory(processes, before, before);
+      const processes = processMemory(profile);
+      const now = pageMemory(processes, atStart, renderer);
+      const sincePage = pageMemory(processes, before, renderer);
       if (now.total > peak.total) peak = now;
       if (sincePage.total > peakSincePage.total) peakSincePage = sincePage;
       return now;
@@ -216,7 +261,8 @@ async function mergeInBrowser(server) {
     }, SLICE);
     return { seconds, device, peak, peakSincePage, idle, wasm, hashes };
   } finally {
-    await browser.close();
+    await context.close();
+    fs.rmSync(profile, { recursive: true, force: true });
   }
 }
 
