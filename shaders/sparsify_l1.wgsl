@@ -1,6 +1,7 @@
 // L1 statistics of one input's deltas (src/merge/sparsify/: `Bernoulli::observe`, the L1 sums of
 // `MagnitudeWindow`): per workgroup Σ|δ| and Σ|δ| over kept elements, for slot `mode`, each as an
-// unevaluated sum hi + lo (common/twosum.wgsl) so the host's f64 total matches
+// unevaluated sum hi + lo (common/reduce.wgsl;
+// the host sets `c` = 1) so the host's f64 total matches
 // the CPU's f64 sum and the f32 rescale factor comes out the same.
 
 @group(0) @binding(2) var<storage, read_write> partials: array<f32>;

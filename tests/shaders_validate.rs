@@ -69,7 +69,6 @@ fn preludes_validate_on_their_own() {
         ]
         .join("\n"),
     );
-    validate("common/twosum.wgsl", shaders::TWOSUM);
     validate("common/divide.wgsl", shaders::DIVIDE);
     validate(
         "common/variance.wgsl",

@@ -10,7 +10,6 @@ pub const ELEMENTWISE: &str = include_str!("../../shaders/common/elementwise.wgs
 pub const SPARSIFY: &str = include_str!("../../shaders/common/sparsify.wgsl");
 pub const REDUCE: &str = include_str!("../../shaders/common/reduce.wgsl");
 pub const VECTORS: &str = include_str!("../../shaders/common/vectors.wgsl");
-pub const TWOSUM: &str = include_str!("../../shaders/common/twosum.wgsl");
 pub const DIVIDE: &str = include_str!("../../shaders/common/divide.wgsl");
 pub const VARIANCE: &str = include_str!("../../shaders/common/variance.wgsl");
 const LINEAR: &str = include_str!("../../shaders/linear.wgsl");
@@ -38,7 +37,6 @@ pub const FILES: &[(&str, &str)] = &[
     ("common/sparsify.wgsl", SPARSIFY),
     ("common/reduce.wgsl", REDUCE),
     ("common/vectors.wgsl", VECTORS),
-    ("common/twosum.wgsl", TWOSUM),
     ("common/divide.wgsl", DIVIDE),
     ("common/variance.wgsl", VARIANCE),
     ("linear.wgsl", LINEAR),
@@ -162,10 +160,10 @@ impl Kernel {
     /// Preludes beyond the ones every kernel gets.
     fn preludes(self) -> &'static [&'static str] {
         match self {
-            Kernel::SparsifyL1 => &[TWOSUM],
+            Kernel::SparsifyL1 => &[REDUCE],
             Kernel::Ram => &[DIVIDE],
             Kernel::Sce => &[DIVIDE, VARIANCE],
-            Kernel::SceVariances | Kernel::SceSquares => &[TWOSUM, DIVIDE, VARIANCE],
+            Kernel::SceVariances | Kernel::SceSquares => &[REDUCE, DIVIDE, VARIANCE],
             Kernel::GramRows
             | Kernel::GramColumns
             | Kernel::Combine

@@ -354,12 +354,15 @@ pub(crate) async fn l1_partials(
     len: usize,
 ) -> Result<(f64, f64)> {
     let groups = len.div_ceil(512) as u64;
+    // common/reduce.wgsl pins its error-free steps by multiplying with `c`: it must be 1.
+    let mut params = params.clone();
+    params.header.c = 1.0;
     let partials = scratch
         .run(
             ctx,
             Kernel::SparsifyL1,
             DType::F32,
-            params,
+            &params,
             input_bytes,
             groups as u32,
             groups * 16,
