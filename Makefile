@@ -56,11 +56,12 @@ gpu-test: lavapipe models
 
 ## eval-test: burn inference and training on the CPU (`--features train`, which includes
 ## `eval`): clippy, the unit tests, the tiny Llama/GPT-2 models against their numpy reference
-## logits, perplexity, generation, the CLI, the demo tasks and experts, training determinism.
+## logits, perplexity, generation, the CLI, SmolLM2-135M from its GGUF against transformers'
+## tokenizer and a numpy forward pass, the demo tasks and experts, training determinism.
 ## A cold burn build takes about 20–45 minutes on 2 cores (warm: seconds).
-eval-test:
+eval-test: models
 	CARGO_TARGET_DIR=$(EVAL_TARGET_DIR) $(CARGO) clippy --all-targets --features train -- -D warnings
-	CARGO_TARGET_DIR=$(EVAL_TARGET_DIR) $(CARGO) test --features train --lib --test eval_models --test eval_text --test demo_tasks --test demo_train
+	MIXMERGE_REQUIRE_MODELS=1 CARGO_TARGET_DIR=$(EVAL_TARGET_DIR) $(CARGO) test --features train --lib --test eval_models --test eval_text --test eval_gguf --test demo_tasks --test demo_train
 
 ## eval-gpu-test: the same with burn's wgpu backend (`--features eval,gpu`, burn's GPU kernels
 ## make it a larger build), wgpu logits = CPU logits on lavapipe; a missing adapter is a failure.
