@@ -16,7 +16,7 @@ export MIXMERGE_SMOLLM2_GGUF := $(SMOLLM2_GGUF)
 # merge core's builds warm.
 EVAL_TARGET_DIR ?= $(CARGO_TARGET_DIR)-eval
 
-.PHONY: models test setup fmt-check clippy unit lavapipe gpu-test eval-test eval-gpu-test serve demo bench wasm wasm-merge wasm-eval wasm-setup browser-setup test-browser test-browser-smollm2 browser-135m
+.PHONY: models test setup fmt-check clippy unit lavapipe gpu-test eval-test eval-gpu-test serve demo demo-experts demo-merges bench wasm wasm-merge wasm-eval wasm-setup browser-setup test-browser test-browser-smollm2 browser-135m
 
 ## test: install what is needed, then format check, clippy (warnings are errors), all tests,
 ## the GPU path on lavapipe (a CPU Vulkan driver), where a missing adapter is a failure, and the
@@ -54,13 +54,14 @@ gpu-test: lavapipe models
 	$(CARGO) clippy --all-targets --features gpu -- -D warnings
 	MIXMERGE_REQUIRE_GPU=1 MIXMERGE_REQUIRE_MODELS=1 $(CARGO) test --features gpu
 
-## eval-test: burn inference on the CPU (`--features eval`): clippy, the unit tests, the tiny
-## Llama/GPT-2 models against their numpy reference logits, perplexity, generation, the CLI,
-## and SmolLM2-135M from its GGUF against transformers' tokenizer and a numpy forward pass.
+## eval-test: burn inference and training on the CPU (`--features train`, which includes
+## `eval`): clippy, the unit tests, the tiny Llama/GPT-2 models against their numpy reference
+## logits, perplexity, generation, the CLI, SmolLM2-135M from its GGUF against transformers'
+## tokenizer and a numpy forward pass, the demo tasks and experts, training determinism.
 ## A cold burn build takes about 20–45 minutes on 2 cores (warm: seconds).
 eval-test: models
-	CARGO_TARGET_DIR=$(EVAL_TARGET_DIR) $(CARGO) clippy --all-targets --features eval -- -D warnings
-	MIXMERGE_REQUIRE_MODELS=1 CARGO_TARGET_DIR=$(EVAL_TARGET_DIR) $(CARGO) test --features eval --lib --test eval_models --test eval_text --test eval_gguf --test eval_hooks
+	CARGO_TARGET_DIR=$(EVAL_TARGET_DIR) $(CARGO) clippy --all-targets --features train -- -D warnings
+	MIXMERGE_REQUIRE_MODELS=1 CARGO_TARGET_DIR=$(EVAL_TARGET_DIR) $(CARGO) test --features train --lib --test eval_models --test eval_text --test eval_gguf --test demo_tasks --test demo_train --test eval_hooks
 
 ## eval-gpu-test: the same with burn's wgpu backend (`--features eval,gpu`, burn's GPU kernels
 ## make it a larger build), wgpu logits = CPU logits on lavapipe; a missing adapter is a failure.
@@ -78,6 +79,21 @@ demo:
 	@printf 'merge_method: task_arithmetic\nbase_model: base\nmodels:\n  - model: expert-a\n    parameters: {weight: 0.5}\n  - model: expert-b\n    parameters: {weight: 0.5}\nmixup: {alpha: 0.5, seed: 7}\nout_dtype: bfloat16\n' > $(DEMO_DIR)/mixup.yml
 	$(CARGO_TARGET_DIR)/release/mixmerge merge $(DEMO_DIR)/mixup.yml $(DEMO_DIR)/merged --overwrite
 	$(CARGO_TARGET_DIR)/release/mixmerge inspect $(DEMO_DIR)/merged
+
+## demo-experts: retrain the shipped demo models (www/demo/, a few minutes on 2 cores)
+demo-experts:
+	CARGO_TARGET_DIR=$(EVAL_TARGET_DIR) $(CARGO) build --release --features train
+	$(EVAL_TARGET_DIR)/release/mixmerge train-demo www/demo --seed 0
+
+## demo-merges: merge the shipped experts with each recipe in www/demo/recipes, score every merge
+DEMO_MERGES ?= $(CARGO_TARGET_DIR)/demo-merges
+demo-merges:
+	CARGO_TARGET_DIR=$(EVAL_TARGET_DIR) $(CARGO) build --release --features eval
+	@for recipe in www/demo/recipes/*.yml; do \
+		name=$$(basename $$recipe .yml); \
+		$(EVAL_TARGET_DIR)/release/mixmerge merge $$recipe $(DEMO_MERGES)/$$name --overwrite --seed 0 --quiet && \
+		echo "$$name:" && $(EVAL_TARGET_DIR)/release/mixmerge demo-eval $(DEMO_MERGES)/$$name --tasks www/demo/tasks || exit 1; \
+	done
 
 ## wasm: build the crate for the browser into www/pkg (wasm-bindgen, no wasm-pack), twice: the
 ## merge engine (mixmerge*, with the WebGPU executor: wgpu's `webgpu` backend) and, so that the

@@ -4,6 +4,8 @@
 pub mod bench;
 pub mod card;
 pub mod config;
+#[cfg(feature = "eval")]
+pub mod demo;
 pub mod dtype;
 pub mod error;
 #[cfg(feature = "eval")]

@@ -13,7 +13,7 @@ use common::smollm2::smollm2_gguf;
 use mixmerge::eval::{generate, perplexity, GenerateOptions, Sampling, Window};
 use mixmerge::io::gguf::GgufTokenizer;
 use mixmerge::io::open_gguf_file;
-use mixmerge::model::{cpu_device, load_gguf, TextTokenizer};
+use mixmerge::model::{cpu_device, load_gguf, ChatMessage, TextTokenizer};
 use mixmerge::MergeError;
 use serde_json::Value;
 
@@ -135,6 +135,35 @@ fn smollm2_perplexity_and_greedy_continuation_match_numpy() {
                 .all(|c| c.is_ascii_alphabetic() || " .,'".contains(c)),
         "not plain English: {text:?}"
     );
+
+    // The chat template renders as transformers renders it, and the reply is numpy's.
+    let chat = &reference["chat"];
+    let messages: Vec<ChatMessage> = chat["messages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| ChatMessage {
+            role: m["role"].as_str().unwrap().into(),
+            content: m["content"].as_str().unwrap().into(),
+        })
+        .collect();
+    let template = loaded
+        .chat_template
+        .as_ref()
+        .expect("SmolLM2 has a chat template");
+    let text = template.render(&messages, true).unwrap();
+    assert_eq!(text, chat["text"].as_str().unwrap());
+    let prompt = loaded.tokenizer.encode(&text, false).unwrap();
+    assert_eq!(prompt, ids(&chat["ids"]));
+    let want = ids(&chat["new_ids"]);
+    let options = GenerateOptions {
+        max_new_tokens: want.len() + 8,
+        ..options
+    };
+    let reply = generate(&loaded.model, &prompt, &options, &mut |_| {})
+        .unwrap()
+        .tokens;
+    assert_eq!(reply, want, "the reply ends at <|im_end|>, a stop token");
 }
 
 #[test]
@@ -185,6 +214,21 @@ fn cli_evaluates_and_generates_from_a_gguf_path() {
         String::from_utf8_lossy(&out.stderr)
     );
     assert!(stdout.starts_with(&format!("{prompt} girl")), "{stdout}");
+
+    let chat = &reference["chat"];
+    let question = chat["messages"][0]["content"].as_str().unwrap();
+    let out = Command::new(mixmerge)
+        .args(["generate".as_ref(), path.as_os_str(), "--chat".as_ref()])
+        .args(["--prompt", question])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let reply = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(reply.trim_end(), chat["reply"].as_str().unwrap());
 }
 
 #[test]

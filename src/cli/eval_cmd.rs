@@ -7,7 +7,7 @@ use anyhow::Context;
 use clap::{Args, ValueEnum};
 use mixmerge::eval::{generate, perplexity, GenerateOptions, Sampling, TextStream, Window};
 use mixmerge::model::folder::load_model;
-use mixmerge::model::{device_for, Backend};
+use mixmerge::model::{device_for, Backend, ChatMessage, LoadedModel};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum BackendChoice {
@@ -52,6 +52,9 @@ pub struct GenerateArgs {
     pub model: PathBuf,
     #[arg(long)]
     pub prompt: String,
+    /// Send the prompt as a user message through the model's chat template, print the reply.
+    #[arg(long)]
+    pub chat: bool,
     /// New tokens at most (fewer when the model emits its end-of-sequence token).
     #[arg(short = 'n', long = "max-new-tokens", default_value_t = 64)]
     pub max_new_tokens: usize,
@@ -106,14 +109,19 @@ pub fn run_eval(args: EvalArgs) -> anyhow::Result<()> {
 pub fn run_generate(args: GenerateArgs) -> anyhow::Result<()> {
     let device = device_for(args.backend.into())?;
     let loaded = load_model(&args.model, &device.device)?;
-    let prompt = loaded.tokenizer.encode(&args.prompt, true)?;
+    let prompt = match args.chat {
+        true => chat_prompt(&loaded, &args)?,
+        false => loaded.tokenizer.encode(&args.prompt, true)?,
+    };
     let options = GenerateOptions {
         max_new_tokens: args.max_new_tokens,
         sampling: Sampling::from_temperature(args.temperature, args.top_p, args.seed),
         stop_tokens: loaded.stop_tokens.clone(),
     };
     let mut out = std::io::stdout().lock();
-    write!(out, "{}", args.prompt)?;
+    if !args.chat {
+        write!(out, "{}", args.prompt)?;
+    }
     let mut stream = TextStream::new(&loaded.tokenizer);
     let mut stream_error = None;
     let mut show = |token| match stream.push(token) {
@@ -127,6 +135,7 @@ pub fn run_generate(args: GenerateArgs) -> anyhow::Result<()> {
         return Err(e.into());
     }
     writeln!(out)?;
+    out.flush()?;
     eprintln!("device: {}", device.description);
     eprintln!(
         "prompt: {} tokens, {:.1} tokens/s; generated: {} tokens, {:.1} tokens/s",
@@ -136,4 +145,21 @@ pub fn run_generate(args: GenerateArgs) -> anyhow::Result<()> {
         generation.generation_tokens_per_second()
     );
     Ok(())
+}
+
+/// The prompt as one user turn of the model's chat template, the assistant's turn opened.
+fn chat_prompt(loaded: &LoadedModel, args: &GenerateArgs) -> anyhow::Result<Vec<u32>> {
+    let template = loaded.chat_template.as_ref().with_context(|| {
+        format!(
+            "{} has no chat template; leave out --chat",
+            args.model.display()
+        )
+    })?;
+    let user = ChatMessage {
+        role: "user".into(),
+        content: args.prompt.clone(),
+    };
+    let text = template.render(&[user], true)?;
+    // The template writes the special tokens itself.
+    Ok(loaded.tokenizer.encode(&text, false)?)
 }

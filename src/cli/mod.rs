@@ -2,11 +2,15 @@
 
 mod bench_cmd;
 #[cfg(feature = "eval")]
+mod demo_eval_cmd;
+#[cfg(feature = "eval")]
 mod eval_cmd;
 mod inspect_cmd;
 mod merge_cmd;
 mod size;
 mod synth_cmd;
+#[cfg(feature = "train")]
+mod train_demo_cmd;
 
 use std::path::PathBuf;
 
@@ -67,6 +71,12 @@ pub enum Command {
     /// Continue a prompt with a model, greedy or sampled (burn inference).
     #[cfg(feature = "eval")]
     Generate(eval_cmd::GenerateArgs),
+    /// Exact-match accuracy and answer loss of a model on the demo tasks (burn inference).
+    #[cfg(feature = "eval")]
+    DemoEval(demo_eval_cmd::DemoEvalArgs),
+    /// Train the demo base model and its three task experts on the CPU (burn autodiff).
+    #[cfg(feature = "train")]
+    TrainDemo(train_demo_cmd::TrainDemoArgs),
     /// Write a deterministic synthetic Llama-shaped checkpoint (for demos and benchmarks).
     Synth {
         out_dir: PathBuf,
@@ -100,6 +110,10 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Eval(args) => eval_cmd::run_eval(args),
         #[cfg(feature = "eval")]
         Command::Generate(args) => eval_cmd::run_generate(args),
+        #[cfg(feature = "eval")]
+        Command::DemoEval(args) => demo_eval_cmd::run(args),
+        #[cfg(feature = "train")]
+        Command::TrainDemo(args) => train_demo_cmd::run(args),
         Command::Synth {
             out_dir,
             shape,

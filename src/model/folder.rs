@@ -35,5 +35,6 @@ pub fn load_model_folder(path: &Path, device: &Device) -> Result<LoadedModel> {
         model,
         tokenizer,
         stop_tokens: stop_tokens(&config),
+        chat_template: None,
     })
 }

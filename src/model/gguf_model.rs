@@ -4,7 +4,7 @@
 
 use burn::prelude::Device;
 
-use super::{LoadedModel, Model, TextTokenizer, WeightSource};
+use super::{ChatTemplate, LoadedModel, Model, TextTokenizer, WeightSource};
 use crate::error::Result;
 use crate::io::gguf::{GgufFile, GgufTokenizer};
 use crate::io::TensorSource;
@@ -42,6 +42,21 @@ pub async fn load_gguf<S: TensorSource>(
         model,
         tokenizer,
         stop_tokens: stop_tokens(&gguf_tokenizer),
+        chat_template: chat_template(file.source().name(), &gguf_tokenizer),
+    })
+}
+
+/// `tokenizer.chat_template`, with the BOS and EOS texts templates may write.
+fn chat_template(source: &str, gguf: &GgufTokenizer) -> Option<ChatTemplate> {
+    let text = |id: Option<u32>| {
+        id.map(|id| gguf.tokens[id as usize].clone())
+            .unwrap_or_default()
+    };
+    gguf.chat_template.as_ref().map(|template| ChatTemplate {
+        source: source.to_string(),
+        template: template.clone(),
+        bos_token: text(gguf.bos_token_id),
+        eos_token: text(gguf.eos_token_id),
     })
 }
 

@@ -52,9 +52,11 @@ impl TextTokenizer {
         let inner = match gguf.model.as_str() {
             "gpt2" => byte_level_bpe(&file, gguf)?,
             "llama" => super::gguf_sentencepiece::sentencepiece_bpe(&file, gguf)?,
-            other => return Err(MergeError::Unsupported(format!(
+            other => {
+                return Err(MergeError::Unsupported(format!(
                 "{file}: GGUF tokenizer model `{other}` cannot be rebuilt (supported: gpt2, llama)"
-            ))),
+            )))
+            }
         };
         Ok(TextTokenizer::from_tokenizer(file, inner))
     }

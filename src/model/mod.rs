@@ -3,6 +3,7 @@
 
 pub mod backend;
 pub mod cache;
+pub mod chat;
 pub mod config;
 #[cfg(not(target_arch = "wasm32"))]
 pub mod folder;
@@ -25,6 +26,7 @@ pub use backend::{cpu_device, device_for, Backend, InferenceDevice};
 #[cfg(feature = "gpu")]
 pub use backend::{gpu_device_async, shared_gpu_device};
 pub use cache::KvCache;
+pub use chat::{ChatMessage, ChatTemplate};
 pub use config::{ArchConfig, Gpt2Config, LlamaConfig};
 pub use gguf_model::load_gguf;
 pub use tokenizer::TextTokenizer;
@@ -38,6 +40,8 @@ pub struct LoadedModel {
     pub tokenizer: TextTokenizer,
     /// Ids that end a generation (`eos_token_id`, a number or a list).
     pub stop_tokens: Vec<u32>,
+    /// How the model wants a conversation written, when it says.
+    pub chat_template: Option<ChatTemplate>,
 }
 
 /// A causal language model ready to run.

@@ -17,6 +17,18 @@ pub trait WeightSource {
 
     /// All elements of `tensor`, decoded to f32.
     async fn read_f32(&self, tensor: &str) -> Result<Vec<f32>>;
+
+    /// `tensor` on `device` (its shape already checked). Sources that hold burn tensors (the
+    /// trainable weights of `train-demo`) hand them out as they are, keeping their autodiff graph.
+    async fn read_tensor<const D: usize>(
+        &self,
+        tensor: &str,
+        shape: [usize; D],
+        device: &Device,
+    ) -> Result<Tensor<D>> {
+        let values = self.read_f32(tensor).await?;
+        Ok(Tensor::from_data(TensorData::new(values, shape), device))
+    }
 }
 
 impl<S: TensorSource> WeightSource for Checkpoint<S> {
@@ -75,11 +87,7 @@ impl<W: WeightSource> WeightLoader<'_, W> {
                 reason: format!("shape {found:?}, but config.json implies {shape:?}"),
             });
         }
-        let values = self.source.read_f32(tensor).await?;
-        Ok(Tensor::from_data(
-            TensorData::new(values, shape),
-            self.device,
-        ))
+        self.source.read_tensor(tensor, shape, self.device).await
     }
 
     /// `tensor` if the model has it (optional biases).

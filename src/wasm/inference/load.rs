@@ -100,6 +100,7 @@ async fn load_folder(
         model,
         tokenizer,
         stop_tokens: stop_tokens(&config),
+        chat_template: None,
     };
     Ok((loaded, info))
 }
