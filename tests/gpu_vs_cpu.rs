@@ -133,6 +133,31 @@ fn ties_matches_cpu() {
     check(MethodKind::Ties, 2, &l1, &[(ParamName::Density, 0.5)], true);
 }
 
+/// Rank cuts count in workgroup histograms on GPUs and by global atomics on software
+/// adapters: TIES gets the CPU's cuts from either kernel, whichever adapter runs the tests.
+#[test]
+fn ties_matches_cpu_with_either_histogram_kernel() {
+    let Some(default) = adapter(true) else { return };
+    assert_eq!(default.workgroup_histograms(), !default.is_cpu());
+    for workgroup_histograms in [true, false] {
+        let ctx = request_native(false)
+            .expect("requesting an adapter")
+            .expect("the adapter found above")
+            .with_binding_limit(TINY_BINDING)
+            .with_workgroup_histograms(workgroup_histograms);
+        let per_input = [(ParamName::Density, 0.3)];
+        for (numel, dtype) in [(1001, DType::F32), (20_003, DType::BF16)] {
+            let r = recipe(MethodKind::Ties, 2, numel, &[], &per_input);
+            let mut d = data(dtype, 3, numel, true);
+            let cpu = cpu_merge(&r, &d, dtype);
+            let gpu = gpu_merge(&ctx, &r, &mut d, dtype);
+            let what =
+                format!("ties {dtype} n={numel} workgroup histograms {workgroup_histograms}");
+            assert_close(&what, dtype, &cpu, &gpu, 4);
+        }
+    }
+}
+
 #[test]
 fn breadcrumbs_match_cpu() {
     let per_input = [(ParamName::Density, 0.5), (ParamName::Gamma, 0.1)];

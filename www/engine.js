@@ -1,8 +1,10 @@
-// The page's handle on the merge engine: requests to the module worker, answered by id.
+// The page's handle on a wasm engine: requests to its module worker, answered by id. The merge
+// engine runs in worker.js; the evaluation engine (a larger bundle) in eval-worker.js, started
+// only when the Evaluate panel is opened.
 
 export class Engine {
-  constructor() {
-    this.worker = new Worker(new URL('./worker.js', import.meta.url), { type: 'module' });
+  constructor(script = './worker.js') {
+    this.worker = new Worker(new URL(script, import.meta.url), { type: 'module' });
     this.next = 1;
     this.pending = new Map();
     this.worker.onmessage = ({ data }) => {
@@ -17,8 +19,9 @@ export class Engine {
       else request.reject(Object.assign(new Error(data.error.message), { name: data.error.name }));
     };
     this.worker.onerror = (event) => {
-      const error = new Error(event.message || 'the merge worker failed to start');
-      for (const request of this.pending.values()) request.reject(error);
+      // A worker that failed to load fails every request, later ones included.
+      this.failure = new Error(event.message || `the engine's worker (${script}) failed to start`);
+      for (const request of this.pending.values()) request.reject(this.failure);
       this.pending.clear();
     };
   }
@@ -27,7 +30,8 @@ export class Engine {
   start(type, payload = {}, onProgress = null) {
     const id = this.next++;
     const promise = new Promise((resolve, reject) => {
-      this.pending.set(id, { resolve, reject, onProgress });
+      if (this.failure) reject(this.failure);
+      else this.pending.set(id, { resolve, reject, onProgress });
     });
     this.worker.postMessage({ id, type, ...payload });
     return { id, promise };

@@ -2,6 +2,7 @@
 
 import { Engine } from './engine.js';
 import { WORDS, toYaml, fromConfig } from './recipe.js';
+import { setupEvaluate, offerMergedResult } from './evaluate.js';
 
 const $ = (id) => document.getElementById(id);
 const engine = new Engine();
@@ -393,6 +394,7 @@ async function showResult(report, directory) {
   }
   $('result-files').tBodies[0].replaceChildren(...rows);
   $('result').hidden = false;
+  offerMergedResult(report.outName, folder);
 }
 
 // ---------- start ----------
@@ -462,6 +464,7 @@ async function start() {
     if (state.merge) engine.cancel(state.merge.id);
     $('progress-text').textContent = 'Cancelling…';
   });
+  setupEvaluate();
   formChanged();
   document.body.dataset.ready = 'true';
 }

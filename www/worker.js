@@ -120,6 +120,9 @@ class FolderSink {
       } else {
         await this.file.write(bytes);
       }
+      // The bytes are a copy made for this write: detaching frees them now, not at the next
+      // garbage collection.
+      bytes.buffer.transfer?.(0);
     });
   }
 

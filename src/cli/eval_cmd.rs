@@ -5,9 +5,9 @@ use std::path::PathBuf;
 
 use anyhow::Context;
 use clap::{Args, ValueEnum};
-use mixmerge::eval::{generate, perplexity, GenerateOptions, Sampling, Window};
-use mixmerge::model::folder::load_model_folder;
-use mixmerge::model::{device_for, Backend};
+use mixmerge::eval::{generate, perplexity, GenerateOptions, Sampling, TextStream, Window};
+use mixmerge::model::folder::load_model;
+use mixmerge::model::{device_for, Backend, ChatMessage, LoadedModel};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum BackendChoice {
@@ -28,7 +28,7 @@ impl From<BackendChoice> for Backend {
 
 #[derive(Debug, Args)]
 pub struct EvalArgs {
-    /// Model folder (config.json, safetensors, tokenizer.json).
+    /// Model folder (config.json, safetensors, tokenizer.json) or a `.gguf` file.
     pub model: PathBuf,
     /// Text file whose perplexity to measure.
     #[arg(long)]
@@ -48,10 +48,13 @@ pub struct EvalArgs {
 
 #[derive(Debug, Args)]
 pub struct GenerateArgs {
-    /// Model folder (config.json, safetensors, tokenizer.json).
+    /// Model folder (config.json, safetensors, tokenizer.json) or a `.gguf` file.
     pub model: PathBuf,
     #[arg(long)]
     pub prompt: String,
+    /// Send the prompt as a user message through the model's chat template, print the reply.
+    #[arg(long)]
+    pub chat: bool,
     /// New tokens at most (fewer when the model emits its end-of-sequence token).
     #[arg(short = 'n', long = "max-new-tokens", default_value_t = 64)]
     pub max_new_tokens: usize,
@@ -70,16 +73,11 @@ pub struct GenerateArgs {
 
 pub fn run_eval(args: EvalArgs) -> anyhow::Result<()> {
     let device = device_for(args.backend.into())?;
-    let loaded = load_model_folder(&args.model, &device.device)?;
+    let loaded = load_model(&args.model, &device.device)?;
     let text = std::fs::read_to_string(&args.text)
         .with_context(|| format!("reading {}", args.text.display()))?;
     let tokens = loaded.tokenizer.encode(&text, true)?;
-    let context = loaded.model.max_context().unwrap_or(usize::MAX);
-    let size = args.window.unwrap_or(512.min(context));
-    let window = match args.stride {
-        Some(stride) => Window { size, stride },
-        None => Window::overlapping(size),
-    };
+    let window = Window::for_context(loaded.model.max_context(), args.window, args.stride);
     let report = perplexity(&loaded.model, &tokens, window)?;
     let mut out = std::io::stdout().lock();
     if args.per_token {
@@ -110,42 +108,34 @@ pub fn run_eval(args: EvalArgs) -> anyhow::Result<()> {
 
 pub fn run_generate(args: GenerateArgs) -> anyhow::Result<()> {
     let device = device_for(args.backend.into())?;
-    let loaded = load_model_folder(&args.model, &device.device)?;
-    let prompt = loaded.tokenizer.encode(&args.prompt, true)?;
-    let sampling = match args.temperature > 0.0 {
-        true => Sampling::TopP {
-            temperature: args.temperature,
-            top_p: args.top_p,
-            seed: args.seed,
-        },
-        false => Sampling::Greedy,
+    let loaded = load_model(&args.model, &device.device)?;
+    let prompt = match args.chat {
+        true => chat_prompt(&loaded, &args)?,
+        false => loaded.tokenizer.encode(&args.prompt, true)?,
     };
     let options = GenerateOptions {
         max_new_tokens: args.max_new_tokens,
-        sampling,
+        sampling: Sampling::from_temperature(args.temperature, args.top_p, args.seed),
         stop_tokens: loaded.stop_tokens.clone(),
     };
     let mut out = std::io::stdout().lock();
-    write!(out, "{}", args.prompt)?;
-    // Decoding the whole continuation each time keeps multi-token characters intact.
-    let mut shown = 0;
-    let mut new_tokens = Vec::new();
+    if !args.chat {
+        write!(out, "{}", args.prompt)?;
+    }
+    let mut stream = TextStream::new(&loaded.tokenizer);
     let mut stream_error = None;
-    let generation = generate(&loaded.model, &prompt, &options, &mut |token| {
-        new_tokens.push(token);
-        match loaded.tokenizer.decode(&new_tokens) {
-            Ok(text) if text.len() > shown && text.is_char_boundary(shown) => {
-                let _ = write!(out, "{}", &text[shown..]).and_then(|_| out.flush());
-                shown = text.len();
-            }
-            Ok(_) => {}
-            Err(e) => stream_error = Some(e),
+    let mut show = |token| match stream.push(token) {
+        Ok(piece) => {
+            let _ = write!(out, "{piece}").and_then(|_| out.flush());
         }
-    })?;
+        Err(e) => stream_error = Some(e),
+    };
+    let generation = generate(&loaded.model, &prompt, &options, &mut show)?;
     if let Some(e) = stream_error {
         return Err(e.into());
     }
     writeln!(out)?;
+    out.flush()?;
     eprintln!("device: {}", device.description);
     eprintln!(
         "prompt: {} tokens, {:.1} tokens/s; generated: {} tokens, {:.1} tokens/s",
@@ -155,4 +145,21 @@ pub fn run_generate(args: GenerateArgs) -> anyhow::Result<()> {
         generation.generation_tokens_per_second()
     );
     Ok(())
+}
+
+/// The prompt as one user turn of the model's chat template, the assistant's turn opened.
+fn chat_prompt(loaded: &LoadedModel, args: &GenerateArgs) -> anyhow::Result<Vec<u32>> {
+    let template = loaded.chat_template.as_ref().with_context(|| {
+        format!(
+            "{} has no chat template; leave out --chat",
+            args.model.display()
+        )
+    })?;
+    let user = ChatMessage {
+        role: "user".into(),
+        content: args.prompt.clone(),
+    };
+    let text = template.render(&[user], true)?;
+    // The template writes the special tokens itself.
+    Ok(loaded.tokenizer.encode(&text, false)?)
 }

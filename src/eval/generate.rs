@@ -4,6 +4,7 @@
 use burn::prelude::Tensor;
 
 use super::clock;
+use super::hooks::EvalHooks;
 use super::perplexity::{check_vocab, read_f32};
 use super::sampling::{log_prob, Sampler, Sampling};
 use crate::error::{MergeError, Result};
@@ -39,12 +40,30 @@ impl Generation {
     }
 }
 
-/// Continues `prompt`; `on_token` sees each new token as soon as it is chosen (for streaming).
+/// [`generate_async`] blocking until done (native callers); `on_token` sees each new token as
+/// soon as it is chosen (for streaming).
+#[cfg(not(target_arch = "wasm32"))]
 pub fn generate(
     model: &Model,
     prompt: &[u32],
     options: &GenerateOptions,
     on_token: &mut dyn FnMut(u32),
+) -> Result<Generation> {
+    pollster::block_on(generate_async(
+        model,
+        prompt,
+        options,
+        &mut super::hooks::OnToken(on_token),
+    ))
+}
+
+/// Continues `prompt`, handing each new token to `hooks` as soon as it is chosen; results are
+/// read back asynchronously (WebGPU's only way), and `hooks` may stop before any forward pass.
+pub async fn generate_async(
+    model: &Model,
+    prompt: &[u32],
+    options: &GenerateOptions,
+    hooks: &mut impl EvalHooks,
 ) -> Result<Generation> {
     if prompt.is_empty() {
         return Err(MergeError::Unsupported(
@@ -71,27 +90,29 @@ pub fn generate(
         prompt_seconds: 0.0,
         generation_seconds: 0.0,
     };
+    hooks.before_pass().await?;
     let start = clock::seconds();
-    let mut logits = last_row(model.forward(prompt, &mut cache)?)?;
+    let mut logits = last_row(model.forward(prompt, &mut cache)?).await?;
     let decode_start = clock::seconds();
     generation.prompt_seconds = decode_start - start;
     while generation.tokens.len() < options.max_new_tokens {
         let token = sampler.next(&logits);
         generation.tokens.push(token);
         generation.log_probs.push(log_prob(&logits, token));
-        on_token(token);
+        hooks.token(token);
         let done = generation.tokens.len() == options.max_new_tokens;
         if done || options.stop_tokens.contains(&token) {
             break;
         }
-        logits = last_row(model.forward(&[token], &mut cache)?)?;
+        hooks.before_pass().await?;
+        logits = last_row(model.forward(&[token], &mut cache)?).await?;
     }
     generation.generation_seconds = clock::seconds() - decode_start;
     Ok(generation)
 }
 
 /// The logits of the last position, read back to the host.
-fn last_row(logits: Tensor<2>) -> Result<Vec<f32>> {
+async fn last_row(logits: Tensor<2>) -> Result<Vec<f32>> {
     let [rows, vocab] = logits.dims();
-    read_f32(logits.slice([rows - 1..rows, 0..vocab]).into_data())
+    read_f32(logits.slice([rows - 1..rows, 0..vocab])).await
 }

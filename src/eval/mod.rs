@@ -3,9 +3,17 @@
 
 pub mod clock;
 pub mod generate;
+pub mod hooks;
 pub mod perplexity;
 pub mod sampling;
+pub mod stream;
 
-pub use generate::{generate, GenerateOptions, Generation};
-pub use perplexity::{perplexity, PerplexityReport, Window};
+#[cfg(not(target_arch = "wasm32"))]
+pub use generate::generate;
+pub use generate::{generate_async, GenerateOptions, Generation};
+pub use hooks::{EvalHooks, OnToken};
+#[cfg(not(target_arch = "wasm32"))]
+pub use perplexity::perplexity;
+pub use perplexity::{perplexity_async, PerplexityReport, Window};
 pub use sampling::Sampling;
+pub use stream::TextStream;

@@ -6,6 +6,7 @@ use burn::prelude::{Int, Tensor, TensorData};
 use burn::tensor::activation::log_softmax;
 
 use super::clock;
+use super::hooks::EvalHooks;
 use crate::error::{MergeError, Result};
 use crate::model::Model;
 
@@ -19,6 +20,16 @@ pub struct Window {
 }
 
 impl Window {
+    /// The window the CLI and the page use unless told: `size` tokens (default 512, or the
+    /// model's context if smaller), starting every `stride` tokens (default half the window).
+    pub fn for_context(context: Option<usize>, size: Option<usize>, stride: Option<usize>) -> Self {
+        let size = size.unwrap_or(512.min(context.unwrap_or(usize::MAX)));
+        match stride {
+            Some(stride) => Window { size, stride },
+            None => Window::overlapping(size),
+        }
+    }
+
     /// Half-overlapping windows of `size` tokens.
     pub fn overlapping(size: usize) -> Self {
         Window {
@@ -52,8 +63,20 @@ impl PerplexityReport {
     }
 }
 
-/// Scores every token of `tokens` after the first. Needs at least two tokens.
+/// [`perplexity_async`] without hooks, blocking until done (native callers).
+#[cfg(not(target_arch = "wasm32"))]
 pub fn perplexity(model: &Model, tokens: &[u32], window: Window) -> Result<PerplexityReport> {
+    pollster::block_on(perplexity_async(model, tokens, window, &mut ()))
+}
+
+/// Scores every token of `tokens` after the first. Needs at least two tokens. Results are read
+/// back asynchronously, as the browser's WebGPU requires; `hooks` may stop between windows.
+pub async fn perplexity_async(
+    model: &Model,
+    tokens: &[u32],
+    window: Window,
+    hooks: &mut impl EvalHooks,
+) -> Result<PerplexityReport> {
     if tokens.len() < 2 {
         return Err(MergeError::Unsupported(format!(
             "perplexity needs at least 2 tokens, the text has {}",
@@ -78,13 +101,12 @@ pub fn perplexity(model: &Model, tokens: &[u32], window: Window) -> Result<Perpl
         let end = (begin + window.size).min(tokens.len());
         // Targets not scored yet: tokens first_target..end, predicted by rows t − 1 − begin.
         let first_target = log_probs.len() + 1;
+        hooks.before_pass().await?;
         let logits = model.forward(&tokens[begin..end], &mut model.new_cache())?;
         forward_tokens += end - begin;
-        log_probs.extend(target_log_probs(
-            logits,
-            first_target - 1 - begin,
-            &tokens[first_target..end],
-        )?);
+        log_probs.extend(
+            target_log_probs(logits, first_target - 1 - begin, &tokens[first_target..end]).await?,
+        );
         if end == tokens.len() {
             break;
         }
@@ -98,7 +120,11 @@ pub fn perplexity(model: &Model, tokens: &[u32], window: Window) -> Result<Perpl
 }
 
 /// `log_softmax(logits)[first_row + i, targets[i]]` for each target, read back as one small vector.
-fn target_log_probs(logits: Tensor<2>, first_row: usize, targets: &[u32]) -> Result<Vec<f32>> {
+async fn target_log_probs(
+    logits: Tensor<2>,
+    first_row: usize,
+    targets: &[u32],
+) -> Result<Vec<f32>> {
     let n = targets.len();
     let vocab = logits.dims()[1];
     let device = logits.device();
@@ -106,12 +132,18 @@ fn target_log_probs(logits: Tensor<2>, first_row: usize, targets: &[u32]) -> Res
     let ids: Vec<i64> = targets.iter().map(|&t| t as i64).collect();
     let ids = Tensor::<2, Int>::from_data(TensorData::new(ids, [n, 1]), &device);
     let picked = log_softmax(rows, 1).gather(1, ids);
-    read_f32(picked.into_data())
+    read_f32(picked).await
 }
 
-pub(crate) fn read_f32(data: TensorData) -> Result<Vec<f32>> {
+/// A tensor's values on the host; asynchronous because WebGPU reads back only that way.
+pub(crate) async fn read_f32<const D: usize>(tensor: Tensor<D>) -> Result<Vec<f32>> {
+    let failed = |e: String| MergeError::Unsupported(format!("reading inference results: {e}"));
+    let data = tensor
+        .into_data_async()
+        .await
+        .map_err(|e| failed(format!("{e:?}")))?;
     data.try_into_vec_as::<f32>()
-        .map_err(|e| MergeError::Unsupported(format!("reading inference results: {e:?}")))
+        .map_err(|e| failed(format!("{e:?}")))
 }
 
 /// Token ids must index the embedding; a tokenizer from another model is the usual cause.

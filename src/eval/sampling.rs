@@ -14,6 +14,20 @@ pub enum Sampling {
     },
 }
 
+impl Sampling {
+    /// Temperature 0 (or below) is greedy decoding; above it, seeded nucleus sampling.
+    pub fn from_temperature(temperature: f32, top_p: f32, seed: u64) -> Self {
+        match temperature > 0.0 {
+            true => Sampling::TopP {
+                temperature,
+                top_p,
+                seed,
+            },
+            false => Sampling::Greedy,
+        }
+    }
+}
+
 /// Draws tokens one after another under one [`Sampling`] rule.
 pub struct Sampler {
     rule: Sampling,

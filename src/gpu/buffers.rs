@@ -7,7 +7,9 @@ use super::GpuContext;
 use crate::dtype::DType;
 use crate::error::Result;
 
-/// A buffer that grows (never shrinks) to the largest size asked of it.
+/// A buffer that grows (never shrinks) to the largest size asked of it. Replaced and dropped
+/// buffers are destroyed at once: on the web a dropped `GPUBuffer` keeps its memory until the
+/// page's garbage collector finds the handle, which a merge of many tensors outruns.
 struct Growable {
     usage: wgpu::BufferUsages,
     buffer: Option<wgpu::Buffer>,
@@ -24,14 +26,26 @@ impl Growable {
     fn get(&mut self, device: &wgpu::Device, size: u64) -> &wgpu::Buffer {
         let size = size.max(16).next_multiple_of(16);
         if self.buffer.as_ref().is_none_or(|b| b.size() < size) {
-            self.buffer = Some(device.create_buffer(&wgpu::BufferDescriptor {
+            let grown = device.create_buffer(&wgpu::BufferDescriptor {
                 label: None,
                 size,
                 usage: self.usage,
                 mapped_at_creation: false,
-            }));
+            });
+            // Work already submitted with the old buffer still completes (destroy waits for it).
+            if let Some(old) = self.buffer.replace(grown) {
+                old.destroy();
+            }
         }
         self.buffer.as_ref().expect("just created")
+    }
+}
+
+impl Drop for Growable {
+    fn drop(&mut self) {
+        if let Some(buffer) = self.buffer.take() {
+            buffer.destroy();
+        }
     }
 }
 
@@ -41,6 +55,8 @@ pub struct Scratch {
     inputs: Growable,
     result: Growable,
     readback: Growable,
+    /// Work was submitted since the last wait or read-back (see [`Scratch::settle`]).
+    unsettled: bool,
 }
 
 impl Default for Scratch {
@@ -51,6 +67,7 @@ impl Default for Scratch {
             inputs: Growable::new(U::STORAGE | U::COPY_DST),
             result: Growable::new(U::STORAGE | U::COPY_SRC | U::COPY_DST),
             readback: Growable::new(U::MAP_READ | U::COPY_DST),
+            unsettled: false,
         }
     }
 }
@@ -63,6 +80,27 @@ pub fn grid(n: u32, max_per_dimension: u32) -> (u32, u32) {
 }
 
 impl Scratch {
+    /// In the browser, waits until the GPU has run what was submitted without a read-back (a
+    /// histogram pass over many chunks): each `write_buffer` is staged until the GPU runs past
+    /// it, so uploading a whole tensor ahead of a slow GPU (SwiftShader) would stage all of it.
+    /// Natively wgpu's staging is freed as the queue runs; nothing to wait for.
+    pub async fn settle(&mut self, ctx: &GpuContext) -> Result<()> {
+        if !std::mem::take(&mut self.unsettled) {
+            return Ok(());
+        }
+        #[cfg(target_arch = "wasm32")]
+        {
+            let (sender, receiver) = oneshot::channel();
+            ctx.queue.on_submitted_work_done(move || {
+                let _ = sender.send(());
+            });
+            receiver
+                .await
+                .map_err(|e| gpu_error("waiting for the queue", e))?;
+        }
+        ctx.check()
+    }
+
     /// Writes `bytes` (a multiple of 4) at `offset` of the input buffer, which holds `total`.
     pub fn write_inputs(&mut self, ctx: &GpuContext, total: u64, offset: u64, bytes: &[u8]) {
         let buffer = self.inputs.get(&ctx.device, total);
@@ -78,6 +116,7 @@ impl Scratch {
         let mut encoder = ctx.device.create_command_encoder(&Default::default());
         encoder.copy_buffer_to_buffer(result, from, inputs, to, bytes);
         ctx.queue.submit([encoder.finish()]);
+        self.unsettled = true;
     }
 
     /// Runs `kernel` over `workgroups` with binding 2 holding `result_bytes` (zeroed first when
@@ -169,11 +208,14 @@ impl Scratch {
         let read_bytes = read_bytes.next_multiple_of(4);
         if read_bytes == 0 {
             ctx.queue.submit([encoder.finish()]);
+            self.unsettled = true;
             return None;
         }
         let readback = self.readback.get(device, read_bytes).clone();
         encoder.copy_buffer_to_buffer(&result, 0, &readback, 0, read_bytes);
         ctx.queue.submit([encoder.finish()]);
+        // The read-back waits for this submission, and so for everything before it.
+        self.unsettled = false;
         Some((readback, read_bytes))
     }
 }

@@ -13,6 +13,9 @@ pub struct GpuContext {
     info: wgpu::AdapterInfo,
     /// Largest storage binding a chunk may use (the device's, or less for tests).
     binding_limit: u64,
+    /// Rank-cut histograms count in workgroup memory first (GPUs), or straight into the
+    /// result by global atomics (software adapters; see shaders/topk.wgsl).
+    workgroup_histograms: bool,
     pub(crate) pipelines: PipelineCache,
     /// The first error wgpu reported outside a call (out of memory, validation, device lost):
     /// left unhandled it would panic; recorded, it fails the next wait and the merge moves on
@@ -41,6 +44,7 @@ impl GpuContext {
             record(&on_lost, format!("device lost ({reason:?}): {message}"))
         });
         GpuContext {
+            workgroup_histograms: info.device_type != wgpu::DeviceType::Cpu,
             device,
             queue,
             info,
@@ -66,6 +70,16 @@ impl GpuContext {
 
     pub fn binding_limit(&self) -> u64 {
         self.binding_limit
+    }
+
+    /// Chooses the rank-cut histogram kernel, so tests can run either on any adapter.
+    pub fn with_workgroup_histograms(mut self, on: bool) -> Self {
+        self.workgroup_histograms = on;
+        self
+    }
+
+    pub fn workgroup_histograms(&self) -> bool {
+        self.workgroup_histograms
     }
 
     pub fn info(&self) -> &wgpu::AdapterInfo {

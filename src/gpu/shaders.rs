@@ -65,6 +65,7 @@ pub enum Kernel {
     Gta,
     SparsifyL1,
     TopkHistogram,
+    TopkHistogramGlobal,
     TopkCountKey,
     TopkLocate,
     Ram,
@@ -82,13 +83,14 @@ pub enum Kernel {
 }
 
 impl Kernel {
-    pub const ALL: [Kernel; 20] = [
+    pub const ALL: [Kernel; 21] = [
         Kernel::Linear,
         Kernel::Passthrough,
         Kernel::Nearswap,
         Kernel::Gta,
         Kernel::SparsifyL1,
         Kernel::TopkHistogram,
+        Kernel::TopkHistogramGlobal,
         Kernel::TopkCountKey,
         Kernel::TopkLocate,
         Kernel::GramRows,
@@ -112,7 +114,10 @@ impl Kernel {
             Kernel::Nearswap => "nearswap.wgsl",
             Kernel::Gta => "gta.wgsl",
             Kernel::SparsifyL1 => "sparsify_l1.wgsl",
-            Kernel::TopkHistogram | Kernel::TopkCountKey | Kernel::TopkLocate => "topk.wgsl",
+            Kernel::TopkHistogram
+            | Kernel::TopkHistogramGlobal
+            | Kernel::TopkCountKey
+            | Kernel::TopkLocate => "topk.wgsl",
             Kernel::GramRows | Kernel::GramColumns => "stats.wgsl",
             Kernel::Combine => "combine.wgsl",
             Kernel::Nuslerp => "nuslerp.wgsl",
@@ -128,6 +133,7 @@ impl Kernel {
     pub fn entry(self) -> &'static str {
         match self {
             Kernel::TopkHistogram => "histogram",
+            Kernel::TopkHistogramGlobal => "histogram_global",
             Kernel::TopkCountKey => "count_key",
             Kernel::TopkLocate => "locate",
             Kernel::GramRows => "gram_rows",
@@ -180,7 +186,10 @@ impl Kernel {
             Kernel::Nearswap => NEARSWAP,
             Kernel::Gta => GTA,
             Kernel::SparsifyL1 => SPARSIFY_L1,
-            Kernel::TopkHistogram | Kernel::TopkCountKey | Kernel::TopkLocate => TOPK,
+            Kernel::TopkHistogram
+            | Kernel::TopkHistogramGlobal
+            | Kernel::TopkCountKey
+            | Kernel::TopkLocate => TOPK,
             Kernel::GramRows | Kernel::GramColumns => STATS,
             Kernel::Combine => COMBINE,
             Kernel::Nuslerp => NUSLERP,

@@ -143,7 +143,8 @@ pub async fn merge_tensor(
 pub(crate) struct Chunker {
     dtypes: Vec<DType>,
     elements: usize,
-    raw: Vec<u8>,
+    /// One read buffer per uploaded slot, reused chunk after chunk.
+    raw: Vec<Vec<u8>>,
 }
 
 impl Chunker {
@@ -219,11 +220,16 @@ impl Chunker {
             .map(|d| (range.len() * d.size()).next_multiple_of(4) as u64)
             .collect();
         let total: u64 = regions.iter().sum();
+        self.raw.resize_with(sources.len(), Vec::new);
+        // Read every slot while the GPU still runs the previous chunk, then wait for it.
+        for ((&source, &region), raw) in sources.iter().zip(&regions).zip(&mut self.raw) {
+            reader.read(source, range.clone(), raw).await?;
+            raw.resize(region as usize, 0);
+        }
+        scratch.settle(ctx).await?;
         let mut offset = 0u64;
-        for (k, (&source, &region)) in sources.iter().zip(&regions).enumerate() {
-            reader.read(source, range.clone(), &mut self.raw).await?;
-            self.raw.resize(region as usize, 0);
-            scratch.write_inputs(ctx, total, offset, &self.raw);
+        for (k, (&region, raw)) in regions.iter().zip(&self.raw).enumerate() {
+            scratch.write_inputs(ctx, total, offset, raw);
             params.slots[k].offset = (offset / 4) as u32;
             offset += region;
         }

@@ -91,6 +91,11 @@ pub async fn rank_cut(
         return Ok((0, u32::MAX));
     }
     let ranges = keys.ranges();
+    let histogram_kernel = if ctx.workgroup_histograms() {
+        Kernel::TopkHistogram
+    } else {
+        Kernel::TopkHistogramGlobal
+    };
     let (mut prefix, mut need, mut at_key) = (0u32, rank, 0usize);
     for (shift, bits) in DIGITS {
         let mut params = keys.params([shift, bits, prefix, 0]);
@@ -102,7 +107,7 @@ pub async fn rank_cut(
             histogram = scratch
                 .run(
                     ctx,
-                    Kernel::TopkHistogram,
+                    histogram_kernel,
                     DType::F32,
                     &params,
                     bytes,

@@ -30,9 +30,19 @@ pub fn cpu_device() -> InferenceDevice {
 /// burn registers the runtime and a second `init` of the same selector is an error.
 #[cfg(all(feature = "gpu", not(target_arch = "wasm32")))]
 pub fn gpu_device() -> Result<InferenceDevice> {
-    let (device, setup) = Device::wgpu_options().init_with_setup().map_err(|e| {
-        MergeError::Unsupported(format!("no usable wgpu adapter for inference: {e}"))
-    })?;
+    pollster::block_on(gpu_device_async())
+}
+
+/// [`gpu_device`] for the browser too: there the adapter is the worker's `navigator.gpu`
+/// (burn requests it with the adapter's own limits). Once per process, as `gpu_device`.
+#[cfg(feature = "gpu")]
+pub async fn gpu_device_async() -> Result<InferenceDevice> {
+    let (device, setup) = Device::wgpu_options()
+        .init_with_setup_async()
+        .await
+        .map_err(|e| {
+            MergeError::Unsupported(format!("no usable wgpu adapter for inference: {e}"))
+        })?;
     Ok(InferenceDevice {
         device,
         description: describe(&setup),
@@ -61,7 +71,7 @@ pub fn device_for(backend: Backend) -> Result<InferenceDevice> {
         Backend::Gpu => gpu_device(),
         #[cfg(all(feature = "gpu", target_arch = "wasm32"))]
         Backend::Gpu => Err(MergeError::Unsupported(
-            "in the browser, pass the page's adapter to shared_gpu_device".into(),
+            "in the browser, await gpu_device_async (WebGPU starts asynchronously)".into(),
         )),
         #[cfg(not(feature = "gpu"))]
         Backend::Gpu => Err(MergeError::Unsupported(
@@ -73,8 +83,10 @@ pub fn device_for(backend: Backend) -> Result<InferenceDevice> {
 #[cfg(feature = "gpu")]
 fn describe(setup: &burn::tensor::wgpu::WgpuSetup) -> String {
     let info = setup.adapter.get_info();
-    format!(
-        "GPU {} ({:?}, {:?})",
-        info.name, info.backend, info.device_type
-    )
+    // Browsers hide the adapter's name unless asked (Chromium's developer features).
+    let name = match info.name.is_empty() {
+        true => "(name hidden by the browser)",
+        false => info.name.as_str(),
+    };
+    format!("GPU {name} ({:?}, {:?})", info.backend, info.device_type)
 }

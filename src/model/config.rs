@@ -222,6 +222,19 @@ impl Keys<'_> {
     }
 }
 
+/// Ids that end a generation: `config.json`'s `eos_token_id`, a number or a list.
+pub fn stop_tokens(config: &Value) -> Vec<u32> {
+    match config.get("eos_token_id") {
+        Some(Value::Number(n)) => n.as_u64().map(|n| vec![n as u32]).unwrap_or_default(),
+        Some(Value::Array(ids)) => ids
+            .iter()
+            .filter_map(|v| v.as_u64())
+            .map(|n| n as u32)
+            .collect(),
+        _ => Vec::new(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use serde_json::json;

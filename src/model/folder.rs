@@ -1,20 +1,25 @@
-//! A model folder on disk as the CLI takes it: `config.json`, safetensors weights and
-//! `tokenizer.json` side by side.
+//! A model on disk as the CLI takes it: a folder with `config.json`, safetensors weights and
+//! `tokenizer.json` side by side, or one `.gguf` file.
 
 use std::path::Path;
 
 use burn::prelude::Device;
-use serde_json::Value;
 
-use super::{Model, TextTokenizer};
+use super::config::stop_tokens;
+pub use super::LoadedModel;
+use super::{load_gguf, Model, TextTokenizer};
 use crate::error::{MergeError, Result};
-use crate::io::{model_folder, open_checkpoint, read_model_config};
+use crate::io::{model_folder, open_checkpoint, open_gguf_file, read_model_config};
 
-pub struct LoadedModel {
-    pub model: Model,
-    pub tokenizer: TextTokenizer,
-    /// Ids that end a generation (`eos_token_id`, a number or a list).
-    pub stop_tokens: Vec<u32>,
+/// Loads `path`: a `.gguf` file (config, weights and tokenizer inside), else a model folder.
+pub fn load_model(path: &Path, device: &Device) -> Result<LoadedModel> {
+    let is_gguf = path
+        .extension()
+        .is_some_and(|ext| ext.eq_ignore_ascii_case("gguf"));
+    match is_gguf {
+        true => pollster::block_on(load_gguf(&open_gguf_file(path)?, device)),
+        false => load_model_folder(path, device),
+    }
 }
 
 /// Loads the model at `path` (a folder, or a `.safetensors` file beside its `config.json`).
@@ -30,17 +35,6 @@ pub fn load_model_folder(path: &Path, device: &Device) -> Result<LoadedModel> {
         model,
         tokenizer,
         stop_tokens: stop_tokens(&config),
+        chat_template: None,
     })
-}
-
-pub fn stop_tokens(config: &Value) -> Vec<u32> {
-    match config.get("eos_token_id") {
-        Some(Value::Number(n)) => n.as_u64().map(|n| vec![n as u32]).unwrap_or_default(),
-        Some(Value::Array(ids)) => ids
-            .iter()
-            .filter_map(|v| v.as_u64())
-            .map(|n| n as u32)
-            .collect(),
-        _ => Vec::new(),
-    }
 }

@@ -3,9 +3,13 @@
 
 pub mod backend;
 pub mod cache;
+pub mod chat;
 pub mod config;
 #[cfg(not(target_arch = "wasm32"))]
 pub mod folder;
+pub mod gguf_model;
+mod gguf_sentencepiece;
+pub mod gguf_tokenizer;
 pub mod gpt2;
 pub mod layers;
 pub mod llama;
@@ -18,15 +22,27 @@ use serde_json::Value;
 
 #[cfg(all(feature = "gpu", not(target_arch = "wasm32")))]
 pub use backend::gpu_device;
-#[cfg(feature = "gpu")]
-pub use backend::shared_gpu_device;
 pub use backend::{cpu_device, device_for, Backend, InferenceDevice};
+#[cfg(feature = "gpu")]
+pub use backend::{gpu_device_async, shared_gpu_device};
 pub use cache::KvCache;
+pub use chat::{ChatMessage, ChatTemplate};
 pub use config::{ArchConfig, Gpt2Config, LlamaConfig};
+pub use gguf_model::load_gguf;
 pub use tokenizer::TextTokenizer;
 pub use weights::{WeightLoader, WeightSource};
 
 use crate::error::Result;
+
+/// A model with what running it on text needs.
+pub struct LoadedModel {
+    pub model: Model,
+    pub tokenizer: TextTokenizer,
+    /// Ids that end a generation (`eos_token_id`, a number or a list).
+    pub stop_tokens: Vec<u32>,
+    /// How the model wants a conversation written, when it says.
+    pub chat_template: Option<ChatTemplate>,
+}
 
 /// A causal language model ready to run.
 pub enum Model {

@@ -21,6 +21,14 @@ impl TextTokenizer {
         Ok(TextTokenizer { name, inner })
     }
 
+    /// Wraps a tokenizer built in code (from GGUF metadata); `name` is the file errors will name.
+    pub(crate) fn from_tokenizer(name: impl Into<String>, inner: Tokenizer) -> Self {
+        TextTokenizer {
+            name: name.into(),
+            inner,
+        }
+    }
+
     #[cfg(not(target_arch = "wasm32"))]
     pub fn from_file(path: &std::path::Path) -> Result<Self> {
         let bytes = std::fs::read(path).map_err(|e| MergeError::io(path.display(), e))?;

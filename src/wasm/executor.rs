@@ -20,6 +20,20 @@ pub enum DeviceChoice {
     Cpu,
 }
 
+impl DeviceChoice {
+    /// The page's `device` option: `auto` (or absent, `gpu`) or `cpu`.
+    pub fn parse(name: Option<&str>) -> Result<Self> {
+        match name {
+            None | Some("auto") | Some("gpu") => Ok(DeviceChoice::Auto),
+            Some("cpu") => Ok(DeviceChoice::Cpu),
+            Some(other) => Err(crate::error::MergeError::config(
+                "options.device",
+                format!("`{other}` is not a device; use `auto` or `cpu`"),
+            )),
+        }
+    }
+}
+
 /// Which device merged, as the page shows it.
 #[derive(Debug, Clone, Serialize, Default)]
 #[serde(rename_all = "camelCase")]

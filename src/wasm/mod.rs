@@ -7,6 +7,8 @@ mod blob_source;
 mod executor;
 #[cfg(feature = "gpu")]
 mod gpu;
+#[cfg(feature = "eval")]
+mod inference;
 mod js_sink;
 mod model_folder;
 mod session;
@@ -151,14 +153,7 @@ impl MergeOptionsJs {
     }
 
     fn device(&self) -> Result<DeviceChoice, JsValue> {
-        match self.device.as_deref() {
-            None | Some("auto") | Some("gpu") => Ok(DeviceChoice::Auto),
-            Some("cpu") => Ok(DeviceChoice::Cpu),
-            Some(other) => Err(to_js_error(MergeError::config(
-                "options.device",
-                format!("`{other}` is not a device; use `auto` or `cpu`"),
-            ))),
-        }
+        DeviceChoice::parse(self.device.as_deref()).map_err(to_js_error)
     }
 }
 

@@ -86,6 +86,15 @@ impl ModelFolder {
         self.files.get(name)
     }
 
+    /// The picked files whose name ends in `.{ext}` (any case), by name.
+    pub fn files_with_extension(&self, ext: &str) -> Vec<&BlobSource> {
+        self.files
+            .iter()
+            .filter(|(name, _)| has_extension(name, ext))
+            .map(|(_, source)| source)
+            .collect()
+    }
+
     /// Reads every shard header (and the index when sharded); no tensor bytes are read.
     pub async fn open(&self) -> Result<Checkpoint<BlobSource>> {
         if let Some(index) = self.files.get(INDEX_FILE) {

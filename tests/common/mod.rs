@@ -3,6 +3,7 @@
 
 #[cfg(feature = "gpu")]
 pub mod gpu;
+pub mod smollm2;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};

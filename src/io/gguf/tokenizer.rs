@@ -27,6 +27,8 @@ pub struct GgufTokenizer {
     pub padding_token_id: Option<u32>,
     pub add_bos_token: Option<bool>,
     pub add_eos_token: Option<bool>,
+    /// SentencePiece models: whether text gets a leading space (llama.cpp's default: yes).
+    pub add_space_prefix: Option<bool>,
     pub chat_template: Option<String>,
 }
 
@@ -126,6 +128,7 @@ impl GgufTokenizer {
             padding_token_id: token_id("tokenizer.ggml.padding_token_id")?,
             add_bos_token: flag("tokenizer.ggml.add_bos_token"),
             add_eos_token: flag("tokenizer.ggml.add_eos_token"),
+            add_space_prefix: flag("tokenizer.ggml.add_space_prefix"),
             chat_template: string("tokenizer.chat_template")?,
             model,
             tokens,

@@ -1,0 +1,106 @@
+//! A model for evaluation from the files the user picked (or the merge just wrote): one `.gguf`
+//! file (config, weights and tokenizer inside), or a folder by the merge's rules
+//! (`ModelFolder`) with `config.json` and `tokenizer.json`.
+
+use serde::Serialize;
+use serde_json::Value;
+
+use crate::error::{MergeError, Result};
+use crate::io::gguf::GgufFile;
+use crate::io::TensorSource;
+use crate::model::config::stop_tokens;
+use crate::model::{load_gguf, InferenceDevice, LoadedModel, Model, TextTokenizer};
+use crate::wasm::{BlobSource, ModelFolder};
+
+/// What the page shows about a loaded model.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ModelInfo {
+    pub name: String,
+    pub architecture: Option<String>,
+    pub parameters: u64,
+    pub vocab_size: usize,
+    pub context: Option<usize>,
+}
+
+impl ModelInfo {
+    fn new(name: &str, config: &Value, parameters: u64, model: &Model) -> Self {
+        ModelInfo {
+            name: name.to_string(),
+            architecture: config
+                .get("architectures")
+                .and_then(|a| a.get(0)?.as_str().map(String::from)),
+            parameters,
+            vocab_size: model.vocab_size(),
+            context: model.max_context(),
+        }
+    }
+}
+
+/// Loads the picked model onto `device`, tensor by tensor.
+pub async fn load(
+    folder: &ModelFolder,
+    device: &InferenceDevice,
+) -> Result<(LoadedModel, ModelInfo)> {
+    match folder.files_with_extension("gguf").as_slice() {
+        [] => load_folder(folder, device).await,
+        [gguf] => load_gguf_file(folder, gguf, device).await,
+        several => Err(MergeError::config(
+            "model",
+            format!(
+                "{} holds {} .gguf files; pick one",
+                folder.name,
+                several.len()
+            ),
+        )),
+    }
+}
+
+async fn load_gguf_file(
+    folder: &ModelFolder,
+    source: &BlobSource,
+    device: &InferenceDevice,
+) -> Result<(LoadedModel, ModelInfo)> {
+    let file = GgufFile::open(source.clone()).await?;
+    let config = file.hf_config()?.to_config_json()?;
+    let parameters = file.tensors().iter().map(|t| t.numel() as u64).sum();
+    let loaded = load_gguf(&file, &device.device).await?;
+    let info = ModelInfo::new(&folder.name, &config, parameters, &loaded.model);
+    Ok((loaded, info))
+}
+
+async fn load_folder(
+    folder: &ModelFolder,
+    device: &InferenceDevice,
+) -> Result<(LoadedModel, ModelInfo)> {
+    let config = folder.model_config().await?.ok_or_else(|| {
+        let missing = "missing; evaluation needs the model's config.json";
+        MergeError::io(
+            format!("{}/config.json", folder.name),
+            std::io::Error::new(std::io::ErrorKind::NotFound, missing),
+        )
+    })?;
+    let checkpoint = folder.open().await?;
+    let tokenizer_file = folder
+        .file("tokenizer.json")
+        .ok_or_else(|| MergeError::Tokenizer {
+            file: format!("{}/tokenizer.json", folder.name),
+            reason: "missing; generation and perplexity need the model's tokenizer".into(),
+        })?;
+    let tokenizer =
+        TextTokenizer::from_bytes(tokenizer_file.name(), &tokenizer_file.read_all().await?)?;
+    let model = Model::load(&config, &checkpoint, &device.device).await?;
+    let parameters = checkpoint
+        .tensors
+        .values()
+        .map(|t| t.info.numel() as u64)
+        .sum();
+    let info = ModelInfo::new(&folder.name, &config, parameters, &model);
+    let loaded = LoadedModel {
+        model,
+        tokenizer,
+        stop_tokens: stop_tokens(&config),
+        chat_template: None,
+    };
+    Ok((loaded, info))
+}
