@@ -88,7 +88,7 @@ pub fn train(
             weight.value = updated;
             *state = next;
         }
-        let value = read_f32(loss.into_data())?[0];
+        let value = pollster::block_on(read_f32(loss))?[0];
         on_step(step, value);
         losses.push(value);
     }

@@ -218,6 +218,7 @@ pub fn tensor_shapes(shape: &DemoShape) -> Vec<(String, Vec<usize>)> {
     all
 }
 
+/// Host values of a CPU tensor (ready at once, so blocking on the read costs nothing).
 fn read_values<const D: usize>(tensor: Tensor<D>) -> Result<Vec<f32>> {
-    read_f32(tensor.into_data())
+    pollster::block_on(read_f32(tensor))
 }
