@@ -5,7 +5,7 @@ use serde::Serialize;
 
 use super::tasks::TaskExample;
 use crate::error::{MergeError, Result};
-use crate::eval::perplexity::read_f32;
+use crate::eval::perplexity::data_f32;
 use crate::eval::sampling::argmax;
 use crate::model::{Model, TextTokenizer};
 
@@ -79,7 +79,7 @@ pub fn score_example(
         .collect();
     let logits = model.forward(&input, &mut model.new_cache())?;
     let [rows, vocab] = logits.dims();
-    let values = read_f32(logits.slice([prompt.len() - 1..rows, 0..vocab]).into_data())?;
+    let values = data_f32(logits.slice([prompt.len() - 1..rows, 0..vocab]).into_data())?;
     let mut score = ExampleScore {
         exact: true,
         nll: 0.0,
