@@ -16,12 +16,12 @@ export MIXMERGE_SMOLLM2_GGUF := $(SMOLLM2_GGUF)
 # merge core's builds warm.
 EVAL_TARGET_DIR ?= $(CARGO_TARGET_DIR)-eval
 
-.PHONY: models test setup fmt-check clippy unit lavapipe gpu-test eval-test eval-gpu-test serve demo demo-experts demo-merges bench wasm wasm-merge wasm-eval wasm-setup browser-setup test-browser test-browser-smollm2 browser-135m
+.PHONY: test-browser-merge test-browser-eval models test setup fmt-check clippy unit lavapipe gpu-test eval-test eval-gpu-test serve demo demo-experts demo-merges bench wasm wasm-merge wasm-eval wasm-setup browser-setup test-browser test-browser-smollm2 browser-135m
 
 ## test: install what is needed, then format check, clippy (warnings are errors), all tests,
 ## the GPU path on lavapipe (a CPU Vulkan driver), where a missing adapter is a failure, and the
 ## playground end to end in headless Chromium, then burn inference (`--features eval`, its own target dir)
-test: setup fmt-check clippy unit gpu-test test-browser eval-test
+test: setup fmt-check clippy unit gpu-test test-browser-merge eval-test
 
 setup:
 	@rustup component list --installed 2>/dev/null | grep -q rustfmt || rustup component add rustfmt
@@ -152,15 +152,26 @@ browser-setup:
 	fi
 
 # The native reference for the Evaluate panel's tests: `mixmerge eval`/`generate` (burn, CPU);
-# `eval` shares eval-test's build, `eval,gpu` eval-gpu-test's.
-EVAL_NATIVE_FEATURES ?= eval
+# `train` shares eval-test's build.
+EVAL_NATIVE_FEATURES ?= train
 
-test-browser: wasm browser-setup
+test-browser: test-browser-merge test-browser-eval
+
+# The merge page: linear, TIES, DARE-TIES, mixup on WebGPU and the CPU = the native CLI's bytes.
+test-browser-merge: wasm-merge browser-setup
+	$(CARGO) build
+	cd www && { [ -d node_modules/playwright-core ] || npm install --no-audit --no-fund; }
+	cd www && MIXMERGE=$(CARGO_TARGET_DIR)/debug/mixmerge CHROMIUM=$(CHROMIUM) \
+		node --test tests/playground.test.mjs
+
+## test-browser-eval: the Evaluate panel (tiny Llama on WebGPU and the CPU = `mixmerge eval`,
+## errors, Stop); needs the evaluation bundle, a cold burn wasm build (25–70 minutes)
+test-browser-eval: wasm-eval browser-setup
 	$(CARGO) build
 	CARGO_TARGET_DIR=$(EVAL_TARGET_DIR) $(CARGO) build --features $(EVAL_NATIVE_FEATURES)
 	cd www && { [ -d node_modules/playwright-core ] || npm install --no-audit --no-fund; }
 	cd www && MIXMERGE=$(CARGO_TARGET_DIR)/debug/mixmerge MIXMERGE_EVAL=$(EVAL_TARGET_DIR)/debug/mixmerge \
-		CHROMIUM=$(CHROMIUM) node --test tests/
+		CHROMIUM=$(CHROMIUM) node --test tests/evaluate.test.mjs
 
 ## test-browser-smollm2: SmolLM2-135M from its GGUF in the Evaluate panel (WebGPU and CPU) against
 ## the native CLI, printing the page's tokens/s; minutes on two cores, so not part of `make test`

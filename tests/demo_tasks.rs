@@ -126,13 +126,7 @@ fn teacher_forced_exact_match_agrees_with_greedy_generation() {
         };
         for set in &sets {
             for example in &set.examples[..15] {
-                let scored = pollster::block_on(score_example(
-                    &loaded.model,
-                    &loaded.tokenizer,
-                    end,
-                    example,
-                ))
-                .unwrap();
+                let scored = score_example(&loaded.model, &loaded.tokenizer, end, example).unwrap();
                 let prompt = loaded.tokenizer.encode(&example.prompt, false).unwrap();
                 let generated = generate(&loaded.model, &prompt, &options, &mut |_| {}).unwrap();
                 let mut expected = loaded.tokenizer.encode(&example.answer, false).unwrap();

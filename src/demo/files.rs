@@ -82,14 +82,13 @@ pub fn score_model_folder(
     })?;
     sets.iter()
         .map(|set| {
-            // CPU logits are ready at once: blocking on the read costs nothing.
-            pollster::block_on(super::score_task(
+            super::score_task(
                 &loaded.model,
                 &loaded.tokenizer,
                 end,
                 &set.name,
                 &set.examples,
-            ))
+            )
         })
         .collect()
 }

@@ -5,7 +5,7 @@ use serde::Serialize;
 
 use super::tasks::TaskExample;
 use crate::error::{MergeError, Result};
-use crate::eval::perplexity::read_f32;
+use crate::eval::perplexity::data_f32;
 use crate::eval::sampling::argmax;
 use crate::model::{Model, TextTokenizer};
 
@@ -29,8 +29,7 @@ pub struct ExampleScore {
 }
 
 /// Scores every example of `task`; the answer ends with `end_token` (the model's stop token).
-/// Asynchronous because logits on WebGPU are read back only that way.
-pub async fn score_task(
+pub fn score_task(
     model: &Model,
     tokenizer: &TextTokenizer,
     end_token: u32,
@@ -42,7 +41,7 @@ pub async fn score_task(
     }
     let (mut exact, mut nll, mut tokens) = (0usize, 0.0f64, 0usize);
     for example in examples {
-        let score = score_example(model, tokenizer, end_token, example).await?;
+        let score = score_example(model, tokenizer, end_token, example)?;
         exact += usize::from(score.exact);
         nll += score.nll;
         tokens += score.answer_tokens;
@@ -58,7 +57,7 @@ pub async fn score_task(
 /// One teacher-forced pass over prompt, answer and end token. Greedy decoding reproduces the
 /// answer exactly when every answer token (and then the end) is the argmax given the true prefix,
 /// so one pass gives both the exact match and the loss (with the same tie rule as the sampler).
-pub async fn score_example(
+pub fn score_example(
     model: &Model,
     tokenizer: &TextTokenizer,
     end_token: u32,
@@ -80,7 +79,7 @@ pub async fn score_example(
         .collect();
     let logits = model.forward(&input, &mut model.new_cache())?;
     let [rows, vocab] = logits.dims();
-    let values = read_f32(logits.slice([prompt.len() - 1..rows, 0..vocab])).await?;
+    let values = data_f32(logits.slice([prompt.len() - 1..rows, 0..vocab]).into_data())?;
     let mut score = ExampleScore {
         exact: true,
         nll: 0.0,

@@ -137,13 +137,21 @@ async fn target_log_probs(
 
 /// A tensor's values on the host; asynchronous because WebGPU reads back only that way.
 pub(crate) async fn read_f32<const D: usize>(tensor: Tensor<D>) -> Result<Vec<f32>> {
-    let failed = |e: String| MergeError::Unsupported(format!("reading inference results: {e}"));
     let data = tensor
         .into_data_async()
         .await
-        .map_err(|e| failed(format!("{e:?}")))?;
+        .map_err(|e| read_failed(format!("{e:?}")))?;
+    data_f32(data)
+}
+
+/// Values already on the host (CPU backends, or after a blocking `into_data`) as f32.
+pub(crate) fn data_f32(data: TensorData) -> Result<Vec<f32>> {
     data.try_into_vec_as::<f32>()
-        .map_err(|e| failed(format!("{e:?}")))
+        .map_err(|e| read_failed(format!("{e:?}")))
+}
+
+fn read_failed(reason: String) -> MergeError {
+    MergeError::Unsupported(format!("reading inference results: {reason}"))
 }
 
 /// Token ids must index the embedding; a tokenizer from another model is the usual cause.

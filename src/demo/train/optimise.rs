@@ -12,7 +12,7 @@ use super::weights::DemoWeights;
 use crate::demo::tasks::{TaskExample, END};
 use crate::demo::vocab::token_of;
 use crate::error::{MergeError, Result};
-use crate::eval::perplexity::read_f32;
+use crate::eval::perplexity::data_f32;
 use crate::model::Model;
 
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -88,7 +88,7 @@ pub fn train(
             weight.value = updated;
             *state = next;
         }
-        let value = pollster::block_on(read_f32(loss))?[0];
+        let value = data_f32(loss.into_data())?[0];
         on_step(step, value);
         losses.push(value);
     }

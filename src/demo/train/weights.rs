@@ -11,7 +11,7 @@ use rand_chacha::ChaCha8Rng;
 use crate::demo::vocab::{vocab_size, DemoShape};
 use crate::dtype::DType;
 use crate::error::{MergeError, Result};
-use crate::eval::perplexity::read_f32;
+use crate::eval::perplexity::data_f32;
 use crate::io::{Checkpoint, TensorSource};
 use crate::model::WeightSource;
 
@@ -218,7 +218,6 @@ pub fn tensor_shapes(shape: &DemoShape) -> Vec<(String, Vec<usize>)> {
     all
 }
 
-/// Host values of a CPU tensor (ready at once, so blocking on the read costs nothing).
 fn read_values<const D: usize>(tensor: Tensor<D>) -> Result<Vec<f32>> {
-    pollster::block_on(read_f32(tensor))
+    data_f32(tensor.into_data())
 }
