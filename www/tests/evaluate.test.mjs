@@ -83,6 +83,9 @@ after(async () => {
   if (tmp) fs.rmSync(tmp, { recursive: true, force: true });
 });
 
+// What the panel says went wrong, for a failed assertion's message.
+const pageError = async (onPage) => `${await onPage.locator('#eval-model').textContent()} ${await onPage.locator('#eval-error').textContent()}`;
+
 const loadFolder = (onPage, name, device) =>
   loadModel(onPage, { folder: path.join(tmp, name), device, timeout: SLOW });
 
@@ -109,7 +112,7 @@ async function assertMatchesNative(onPage) {
 
 test('the tiny Llama on WebGPU gives the native perplexity and generations', async () => {
   const line = await loadFolder(page, 'tiny-llama', 'auto');
-  assert.match(line, /^Loaded tiny-llama \(LlamaForCausalLM\): .* on WebGPU \(GPU .+\)$/);
+  assert.match(line, /^Loaded tiny-llama \(LlamaForCausalLM\): .* on WebGPU \(GPU .+\)$/, await pageError(page));
   await assertMatchesNative(page);
   fs.mkdirSync(RESULTS, { recursive: true });
   await page.screenshot({ path: path.join(RESULTS, 'evaluate-webgpu.png'), fullPage: true });
@@ -117,7 +120,7 @@ test('the tiny Llama on WebGPU gives the native perplexity and generations', asy
 
 test('the tiny Llama on the CPU (WebAssembly) gives the native perplexity and generations', async () => {
   const line = await loadFolder(page, 'tiny-llama', 'cpu');
-  assert.match(line, /^Loaded tiny-llama .* on the CPU \(CPU \(burn flex\) in WebAssembly\)\.$/);
+  assert.match(line, /^Loaded tiny-llama .* on the CPU \(CPU \(burn flex\) in WebAssembly\)\.$/, await pageError(page));
   await assertMatchesNative(page);
 });
 
