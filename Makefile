@@ -163,11 +163,10 @@ test-browser-merge: wasm-merge browser-setup
 ## test-browser-eval: the Evaluate panel (tiny Llama on WebGPU and the CPU = `mixmerge eval`,
 ## errors, Stop); needs the evaluation bundle, a cold burn wasm build (25–70 minutes)
 test-browser-eval: wasm-eval browser-setup
-	$(CARGO) build
 	CARGO_TARGET_DIR=$(EVAL_TARGET_DIR) $(CARGO) build --features $(EVAL_NATIVE_FEATURES)
 	cd www && { [ -d node_modules/playwright-core ] || npm install --no-audit --no-fund; }
-	cd www && MIXMERGE=$(CARGO_TARGET_DIR)/debug/mixmerge MIXMERGE_EVAL=$(EVAL_TARGET_DIR)/debug/mixmerge \
-		CHROMIUM=$(CHROMIUM) node --test tests/evaluate.test.mjs
+	cd www && MIXMERGE_EVAL=$(EVAL_TARGET_DIR)/debug/mixmerge CHROMIUM=$(CHROMIUM) \
+		node --test tests/evaluate.test.mjs
 
 ## test-browser-smollm2: SmolLM2-135M from its GGUF in the Evaluate panel (WebGPU and CPU) against
 ## the native CLI, printing the page's tokens/s; minutes on two cores, so not part of `make test`

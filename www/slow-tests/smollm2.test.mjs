@@ -11,11 +11,8 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { chromium } from 'playwright-core';
-import { serve } from '../tests/serve.mjs';
 import {
-  WWW, CHROMIUM, CHROMIUM_ARGS, nativePerplexity, nativeContinuation, openEvaluate, loadModel,
-  measurePerplexity, generateText,
+  nativePerplexity, nativeContinuation, startEvaluateSession, loadModel, measurePerplexity, generateText,
 } from '../tests/eval-page.mjs';
 
 const GGUF = process.env.MIXMERGE_SMOLLM2_GGUF;
@@ -27,7 +24,7 @@ const NEW_TOKENS = 12;
 const PERPLEXITY_TOLERANCE = 2e-3;
 const SLOW = 600_000;
 
-let tmp, server, browser, page, native;
+let tmp, session, page, native;
 const consoleLines = [];
 
 before(async () => {
@@ -40,17 +37,12 @@ before(async () => {
     greedy: nativeContinuation(GGUF, PROMPT, '-n', String(NEW_TOKENS)),
   };
   console.log(`# native: perplexity ${native.perplexity}, greedy: ${JSON.stringify(native.greedy)}`);
-  server = await serve(WWW);
-  browser = await chromium.launch({
-    executablePath: CHROMIUM, headless: true, args: [...CHROMIUM_ARGS, '--enable-unsafe-webgpu'],
-  });
-  page = await openEvaluate(browser, server.url, consoleLines);
+  session = await startEvaluateSession(consoleLines);
+  ({ page } = session);
 });
 
 after(async () => {
-  if (consoleLines.length) console.log(consoleLines.join('\n'));
-  await browser?.close();
-  await server?.close();
+  await session?.close();
   if (tmp) fs.rmSync(tmp, { recursive: true, force: true });
 });
 

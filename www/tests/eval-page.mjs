@@ -4,6 +4,8 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { execFileSync } from 'node:child_process';
 import assert from 'node:assert/strict';
+import { chromium } from 'playwright-core';
+import { serve } from './serve.mjs';
 
 export const WWW = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 export const CHROMIUM = process.env.CHROMIUM ?? '/usr/bin/chromium';
@@ -41,6 +43,24 @@ export async function openEvaluate(browser, url, lines) {
   await page.waitForSelector('body[data-ready=true]', { timeout: 30_000 });
   await page.getByRole('button', { name: 'Open evaluation' }).click();
   return page;
+}
+
+/// www/ served, Chromium (WebGPU on) launched and the Evaluate panel opened; `close()` prints the
+/// page's console lines and stops both.
+export async function startEvaluateSession(lines) {
+  const server = await serve(WWW);
+  const browser = await chromium.launch({
+    executablePath: CHROMIUM, headless: true, args: [...CHROMIUM_ARGS, '--enable-unsafe-webgpu'],
+  }).catch(async (e) => { await server.close(); throw e; });
+  const page = await openEvaluate(browser, server.url, lines);
+  return {
+    server, browser, page,
+    async close() {
+      if (lines.length) console.log(lines.join('\n'));
+      await browser.close();
+      await server.close();
+    },
+  };
 }
 
 /// Clicks Load model for what the panel has chosen; returns the model line once settled.

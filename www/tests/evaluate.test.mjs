@@ -13,9 +13,9 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { chromium } from 'playwright-core';
-import { serve } from './serve.mjs';
 import {
-  WWW, CHROMIUM, CHROMIUM_ARGS, nativePerplexity, nativeContinuation, openEvaluate, loadChosen, loadModel,
+  WWW, CHROMIUM, CHROMIUM_ARGS, nativePerplexity, nativeContinuation, openEvaluate, startEvaluateSession, loadChosen,
+  loadModel,
   measurePerplexity, generateText,
 } from './eval-page.mjs';
 
@@ -30,7 +30,7 @@ const LOG_PROB_TOLERANCE = 1e-3;
 const PERPLEXITY_TOLERANCE = 1e-4;
 const SLOW = 180_000; // SwiftShader compiles burn's kernels on first use
 
-let tmp, server, browser, page, native;
+let tmp, session, server, page, native;
 const consoleLines = [];
 
 /// A model folder `name` in the temp dir: {file: a path to copy, or the contents}.
@@ -69,17 +69,12 @@ before(async () => {
     'config.json': fixture('config.json'),
     'model.safetensors': fixture('model.safetensors'),
   });
-  server = await serve(WWW);
-  browser = await chromium.launch({
-    executablePath: CHROMIUM, headless: true, args: [...CHROMIUM_ARGS, '--enable-unsafe-webgpu'],
-  });
-  page = await openEvaluate(browser, server.url, consoleLines);
+  session = await startEvaluateSession(consoleLines);
+  ({ server, page } = session);
 });
 
 after(async () => {
-  if (consoleLines.length) console.log(consoleLines.join('\n'));
-  await browser?.close();
-  await server?.close();
+  await session?.close();
   if (tmp) fs.rmSync(tmp, { recursive: true, force: true });
 });
 
