@@ -79,6 +79,10 @@ pub enum MergeError {
 
     #[error("merge cancelled")]
     Cancelled,
+
+    /// A perplexity pass or a generation stopped by its caller (the page's Stop button).
+    #[error("evaluation cancelled")]
+    EvaluationCancelled,
 }
 
 impl MergeError {

@@ -31,7 +31,7 @@ impl CountingHooks {
 impl EvalHooks for CountingHooks {
     async fn before_pass(&mut self) -> mixmerge::Result<()> {
         if Some(self.passes) == self.stop_before {
-            return Err(MergeError::Cancelled);
+            return Err(MergeError::EvaluationCancelled);
         }
         self.passes += 1;
         Ok(())
@@ -64,7 +64,8 @@ fn generation_runs_one_pass_per_token_and_stops_when_the_hooks_say() {
     let mut stopping = CountingHooks::new(Some(4));
     let err = pollster::block_on(generate_async(&model, &prompt, &greedy(10), &mut stopping))
         .unwrap_err();
-    assert!(matches!(err, MergeError::Cancelled), "{err}");
+    assert!(matches!(err, MergeError::EvaluationCancelled), "{err}");
+    assert_eq!(err.to_string(), "evaluation cancelled");
     assert_eq!(stopping.tokens, full.tokens[..4]);
 }
 
@@ -82,7 +83,7 @@ fn perplexity_stops_between_windows_when_the_hooks_say() {
     );
     let mut stopping = CountingHooks::new(Some(2));
     let err = pollster::block_on(perplexity_async(&model, &tokens, window, &mut stopping));
-    assert!(matches!(err, Err(MergeError::Cancelled)));
+    assert!(matches!(err, Err(MergeError::EvaluationCancelled)));
 }
 
 #[test]

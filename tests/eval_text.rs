@@ -7,7 +7,8 @@ use std::process::Command;
 use eval_support::*;
 use mixmerge::eval::sampling::log_prob;
 use mixmerge::eval::{generate, perplexity, GenerateOptions, Sampling, Window};
-use mixmerge::model::TextTokenizer;
+use mixmerge::model::folder::load_model;
+use mixmerge::model::{ChatMessage, TextTokenizer, TokenizerConfig};
 
 fn reference_log_probs(name: &str) -> (Vec<u32>, Vec<f32>) {
     let (tokens, logits) = expected(name);
@@ -216,4 +217,88 @@ fn cli_eval_and_generate_run_on_a_model_folder() {
         "3",
     ]);
     assert_eq!(out, again);
+}
+
+/// The llama_gqa fixture with tests/fixtures/eval/chat's `tokenizer_config.json` beside it.
+fn chat_folder() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    for (from, file) in [
+        ("llama_gqa", "config.json"),
+        ("llama_gqa", "model.safetensors"),
+        ("llama_gqa", "tokenizer.json"),
+        ("chat", "tokenizer_config.json"),
+    ] {
+        std::fs::copy(fixture(from).join(file), dir.path().join(file)).unwrap();
+    }
+    dir
+}
+
+#[test]
+fn folder_models_chat_through_their_tokenizer_config() {
+    let dir = chat_folder();
+    let loaded = load_model(dir.path(), &cpu()).unwrap();
+    let user = ChatMessage {
+        role: "user".into(),
+        content: "the cat".into(),
+    };
+    let template = loaded.chat_template.as_ref().expect("a chat template");
+    let text = template.render(&[user], true).unwrap();
+    assert_eq!(text, "<s>user. the cat</s>assistant. ");
+    let prompt = loaded.tokenizer.encode(&text, false).unwrap();
+    assert_eq!((prompt[0], prompt.contains(&1)), (0, true), "{prompt:?}");
+    let options = GenerateOptions {
+        max_new_tokens: 8,
+        sampling: Sampling::Greedy,
+        stop_tokens: loaded.stop_tokens.clone(),
+    };
+    let reply = generate(&loaded.model, &prompt, &options, &mut |_| {}).unwrap();
+    let path = dir.path().to_str().unwrap();
+    let (out, _) = mixmerge(&["generate", path, "--chat", "--prompt", "the cat", "-n", "8"]);
+    assert_eq!(
+        out.strip_suffix('\n').unwrap(),
+        loaded.tokenizer.decode(&reply.tokens).unwrap()
+    );
+
+    let plain = fixture("llama_gqa");
+    let refused = Command::new(env!("CARGO_BIN_EXE_mixmerge"))
+        .args([
+            "generate",
+            plain.to_str().unwrap(),
+            "--chat",
+            "--prompt",
+            "hi",
+        ])
+        .output()
+        .unwrap();
+    let message = String::from_utf8_lossy(&refused.stderr);
+    assert!(
+        !refused.status.success() && message.contains("has no chat template"),
+        "{message}"
+    );
+}
+
+#[test]
+fn a_chat_models_eos_text_also_stops_generation() {
+    let tokenizer = TextTokenizer::from_file(&fixture("llama_gqa").join("tokenizer.json")).unwrap();
+    let config = TokenizerConfig::parse("t.json", br#"{"eos_token": "<unk>"}"#, None).unwrap();
+    let mut stops = vec![1];
+    config.add_stop_token(&mut stops, &tokenizer);
+    config.add_stop_token(&mut stops, &tokenizer);
+    assert_eq!(stops, [1, 2]);
+}
+
+#[cfg(not(feature = "cuda"))]
+#[test]
+fn cuda_without_the_feature_says_how_to_get_it() {
+    let model = fixture("llama_gqa");
+    let out = Command::new(env!("CARGO_BIN_EXE_mixmerge"))
+        .args(["generate", model.to_str().unwrap(), "--prompt", "hi"])
+        .args(["--backend", "cuda"])
+        .output()
+        .unwrap();
+    let message = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        !out.status.success() && message.contains("rebuild with --features eval,cuda"),
+        "{message}"
+    );
 }

@@ -147,7 +147,7 @@ async function generate() {
       `${fixed(r.promptTokensPerSecond, 1)} tokens/s; generation: ` +
       `${fixed(r.generationTokensPerSecond, 1)} tokens/s ${describeDevice(r.device)}`;
   } catch (err) {
-    const cancelled = err.name === 'Cancelled';
+    const cancelled = err.name === 'EvaluationCancelled';
     $('eval-generation-result').textContent = cancelled ? 'Stopped.' : '';
     if (!cancelled) showError(err);
   } finally {

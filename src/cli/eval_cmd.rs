@@ -15,6 +15,8 @@ pub enum BackendChoice {
     Cpu,
     /// wgpu: Vulkan, Metal or DX12 (lavapipe counts when it is the only adapter).
     Gpu,
+    /// burn's CUDA backend on an NVIDIA GPU (builds with the `cuda` feature).
+    Cuda,
 }
 
 impl From<BackendChoice> for Backend {
@@ -22,6 +24,7 @@ impl From<BackendChoice> for Backend {
         match choice {
             BackendChoice::Cpu => Backend::Cpu,
             BackendChoice::Gpu => Backend::Gpu,
+            BackendChoice::Cuda => Backend::Cuda,
         }
     }
 }

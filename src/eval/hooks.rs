@@ -6,7 +6,7 @@ use crate::error::Result;
 
 #[allow(async_fn_in_trait)]
 pub trait EvalHooks {
-    /// Called before every forward pass; an error (usually `Cancelled`) ends the run with it.
+    /// Called before every forward pass; an error (usually `EvaluationCancelled`) ends the run with it.
     async fn before_pass(&mut self) -> Result<()> {
         Ok(())
     }

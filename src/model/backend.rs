@@ -1,5 +1,6 @@
-//! Where inference runs: burn's pure-Rust CPU backend (`flex`), or with the `gpu` feature wgpu
-//! (Vulkan/Metal/DX12 natively, WebGPU in the browser), optionally on a device the caller owns.
+//! Where inference runs: burn's pure-Rust CPU backend (`flex`), with the `gpu` feature wgpu
+//! (Vulkan/Metal/DX12 natively, WebGPU in the browser), optionally on a device the caller owns,
+//! and with the `cuda` feature burn's CUDA backend on NVIDIA GPUs.
 
 use burn::prelude::Device;
 
@@ -9,6 +10,7 @@ use crate::error::{MergeError, Result};
 pub enum Backend {
     Cpu,
     Gpu,
+    Cuda,
 }
 
 /// An initialised device and a line describing it for reports.
@@ -76,6 +78,35 @@ pub fn device_for(backend: Backend) -> Result<InferenceDevice> {
         #[cfg(not(feature = "gpu"))]
         Backend::Gpu => Err(MergeError::Unsupported(
             "this build has no GPU inference; rebuild with --features eval,gpu".into(),
+        )),
+        #[cfg(feature = "cuda")]
+        Backend::Cuda => cuda_device(),
+        #[cfg(not(feature = "cuda"))]
+        Backend::Cuda => Err(MergeError::Unsupported(
+            "this build has no CUDA inference; rebuild with --features eval,cuda (the build \
+             downloads burn's LLVM bundle for NVPTX, so it needs the network; running needs an \
+             NVIDIA driver, not the CUDA toolkit)"
+                .into(),
+        )),
+    }
+}
+
+/// The first CUDA GPU. burn starts CUDA on first use and panics without a driver or a GPU, so a
+/// one-element tensor is made here and a panic becomes an error.
+#[cfg(feature = "cuda")]
+pub fn cuda_device() -> Result<InferenceDevice> {
+    let device = Device::cuda(0);
+    let probe = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        burn::prelude::Tensor::<1>::zeros([1], &device).into_data()
+    }));
+    match probe {
+        Ok(_) => Ok(InferenceDevice {
+            device,
+            description: "CUDA device 0 (burn cuda)".to_string(),
+        }),
+        Err(_) => Err(MergeError::Unsupported(
+            "no usable CUDA device for inference (needs an NVIDIA GPU and its driver's libcuda)"
+                .into(),
         )),
     }
 }

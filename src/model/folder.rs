@@ -7,7 +7,7 @@ use burn::prelude::Device;
 
 use super::config::stop_tokens;
 pub use super::LoadedModel;
-use super::{load_gguf, Model, TextTokenizer};
+use super::{load_gguf, Model, TextTokenizer, TokenizerConfig};
 use crate::error::{MergeError, Result};
 use crate::io::{model_folder, open_checkpoint, open_gguf_file, read_model_config};
 
@@ -31,10 +31,38 @@ pub fn load_model_folder(path: &Path, device: &Device) -> Result<LoadedModel> {
     let checkpoint = open_checkpoint(path)?;
     let model = pollster::block_on(Model::load(&config, &checkpoint, device))?;
     let tokenizer = TextTokenizer::from_file(&folder.join("tokenizer.json"))?;
+    let tokenizer_config = read_tokenizer_config(&folder)?;
+    let mut stop_tokens = stop_tokens(&config);
+    tokenizer_config.add_stop_token(&mut stop_tokens, &tokenizer);
     Ok(LoadedModel {
         model,
         tokenizer,
-        stop_tokens: stop_tokens(&config),
-        chat_template: None,
+        stop_tokens,
+        chat_template: tokenizer_config.chat_template,
     })
+}
+
+/// `tokenizer_config.json` and `chat_template.jinja` in `folder`; either may be missing.
+fn read_tokenizer_config(folder: &Path) -> Result<TokenizerConfig> {
+    let read = |name: &str| -> Result<Option<(String, Vec<u8>)>> {
+        let path = folder.join(name);
+        match path.is_file() {
+            true => std::fs::read(&path)
+                .map(|bytes| Some((path.display().to_string(), bytes)))
+                .map_err(|e| MergeError::io(path.display(), e)),
+            false => Ok(None),
+        }
+    };
+    let (file, bytes) = read("tokenizer_config.json")?.unwrap_or_else(|| {
+        (
+            folder.join("tokenizer_config.json").display().to_string(),
+            b"{}".to_vec(),
+        )
+    });
+    let jinja = read("chat_template.jinja")?
+        .map(|(file, bytes)| (file, String::from_utf8_lossy(&bytes).into_owned()));
+    let jinja = jinja
+        .as_ref()
+        .map(|(file, text)| (file.as_str(), text.as_str()));
+    TokenizerConfig::parse(&file, &bytes, jinja)
 }

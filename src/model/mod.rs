@@ -15,11 +15,14 @@ pub mod layers;
 pub mod llama;
 pub mod rope;
 pub mod tokenizer;
+pub mod tokenizer_config;
 pub mod weights;
 
 use burn::prelude::{Device, Tensor};
 use serde_json::Value;
 
+#[cfg(feature = "cuda")]
+pub use backend::cuda_device;
 #[cfg(all(feature = "gpu", not(target_arch = "wasm32")))]
 pub use backend::gpu_device;
 pub use backend::{cpu_device, device_for, Backend, InferenceDevice};
@@ -30,6 +33,7 @@ pub use chat::{ChatMessage, ChatTemplate};
 pub use config::{ArchConfig, Gpt2Config, LlamaConfig};
 pub use gguf_model::load_gguf;
 pub use tokenizer::TextTokenizer;
+pub use tokenizer_config::TokenizerConfig;
 pub use weights::{WeightLoader, WeightSource};
 
 use crate::error::Result;

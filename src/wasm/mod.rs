@@ -313,5 +313,6 @@ fn error_kind(error: &MergeError) -> &'static str {
         MergeError::Unsupported(_) => "Unsupported",
         MergeError::Tokenizer { .. } => "Tokenizer",
         MergeError::Cancelled => "Cancelled",
+        MergeError::EvaluationCancelled => "EvaluationCancelled",
     }
 }

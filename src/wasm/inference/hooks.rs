@@ -68,7 +68,7 @@ impl EvalHooks for JsControl<'_> {
             }
         }
         match self.cancelled() {
-            true => Err(MergeError::Cancelled),
+            true => Err(MergeError::EvaluationCancelled),
             false => Ok(()),
         }
     }

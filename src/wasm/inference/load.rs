@@ -9,7 +9,9 @@ use crate::error::{MergeError, Result};
 use crate::io::gguf::GgufFile;
 use crate::io::TensorSource;
 use crate::model::config::stop_tokens;
-use crate::model::{load_gguf, InferenceDevice, LoadedModel, Model, TextTokenizer};
+use crate::model::{
+    load_gguf, InferenceDevice, LoadedModel, Model, TextTokenizer, TokenizerConfig,
+};
 use crate::wasm::{BlobSource, ModelFolder};
 
 /// What the page shows about a loaded model.
@@ -96,11 +98,37 @@ async fn load_folder(
         .map(|t| t.info.numel() as u64)
         .sum();
     let info = ModelInfo::new(&folder.name, &config, parameters, &model);
+    let tokenizer_config = read_tokenizer_config(folder).await?;
+    let mut stop_tokens = stop_tokens(&config);
+    tokenizer_config.add_stop_token(&mut stop_tokens, &tokenizer);
     let loaded = LoadedModel {
         model,
         tokenizer,
-        stop_tokens: stop_tokens(&config),
-        chat_template: None,
+        stop_tokens,
+        chat_template: tokenizer_config.chat_template,
     };
     Ok((loaded, info))
+}
+
+/// `tokenizer_config.json` and `chat_template.jinja` among the picked files; either may be missing.
+async fn read_tokenizer_config(folder: &ModelFolder) -> Result<TokenizerConfig> {
+    let (file, bytes) = match folder.file("tokenizer_config.json") {
+        Some(source) => (source.name().to_string(), source.read_all().await?),
+        None => (
+            format!("{}/tokenizer_config.json", folder.name),
+            b"{}".to_vec(),
+        ),
+    };
+    let jinja = match folder.file("chat_template.jinja") {
+        Some(source) => Some((source.name().to_string(), source.read_all().await?)),
+        None => None,
+    };
+    let jinja = jinja
+        .as_ref()
+        .map(|(name, bytes)| (name.as_str(), String::from_utf8_lossy(bytes)));
+    TokenizerConfig::parse(
+        &file,
+        &bytes,
+        jinja.as_ref().map(|(name, text)| (*name, &**text)),
+    )
 }

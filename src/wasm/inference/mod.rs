@@ -109,7 +109,7 @@ struct PerplexityJs<'a> {
 }
 
 /// Perplexity of `text` under the loaded model (BOS added as the tokenizer's template says),
-/// with per-token log-probs. Stops with a `Cancelled` error once `control.cancelled` is true.
+/// with per-token log-probs. Stops with an `EvaluationCancelled` error once `control.cancelled` is true.
 #[wasm_bindgen]
 pub async fn perplexity(
     text: String,
@@ -177,7 +177,7 @@ struct GenerationJs<'a> {
 }
 
 /// Continues `prompt` with the loaded model, calling `control.onToken({token, text})` for each
-/// new token; stops with a `Cancelled` error once `control.cancelled` is true.
+/// new token; stops with an `EvaluationCancelled` error once `control.cancelled` is true.
 #[wasm_bindgen]
 pub async fn generate(
     prompt: String,
