@@ -25,6 +25,54 @@ function describeDevice(device) {
   return device.kind === 'webgpu' ? `on WebGPU (${device.description})` : `on the CPU (${device.description}).${why}`;
 }
 
+const SVG = 'http://www.w3.org/2000/svg';
+const CHART = { width: 600, height: 100 }; // viewBox units of the log-prob chart
+
+function svg(name, attributes, text) {
+  const element = document.createElementNS(SVG, name);
+  for (const [key, value] of Object.entries(attributes)) element.setAttribute(key, String(value));
+  if (text !== undefined) element.textContent = text;
+  return element;
+}
+
+/// One bar per scored token, as tall as its surprisal (−log p), under the perplexity line: the
+/// tokens the model found hardest stand out. `null` clears the chart.
+function drawLogProbs(logProbs, tokenIds) {
+  $('eval-log-probs')?.remove();
+  if (!logProbs?.length) return;
+  const surprisal = logProbs.map((lp) => -lp);
+  const highest = Math.max(...surprisal, 1e-6);
+  const mean = surprisal.reduce((a, b) => a + b, 0) / surprisal.length;
+  const { width, height } = CHART;
+  const scale = height / highest;
+  const barWidth = width / surprisal.length;
+  const chart = svg('svg', {
+    viewBox: `0 0 ${width} ${height}`, width: '100%', height, preserveAspectRatio: 'none', role: 'img',
+    'aria-label': `Surprisal of each of ${surprisal.length} tokens`,
+  });
+  surprisal.forEach((s, i) => {
+    const bar = svg('rect', {
+      x: i * barWidth, y: height - s * scale, width: Math.max(barWidth - 0.5, 0.5), height: s * scale,
+      fill: '#4a78c2', 'data-log-prob': logProbs[i],
+    });
+    bar.append(svg('title', {}, `token ${i + 1}${tokenIds ? ` (id ${tokenIds[i + 1]})` : ''}: ` +
+      `log p = ${fixed(logProbs[i], 4)}`));
+    chart.append(bar);
+  });
+  chart.append(svg('line', {
+    x1: 0, x2: width, y1: height - mean * scale, y2: height - mean * scale,
+    stroke: '#c2410c', 'stroke-dasharray': '4 3', 'vector-effect': 'non-scaling-stroke',
+  }));
+  const figure = document.createElement('figure');
+  figure.id = 'eval-log-probs';
+  figure.style.margin = '0.5em 0';
+  const caption = document.createElement('figcaption');
+  caption.textContent = `Surprisal (−log p, nats) of each token: highest ${fixed(highest, 2)}, ` +
+    `mean ${fixed(mean, 2)} (dashed line). Hover a bar for its token.`;
+  figure.append(chart, caption);
+  $('eval-perplexity-result').after(figure);
+}
+
 function setBusy(busy) {
   state.busy = busy;
   $('eval-load').disabled = busy;
@@ -100,6 +148,7 @@ async function computePerplexity() {
   showError(null);
   setBusy(true);
   $('eval-perplexity-result').textContent = 'Computing…';
+  drawLogProbs(null);
   try {
     const r = await state.engine.call('perplexity', { text: $('eval-text').value, options: {} });
     const out = $('eval-perplexity-result');
@@ -108,6 +157,7 @@ async function computePerplexity() {
     out.textContent = `Perplexity ${fixed(r.perplexity, 4)} (mean NLL ${fixed(r.meanNll, 4)} nats/token) ` +
       `over ${r.tokens} tokens, window ${r.window}: ${fixed(r.tokensPerSecond, 1)} tokens/s ` +
       `${describeDevice(r.device)}`;
+    drawLogProbs(r.logProbs, r.tokenIds);
   } catch (err) {
     $('eval-perplexity-result').textContent = '';
     showError(err);

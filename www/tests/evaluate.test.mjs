@@ -89,9 +89,29 @@ function assertSamePerplexity(got) {
     `perplexity ${got.perplexity} vs native ${native.perplexity}`);
 }
 
+/// The chart under the perplexity: one bar per scored token, as tall as the native −log p; its
+/// caption gives the page's own highest and mean.
+async function assertChartShowsLogProbs(onPage, pageLogProbs) {
+  const bars = await onPage.locator('#eval-log-probs rect').evaluateAll((rects) => rects.map((r) => ({
+    height: Number(r.getAttribute('height')), title: r.querySelector('title').textContent })));
+  assert.equal(bars.length, native.logProbs.length, 'a bar per scored token');
+  const tallest = Math.max(...bars.map((b) => b.height));
+  const lowest = Math.min(...native.logProbs);
+  bars.forEach((bar, i) => {
+    assert.ok(Math.abs(bar.height / tallest - native.logProbs[i] / lowest) < 2e-3,
+      `bar ${i + 1}: height ${bar.height} of ${tallest} vs log p ${native.logProbs[i]} of ${lowest}`);
+    assert.match(bar.title, new RegExp(`^token ${i + 1} \\(id \\d+\\): log p = -\\d+\\.\\d{4}$`));
+  });
+  const mean = -pageLogProbs.reduce((a, b) => a + b, 0) / pageLogProbs.length;
+  const highest = -Math.min(...pageLogProbs);
+  assert.match(await onPage.locator('#eval-log-probs figcaption').textContent(),
+    new RegExp(`highest ${highest.toFixed(2)}, mean ${mean.toFixed(2)} `));
+}
+
 async function assertMatchesNative(onPage) {
   const got = await measurePerplexity(onPage, TEXT, SLOW);
   assertSamePerplexity(got);
+  await assertChartShowsLogProbs(onPage, got.logProbs);
   assert.equal(got.logProbs.length, native.logProbs.length);
   got.logProbs.forEach((lp, i) => assert.ok(Math.abs(lp - native.logProbs[i]) < LOG_PROB_TOLERANCE,
     `token ${i + 1}: ${lp} vs ${native.logProbs[i]}`));
