@@ -63,8 +63,9 @@ eval-test: models
 	CARGO_TARGET_DIR=$(EVAL_TARGET_DIR) $(CARGO) clippy --all-targets --features train -- -D warnings
 	MIXMERGE_REQUIRE_MODELS=1 CARGO_TARGET_DIR=$(EVAL_TARGET_DIR) $(CARGO) test --features train --lib --test eval_models --test eval_text --test eval_gguf --test demo_tasks --test demo_train --test eval_hooks
 
-## eval-gpu-test: the same with burn's wgpu backend (`--features eval,gpu`, burn's GPU kernels
-## make it a larger build), wgpu logits = CPU logits on lavapipe; a missing adapter is a failure.
+## eval-gpu-test: the same with burn's wgpu backend (`--features eval,gpu`), wgpu logits = CPU
+## logits on lavapipe; a missing adapter is a failure. Not in `test`: burn's GPU kernels make its
+## cold build the longest (80 min on 2 cores under load); warm, about 2 minutes.
 eval-gpu-test: lavapipe
 	CARGO_TARGET_DIR=$(EVAL_TARGET_DIR) $(CARGO) clippy --all-targets --features eval,gpu -- -D warnings
 	MIXMERGE_REQUIRE_GPU=1 CARGO_TARGET_DIR=$(EVAL_TARGET_DIR) $(CARGO) test --features eval,gpu --test eval_models --test eval_text --test eval_hooks
