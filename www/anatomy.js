@@ -1,0 +1,80 @@
+// The Anatomy panel: asks the merge worker for the task-vector anatomy of the models in the
+// form and shows the SVG it returns — the figure `mixmerge sweep anatomy --svg` writes, made by
+// the same code — with its numbers (the CLI's --json) to download.
+
+const $ = (id) => document.getElementById(id);
+
+/// `models()` returns {base: name | '', models: [{name, files}]} (the base among them).
+export function setupAnatomy(engine, models) {
+  const urls = [];
+  let round = 0;
+
+  async function draw() {
+    const current = ++round;
+    const { base, models: picked } = models();
+    $('anatomy-error').textContent = '';
+    if (!base) {
+      $('anatomy-error').textContent = 'Mark a base model: task vectors are taken relative to it.';
+      return;
+    }
+    if (picked.length < 2) {
+      $('anatomy-error').textContent = 'Pick at least one model besides the base.';
+      return;
+    }
+    const options = { base, density: Number($('anatomy-density').value), seed: Number($('anatomy-seed').value) };
+    if ($('anatomy-tensor').value) options.tensor = $('anatomy-tensor').value;
+    $('anatomy-status').textContent = 'Computing the task vectors…';
+    $('anatomy-figure').setAttribute('aria-busy', 'true');
+    try {
+      const { json, svg } = await engine.call('anatomy', { models: picked, options });
+      if (current !== round) return;
+      const report = JSON.parse(json);
+      // The engine escapes every name it writes into the SVG.
+      $('anatomy-figure').innerHTML = svg;
+      $('anatomy-figure').dataset.tensor = report.masks.tensor;
+      listTensors(report);
+      offerDownloads(json, svg);
+      const whole = report.pairs.map(([a, b], i) =>
+        `${a} · ${b}: cosine ${fixed(report.overall[i].cosine)}, sign conflict ${fixed(report.overall[i].conflict)}`);
+      $('anatomy-status').textContent = `Task vectors of ${report.models.join(', ')} relative to ${report.base}, ` +
+        `whole model: ${whole.join('; ') || 'one expert, no pairs'}.`;
+    } catch (err) {
+      if (current !== round) return;
+      $('anatomy-status').textContent = '';
+      $('anatomy-error').textContent = err.message ?? String(err);
+      $('anatomy-error').dataset.kind = err.name ?? '';
+    } finally {
+      if (current === round) $('anatomy-figure').removeAttribute('aria-busy');
+    }
+  }
+
+  function listTensors(report) {
+    const select = $('anatomy-tensor');
+    const names = report.tensors.map((t) => t.name);
+    const known = [...select.options].map((o) => o.value).filter(Boolean);
+    if (known.join('\n') !== names.join('\n')) {
+      select.replaceChildren(...names.map((n) => new Option(n, n)));
+    }
+    select.value = report.masks.tensor;
+  }
+
+  function offerDownloads(json, svg) {
+    urls.splice(0).forEach((u) => URL.revokeObjectURL(u));
+    const link = (id, text, type) => {
+      const url = URL.createObjectURL(new Blob([text], { type }));
+      urls.push(url);
+      $(id).href = url;
+    };
+    link('anatomy-svg', svg, 'image/svg+xml');
+    link('anatomy-json', json, 'application/json');
+    $('anatomy-downloads').hidden = false;
+  }
+
+  $('anatomy-draw').addEventListener('click', draw);
+  $('anatomy-tensor').addEventListener('change', draw);
+  return { draw };
+}
+
+function fixed(value) {
+  return value === null ? 'undefined' : value.toFixed(3);
+}
