@@ -158,7 +158,7 @@ test-browser-merge: wasm-merge browser-setup
 	$(CARGO) build
 	cd www && { [ -d node_modules/playwright-core ] || npm install --no-audit --no-fund; }
 	cd www && MIXMERGE=$(CARGO_TARGET_DIR)/debug/mixmerge CHROMIUM=$(CHROMIUM) \
-		node --test tests/playground.test.mjs
+		node --test tests/playground.test.mjs tests/demo.test.mjs
 
 ## test-browser-eval: the Evaluate panel (tiny Llama on WebGPU and the CPU = `mixmerge eval`,
 ## errors, Stop); needs the evaluation bundle, a cold burn wasm build (25–70 minutes)

@@ -1,7 +1,8 @@
-// End to end in headless Chromium: synthetic checkpoints are picked through the page's file
-// inputs, merged in the worker on WebGPU (SwiftShader, `--enable-unsafe-webgpu`) and again on
-// the CPU, saved to the Origin Private File System, read back and compared byte for byte with
-// the native CLI's output for the same YAML and seed. A browser without WebGPU falls back.
+// End to end in headless Chromium, starting from your own models: synthetic checkpoints are
+// picked through the page's file inputs, merged in the worker on WebGPU (SwiftShader,
+// `--enable-unsafe-webgpu`) and again on the CPU, saved to the Origin Private File System, read
+// back and compared byte for byte with the native CLI's output for the same YAML and seed. A
+// browser without WebGPU falls back. (tests/demo.test.mjs: the page out of the box.)
 //
 // Needs: www/pkg (make wasm), the native binary in $MIXMERGE, /usr/bin/chromium.
 
@@ -189,6 +190,8 @@ test('the page loads the engine and offers every method with its parameters', as
 });
 
 test('linear merge built with the form matches the native CLI', async () => {
+  await page.getByLabel('Start from').selectOption('own');
+  await page.waitForFunction(() => document.querySelectorAll('fieldset.slot').length === 2);
   await slot(1).getByLabel('Folder').setInputFiles(path.join(models, 'expert-a'));
   await slot(2).getByLabel('Folder').setInputFiles(path.join(models, 'expert-b'));
   assert.equal(await slot(1).getByLabel('Name').inputValue(), 'expert-a');
@@ -316,6 +319,8 @@ test('without WebGPU the page says so and merges on the CPU, as the native CLI',
     const cpuPage = await openPlayground(plain);
     assert.match(await cpuPage.locator('#device').textContent(),
       /^Merging on the CPU \(WebAssembly, in a worker\): .*no WebGPU adapter/);
+    await cpuPage.getByLabel('Start from').selectOption('own');
+    await cpuPage.waitForFunction(() => document.querySelectorAll('fieldset.slot').length === 2);
     const at = (n) => cpuPage.getByRole('group', { name: `Model ${n}`, exact: true });
     await at(1).getByLabel('Folder').setInputFiles(path.join(models, 'expert-a'));
     await at(2).getByLabel('Folder').setInputFiles(path.join(models, 'expert-b'));
