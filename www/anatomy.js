@@ -25,8 +25,10 @@ export function setupAnatomy(engine, models) {
     if ($('anatomy-tensor').value) options.tensor = $('anatomy-tensor').value;
     $('anatomy-status').textContent = 'Computing the task vectors…';
     $('anatomy-figure').setAttribute('aria-busy', 'true');
+    const started = performance.now();
     try {
       const { json, svg } = await engine.call('anatomy', { models: picked, options });
+      const seconds = (performance.now() - started) / 1000;
       if (current !== round) return;
       const report = JSON.parse(json);
       // The engine escapes every name it writes into the SVG.
@@ -37,7 +39,7 @@ export function setupAnatomy(engine, models) {
       const whole = report.pairs.map(([a, b], i) =>
         `${a} · ${b}: cosine ${fixed(report.overall[i].cosine)}, sign conflict ${fixed(report.overall[i].conflict)}`);
       $('anatomy-status').textContent = `Task vectors of ${report.models.join(', ')} relative to ${report.base}, ` +
-        `whole model: ${whole.join('; ') || 'one expert, no pairs'}.`;
+        `whole model: ${whole.join('; ') || 'one expert, no pairs'}. Computed in ${seconds.toFixed(1)} s.`;
     } catch (err) {
       if (current !== round) return;
       $('anatomy-status').textContent = '';
@@ -70,9 +72,21 @@ export function setupAnatomy(engine, models) {
     $('anatomy-downloads').hidden = false;
   }
 
+  /// Forgets the figure (the models changed): the next one starts from the default tensor.
+  function clear() {
+    round++;
+    $('anatomy-figure').replaceChildren();
+    $('anatomy-figure').removeAttribute('aria-busy');
+    delete $('anatomy-figure').dataset.tensor;
+    $('anatomy-status').textContent = '';
+    $('anatomy-error').textContent = '';
+    $('anatomy-downloads').hidden = true;
+    $('anatomy-tensor').replaceChildren(new Option('first 2-D tensor of the lowest layer', ''));
+  }
+
   $('anatomy-draw').addEventListener('click', draw);
   $('anatomy-tensor').addEventListener('change', draw);
-  return { draw };
+  return { draw, clear };
 }
 
 function fixed(value) {

@@ -539,6 +539,7 @@ async function start() {
   setupEvaluate();
   const anatomy = setupAnatomy(engine, anatomyModels);
   $('model-source').addEventListener('change', async () => {
+    anatomy.clear();
     await useSource($('model-source').value);
     if (state.demo) anatomy.draw();
   });

@@ -133,7 +133,9 @@ test('the anatomy of the demo experts is drawn, with the CLI\'s numbers and pict
   // The figure in the page: the masks (TIES and DARE per expert, the elected sign) as images.
   const experts = report.models.length;
   assert.equal(await page.locator('#anatomy-figure svg image').count(), 2 * experts + 1);
-  assert.match(await page.locator('#anatomy-status').textContent(), /cosine -?\d\.\d{3}, sign conflict \d\.\d{3}/);
+  const status = await page.locator('#anatomy-status').textContent();
+  assert.match(status, /cosine -?\d\.\d{3}, sign conflict \d\.\d{3}/);
+  console.log(`anatomy in the page: ${status.match(/Computed in .*/)[0]}`);
   const box = await page.locator('#anatomy-figure svg').boundingBox();
   assert.ok(box.width > 400 && box.height > 400, JSON.stringify(box));
 });
@@ -159,5 +161,6 @@ test('starting from your own models leaves two empty slots and no demo', async (
   await page.getByLabel('Start from').selectOption('own');
   await page.waitForFunction(() => document.querySelectorAll('fieldset.slot').length === 2);
   assert.equal(await page.getByLabel('Demo recipe').isVisible(), false);
+  assert.equal(await page.locator('#anatomy-figure svg').count(), 0, 'the demo\'s figure is gone');
   await assert.doesNotReject(page.locator('#plan').filter({ hasText: 'Pick the models' }).waitFor({ timeout: 5_000 }));
 });
