@@ -336,3 +336,47 @@ fn the_figure_draws_every_part() {
     let rows = report.tensors.len() + report.layers.len() + 1;
     assert_eq!(figure.matches("<rect ").count() - 1 - 2 - 6 - 1, 2 * rows);
 }
+
+#[test]
+fn the_cli_writes_the_librarys_json_and_svg_and_names_bad_paths() {
+    let dir = tempfile::tempdir().unwrap();
+    write_with(dir.path(), "base", &|_| 0.0);
+    write_with(dir.path(), "a", &|i| value(1, i));
+    write_with(dir.path(), "b", &|i| value(2, i));
+    let (json, figure) = (dir.path().join("out.json"), dir.path().join("out.svg"));
+    let cli = |models: &[&str]| {
+        let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_mixmerge"));
+        command
+            .args(["sweep", "anatomy", "--base"])
+            .arg(dir.path().join("base"));
+        command
+            .arg("--models")
+            .args(models.iter().map(|m| dir.path().join(m)));
+        command
+            .args(["--density", "0.25", "--seed", "3", "--json"])
+            .arg(&json);
+        command.arg("--svg").arg(&figure).output().unwrap()
+    };
+    let done = cli(&["a", "b"]);
+    assert!(
+        done.status.success(),
+        "{}",
+        String::from_utf8_lossy(&done.stderr)
+    );
+    let options = AnatomyOptions {
+        tensor: None,
+        density: 0.25,
+        seed: 3,
+    };
+    let report = run(dir.path(), &["a", "b"], &options).unwrap();
+    let expected = serde_json::to_string_pretty(&report).unwrap() + "\n";
+    assert_eq!(std::fs::read_to_string(&json).unwrap(), expected);
+    assert_eq!(
+        std::fs::read_to_string(&figure).unwrap(),
+        svg::render(&report).unwrap()
+    );
+    let failed = cli(&["a", "nowhere"]);
+    assert!(!failed.status.success());
+    let message = String::from_utf8_lossy(&failed.stderr);
+    assert!(message.contains("nowhere"), "{message}");
+}
