@@ -143,8 +143,8 @@ test('the anatomy of the demo experts is drawn, with the CLI\'s numbers and pict
 test('another tensor, density and seed redraw the anatomy as the CLI does', async () => {
   const tensors = await page.getByLabel('Tensor', { exact: true }).locator('option').evaluateAll((o) => o.map((e) => e.value));
   const tensor = tensors.at(-1);
-  await page.getByLabel('Density').fill('0.3');
-  await page.getByLabel('Mask seed').fill('5');
+  await page.getByLabel('Mask density', { exact: true }).fill('0.3');
+  await page.getByLabel('Mask seed', { exact: true }).fill('5');
   await page.getByLabel('Tensor', { exact: true }).selectOption(tensor);
   await page.waitForFunction((t) => document.getElementById('anatomy-figure').dataset.tensor === t
     && !document.getElementById('anatomy-figure').hasAttribute('aria-busy'), tensor, { timeout: 60_000 });
