@@ -332,9 +332,16 @@ fn the_figure_draws_every_part() {
     assert_eq!(figure.matches("<image ").count(), 5);
     assert_eq!(figure.matches("<polyline ").count(), 2);
     assert!(figure.contains("a&amp;b") && !figure.contains("a&b"));
-    // One row per tensor and layer plus the whole model, two cells (cosine, conflict) each.
+    // One row per tensor and layer plus the whole model, a cosine and a conflict cell per pair.
     let rows = report.tensors.len() + report.layers.len() + 1;
-    assert_eq!(figure.matches("<rect ").count() - 1 - 2 - 6 - 1, 2 * rows);
+    let cells = 2 * report.pairs.len() * rows;
+    let other_rects = 1 + 1 + 2 + 6; // background, histogram plot and its 2 swatches, mask legend
+    assert_eq!(figure.matches("<rect ").count(), cells + other_rects);
+    assert_eq!(
+        figure.matches("<title>").count(),
+        cells,
+        "every cell has its exact value"
+    );
 }
 
 #[test]
