@@ -29,17 +29,21 @@ pub fn draw(out: &mut String, masks: &TensorMasks, x: f64, y: f64) -> Result<(f6
     };
     let title = format!("Masks of {} {:?}{part}", masks.tensor, masks.shape);
     text(out, x, y + 12.0, 13.0, "bold", &title);
-    let method = format!(
-        "TIES keeps each task vector's top {:.0}% by |τ|, then elects a sign per element (weight 1 each); \
-         DARE keeps each element with probability {} (seed {}): the masks a merge with these settings uses",
-        masks.density * 100.0,
-        masks.density,
-        masks.seed
-    );
-    text(out, x, y + 27.0, 10.0, "normal", &method);
+    let method = [
+        format!(
+            "TIES keeps each task vector's top {:.0}% by |τ|, then elects a sign per element (weight 1 each);",
+            masks.density * 100.0
+        ),
+        format!(
+            "DARE keeps each element with probability {} (seed {}): the masks a merge with these settings uses.",
+            masks.density, masks.seed
+        ),
+    ];
+    text(out, x, y + 27.0, 10.0, "normal", &method[0]);
+    text(out, x, y + 40.0, 10.0, "normal", &method[1]);
     let numel = masks.matrix[0] * masks.matrix[1];
     let percent = |n: u64| 100.0 * n as f64 / numel.max(1) as f64;
-    let mut row_y = y + 38.0;
+    let mut row_y = y + 50.0;
     let mut right = x;
 
     let mut column = x;
@@ -122,8 +126,9 @@ pub fn draw(out: &mut String, masks: &TensorMasks, x: f64, y: f64) -> Result<(f6
         text(out, legend_x + 14.0, row_y, 10.0, "normal", label);
         legend_x += 14.0 + 6.0 * label.len() as f64 + 12.0;
     }
-    // About 5.5 px a character at 10 px: wide enough for the explanation line.
-    let text_width = 5.5 * method.chars().count() as f64;
+    // About 5.5 px a character at 10 px: wide enough for the explanation lines.
+    let longest = method.iter().map(|m| m.chars().count()).max().unwrap_or(0);
+    let text_width = 5.5 * longest as f64;
     Ok(((right.max(legend_x) - x).max(text_width), row_y + 8.0 - y))
 }
 
