@@ -348,8 +348,11 @@ async function useSource(source) {
 }
 
 /// Every demo model in a slot, then the recipe's text applied as written.
+let demoRound = 0;
 async function useDemoRecipe(file) {
+  const round = ++demoRound;
   const text = await recipeText(file);
+  if (round !== demoRound) return; // a later choice wins
   clearSlots();
   for (const model of state.demo.models) {
     const slot = addSlot(model.name);
