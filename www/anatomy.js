@@ -43,6 +43,8 @@ export function setupAnatomy(engine, models) {
     } catch (err) {
       if (current !== round) return;
       $('anatomy-status').textContent = '';
+      $('anatomy-figure').replaceChildren(); // not the figure of other models
+      $('anatomy-downloads').hidden = true;
       $('anatomy-error').textContent = err.message ?? String(err);
       $('anatomy-error').dataset.kind = err.name ?? '';
     } finally {

@@ -337,3 +337,46 @@ test('without WebGPU the page says so and merges on the CPU, as the native CLI',
     await plain.close();
   }
 });
+
+/// Applies `yaml` to the form, then picks each slot's folder (whatever the page held before).
+async function applyAndPick(yaml) {
+  await page.getByLabel('Merge config (YAML)').fill(yaml);
+  await page.getByRole('button', { name: 'Apply YAML to form' }).click();
+  await page.locator('#yaml:not([aria-busy])').waitFor();
+  await pickFolders();
+}
+
+test('the anatomy of picked models is the CLI\'s, and a shape mismatch is named', async () => {
+  await page.getByLabel('Start from').selectOption('own'); // no change event when it already is
+  await applyAndPick(`merge_method: ties
+base_model: base
+models:
+  - model: expert-a
+    parameters: {weight: 0.5, density: 0.5}
+  - model: expert-b
+    parameters: {weight: 0.5, density: 0.5}
+`);
+  await page.getByLabel('Mask seed', { exact: true }).fill('3');
+  await page.getByRole('button', { name: 'Draw anatomy' }).click();
+  await page.waitForFunction(() => document.getElementById('anatomy-figure').querySelector('svg')
+    || document.getElementById('anatomy-error').textContent, null, { timeout: 60_000 });
+  assert.equal(await page.locator('#anatomy-error').textContent(), '');
+  const json = await page.evaluate(async () => (await fetch(document.getElementById('anatomy-json').href)).text());
+  const out = path.join(tmp, 'anatomy.json');
+  mixmerge('sweep', 'anatomy', '--base', path.join(models, 'base'), '--models', path.join(models, 'expert-a'),
+    path.join(models, 'expert-b'), '--seed', '3', '--json', out);
+  assert.equal(json, fs.readFileSync(out, 'utf8'), 'sharded expert-b included');
+
+  await applyAndPick(`merge_method: ties
+base_model: base
+models:
+  - model: wrong-shape
+    parameters: {weight: 1, density: 0.5}
+`);
+  await page.getByRole('button', { name: 'Draw anatomy' }).click();
+  const error = page.locator('#anatomy-error[data-kind=Mismatch]');
+  await error.waitFor({ timeout: 20_000 });
+  assert.match(await error.textContent(),
+    /^tensor `model\.layers\.0\.mlp\.up_proj\.weight` in wrong-shape: shape \[160, 64\] differs from the base's \[176, 64\]$/);
+  assert.equal(await page.locator('#anatomy-figure svg').count(), 0, 'no figure of the earlier models');
+});
