@@ -1,5 +1,6 @@
 //! Command definitions and dispatch.
 
+mod anatomy_cmd;
 mod bench_cmd;
 #[cfg(feature = "eval")]
 mod demo_eval_cmd;
@@ -8,6 +9,7 @@ mod eval_cmd;
 mod inspect_cmd;
 mod merge_cmd;
 mod size;
+mod sweep_cmd;
 mod synth_cmd;
 #[cfg(feature = "train")]
 mod train_demo_cmd;
@@ -77,6 +79,9 @@ pub enum Command {
     /// Train the demo base model and its three task experts on the CPU (burn autodiff).
     #[cfg(feature = "train")]
     TrainDemo(train_demo_cmd::TrainDemoArgs),
+    /// Figures of what merging does (JSON and SVG).
+    #[command(subcommand)]
+    Sweep(sweep_cmd::SweepCommand),
     /// Write a deterministic synthetic Llama-shaped checkpoint (for demos and benchmarks).
     Synth {
         out_dir: PathBuf,
@@ -114,6 +119,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::DemoEval(args) => demo_eval_cmd::run(args),
         #[cfg(feature = "train")]
         Command::TrainDemo(args) => train_demo_cmd::run(args),
+        Command::Sweep(command) => sweep_cmd::run(command),
         Command::Synth {
             out_dir,
             shape,
