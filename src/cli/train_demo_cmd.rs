@@ -17,7 +17,7 @@ use super::demo_eval_cmd::write_table;
 
 #[derive(Debug, Args)]
 pub struct TrainDemoArgs {
-    /// Output folder: base/, reversal/, shift/, sorting/, tasks/, scores.json.
+    /// Output folder: base/, descending/, sorting/, successors/, tasks/, scores.json.
     pub out: PathBuf,
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
