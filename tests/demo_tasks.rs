@@ -66,7 +66,8 @@ fn committed_task_files_are_the_generators_output() {
     let seed = record["seed"].as_u64().unwrap();
     let sets = load_task_sets(&dir.join("tasks")).unwrap();
     let names: Vec<_> = sets.iter().map(|s| s.name.as_str()).collect();
-    assert_eq!(names, ["addition", "reversal", "sorting"]);
+    let expected: Vec<_> = DemoTask::ALL.iter().map(|t| t.name()).collect();
+    assert_eq!(names, expected);
     for (set, task) in sets.iter().zip(DemoTask::ALL) {
         // Stale files (a generator changed, the sets not rewritten) fail here.
         assert_eq!(
@@ -111,12 +112,42 @@ fn committed_models_reproduce_their_recorded_scores() {
     }
 }
 
+/// What the demo is for: each expert learned its own task (most of it) and not the others', the
+/// base none.
+#[test]
+fn each_expert_leads_on_its_own_task_only() {
+    let record: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(demo_dir().join("scores.json")).unwrap()).unwrap();
+    let exact = |model: &str, task: DemoTask| {
+        record["scores"][model]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|s| s["task"] == task.name())
+            .unwrap()["exact_match"]
+            .as_f64()
+            .unwrap()
+    };
+    for task in DemoTask::ALL {
+        assert!(exact("base", task) < 0.05, "base on {}", task.name());
+        assert!(exact(task.name(), task) >= 0.5, "{} expert", task.name());
+        for other in DemoTask::ALL.into_iter().filter(|&o| o != task) {
+            assert!(
+                exact(other.name(), task) < 0.05,
+                "{} expert on {}",
+                other.name(),
+                task.name()
+            );
+        }
+    }
+}
+
 #[test]
 fn teacher_forced_exact_match_agrees_with_greedy_generation() {
     let dir = demo_dir();
     let device = cpu_device().device;
     let sets = load_task_sets(&dir.join("tasks")).unwrap();
-    for model in ["base", "addition", "reversal", "sorting"] {
+    for model in ["base", "descending", "sorting", "successors"] {
         let loaded = load_model_folder(&dir.join(model), &device).unwrap();
         let end = loaded.stop_tokens[0];
         let options = GenerateOptions {
@@ -152,10 +183,10 @@ fn a_missing_task_file_is_named() {
 
 #[test]
 fn a_malformed_line_is_named_with_its_file_and_line() {
-    let text = "{\"prompt\": \"1+1=\", \"answer\": \"2\"}\n\n{\"prompt\": \"2+2=\"}\n";
-    let error = parse_jsonl("tasks/addition.jsonl", text).unwrap_err();
+    let text = "{\"prompt\": \"sort:bca=\", \"answer\": \"abc\"}\n\n{\"prompt\": \"sort:zxy=\"}\n";
+    let error = parse_jsonl("tasks/sorting.jsonl", text).unwrap_err();
     let message = error.to_string();
-    assert!(message.contains("tasks/addition.jsonl line 3"), "{message}");
+    assert!(message.contains("tasks/sorting.jsonl line 3"), "{message}");
     assert!(message.contains("answer"), "{message}");
     let error = parse_jsonl("empty.jsonl", "\n").unwrap_err();
     assert!(error.to_string().contains("empty.jsonl"), "{error}");

@@ -83,8 +83,8 @@ fn the_loss_falls_over_a_short_run() {
 fn fine_tuning_on_answers_lowers_the_answer_loss() {
     let device = cpu_device().device;
     let (mut weights, _) = pretrain(6, 20, &device);
-    let held_out = DemoTask::Addition.held_out(1, 10);
-    let mut stream = TrainingStream::new(DemoTask::Addition, 2, &held_out);
+    let held_out = DemoTask::Sorting.held_out(1, 10);
+    let mut stream = TrainingStream::new(DemoTask::Sorting, 2, &held_out);
     let opts = TrainOptions {
         answers_only: true,
         ..options(40)
@@ -100,7 +100,8 @@ fn fine_tuning_on_answers_lowers_the_answer_loss() {
     .unwrap();
     let mean = |xs: &[f32]| xs.iter().sum::<f32>() / xs.len() as f32;
     let (first, last) = (mean(&losses[..5]), mean(&losses[35..]));
-    assert!(last < first - 0.5, "answer loss {first} → {last}");
+    // Answers are letters: in 40 steps the tiny model learns which tokens they use (≈0.3 nats).
+    assert!(last < first - 0.25, "answer loss {first} → {last}");
 }
 
 #[test]

@@ -17,7 +17,7 @@ use super::demo_eval_cmd::write_table;
 
 #[derive(Debug, Args)]
 pub struct TrainDemoArgs {
-    /// Output folder: base/, addition/, reversal/, sorting/, tasks/, scores.json.
+    /// Output folder: base/, descending/, sorting/, successors/, tasks/, scores.json.
     pub out: PathBuf,
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
@@ -33,6 +33,12 @@ pub struct TrainDemoArgs {
     /// Peak learning rate of fine-tuning (default: the shipped recipe's).
     #[arg(long)]
     pub finetune_lr: Option<f64>,
+    /// Rows per training step, both phases (default: the shipped recipe's).
+    #[arg(long)]
+    pub rows: Option<usize>,
+    /// Tokens per training row, both phases (default: the shipped recipe's).
+    #[arg(long)]
+    pub row_len: Option<usize>,
     /// Fine-tune only these experts (for short experiments; default: every task).
     #[arg(long, value_delimiter = ',', value_parser = parse_task)]
     pub experts: Option<Vec<DemoTask>>,
@@ -42,7 +48,10 @@ fn parse_task(name: &str) -> Result<DemoTask, String> {
     DemoTask::ALL
         .into_iter()
         .find(|t| t.name() == name)
-        .ok_or_else(|| format!("no demo task {name:?} (addition, reversal, sorting)"))
+        .ok_or_else(|| {
+            let names: Vec<_> = DemoTask::ALL.iter().map(|t| t.name()).collect();
+            format!("no demo task {name:?} ({})", names.join(", "))
+        })
 }
 
 pub fn run(args: TrainDemoArgs) -> anyhow::Result<()> {
@@ -59,12 +68,16 @@ pub fn run(args: TrainDemoArgs) -> anyhow::Result<()> {
     if let Some(lr) = args.finetune_lr {
         recipe.finetune.peak_lr = lr;
     }
+    for options in [&mut recipe.pretrain, &mut recipe.finetune] {
+        options.rows = args.rows.unwrap_or(options.rows);
+        options.row_len = args.row_len.unwrap_or(options.row_len);
+    }
     if let Some(experts) = args.experts {
         recipe.experts = experts;
     }
     let device = cpu_device();
     let start = Instant::now();
-    let run = train_demo(&recipe, &device.device, &mut |model, step, loss| {
+    let run = train_demo(&recipe, &device.device, &|model, step, loss| {
         if step % 25 == 0 {
             eprintln!(
                 "{model:>9} step {step:>4}  loss {loss:.4}  ({:.0} s)",

@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use super::tasks::{parse_jsonl, to_jsonl, DemoTask, TaskExample};
 use crate::error::{MergeError, Result};
 
-/// A named held-out set, named after its file (`addition.jsonl` → `addition`).
+/// A named held-out set, named after its file (`sorting.jsonl` → `sorting`).
 pub struct TaskSet {
     pub name: String,
     pub examples: Vec<TaskExample>,

@@ -1,4 +1,4 @@
-//! The demo's procedurally generated tasks (addition, reversal, sorting) and the mixed
+//! The demo's procedurally generated tasks (descending, sorting, successors) and the mixed
 //! pre-training corpus, all deterministic from a seed; held-out sets as `{prompt, answer}` jsonl.
 
 use std::collections::HashSet;
@@ -23,53 +23,55 @@ pub struct TaskExample {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum DemoTask {
-    /// `07+35=` → `240`: two-digit operands (zero-padded) and the three-digit sum written least
-    /// significant digit first, so every answer digit sits at a fixed distance from its operand
-    /// digits and comes after the carry it needs (042 reversed).
-    Addition,
-    /// `rev:abcd=` → `dcba`
-    Reversal,
-    /// `sort:dbca=` → `abcd`
+    /// `desc:dbca=` → `dcba`: the letters in reverse alphabetical order.
+    Descending,
+    /// `sort:dbca=` → `abcd`: the letters in alphabetical order.
     Sorting,
+    /// `succ:dbza=` → `abce`: the letter after each letter (z → a), in alphabetical order.
+    Successors,
 }
 
 impl DemoTask {
-    pub const ALL: [DemoTask; 3] = [DemoTask::Addition, DemoTask::Reversal, DemoTask::Sorting];
+    /// In the order of their task files' names.
+    pub const ALL: [DemoTask; 3] = [
+        DemoTask::Descending,
+        DemoTask::Sorting,
+        DemoTask::Successors,
+    ];
 
     pub fn name(self) -> &'static str {
         match self {
-            DemoTask::Addition => "addition",
-            DemoTask::Reversal => "reversal",
+            DemoTask::Descending => "descending",
             DemoTask::Sorting => "sorting",
+            DemoTask::Successors => "successors",
         }
     }
 
-    /// One random instance.
+    /// One random instance. Every task draws the same kind of word, 3 to 5 distinct letters
+    /// neither in alphabetical nor in reverse order, so no task's answer is another's and no
+    /// answer is a copy of the prompt's word. Each next answer letter depends only on the letter
+    /// before it and on the set of letters in the prompt, which attention finds by content.
     pub fn example(self, rng: &mut ChaCha8Rng) -> TaskExample {
-        match self {
-            DemoTask::Addition => {
-                let (a, b) = (rng.random_range(0..100u32), rng.random_range(0..100u32));
-                TaskExample {
-                    prompt: format!("{a:02}+{b:02}="),
-                    answer: format!("{:03}", a + b).chars().rev().collect(),
-                }
-            }
-            DemoTask::Reversal => {
-                let word = letters(rng, 3, 5);
-                TaskExample {
-                    prompt: format!("rev:{word}="),
-                    answer: word.chars().rev().collect(),
-                }
+        let word = unordered_word(rng);
+        let mut letters: Vec<char> = word.chars().collect();
+        let prefix = match self {
+            DemoTask::Descending => {
+                letters.sort_unstable_by(|a, b| b.cmp(a));
+                "desc"
             }
             DemoTask::Sorting => {
-                let word = letters(rng, 3, 5);
-                let mut sorted: Vec<char> = word.chars().collect();
-                sorted.sort_unstable();
-                TaskExample {
-                    prompt: format!("sort:{word}="),
-                    answer: sorted.into_iter().collect(),
-                }
+                letters.sort_unstable();
+                "sort"
             }
+            DemoTask::Successors => {
+                letters = letters.into_iter().map(next_letter).collect();
+                letters.sort_unstable();
+                "succ"
+            }
+        };
+        TaskExample {
+            prompt: format!("{prefix}:{word}="),
+            answer: letters.into_iter().collect(),
         }
     }
 
@@ -124,18 +126,19 @@ impl TrainingStream {
     }
 }
 
-/// The base model's mixed corpus: copying, counting and plain words and numbers, which teach
-/// the characters and the `prompt=answer` shape but none of the three tasks.
+/// The base model's mixed corpus: copying (half the lines: it grows the induction heads that
+/// every task reuses), counting and plain words and numbers, which teach the characters and the
+/// `prompt=answer` shape but none of the tasks.
 pub fn pretraining_line(rng: &mut ChaCha8Rng) -> TaskExample {
-    match rng.random_range(0..4) {
-        0 => {
+    match rng.random_range(0..6) {
+        0..=2 => {
             let word = letters(rng, 2, 7);
             TaskExample {
                 prompt: format!("copy:{word}="),
                 answer: word,
             }
         }
-        1 => {
+        3 => {
             let start = number(rng, 3);
             let run: Vec<String> = (1..=3).map(|i| (start + i).to_string()).collect();
             TaskExample {
@@ -143,7 +146,7 @@ pub fn pretraining_line(rng: &mut ChaCha8Rng) -> TaskExample {
                 answer: run.join(","),
             }
         }
-        2 => {
+        4 => {
             let words: Vec<String> = (0..rng.random_range(2..5))
                 .map(|_| letters(rng, 2, 6))
                 .collect();
@@ -181,6 +184,32 @@ fn letters(rng: &mut ChaCha8Rng, min: usize, max: usize) -> String {
     (0..len)
         .map(|_| (b'a' + rng.random_range(0..26u8)) as char)
         .collect()
+}
+
+/// 3 to 5 distinct letters, neither ascending nor descending.
+fn unordered_word(rng: &mut ChaCha8Rng) -> String {
+    loop {
+        let len = rng.random_range(3..=5usize);
+        let mut word: Vec<u8> = Vec::with_capacity(len);
+        while word.len() < len {
+            let letter = b'a' + rng.random_range(0..26u8);
+            if !word.contains(&letter) {
+                word.push(letter);
+            }
+        }
+        let ascending = word.windows(2).all(|w| w[0] < w[1]);
+        let descending = word.windows(2).all(|w| w[0] > w[1]);
+        if !ascending && !descending {
+            return word.into_iter().map(char::from).collect();
+        }
+    }
+}
+
+fn next_letter(c: char) -> char {
+    match c {
+        'z' => 'a',
+        _ => (c as u8 + 1) as char,
+    }
 }
 
 /// Independent seeds for each use of the run's seed (SplitMix64 of seed and purpose).
@@ -224,26 +253,58 @@ pub fn parse_jsonl(file: &str, text: &str) -> Result<Vec<TaskExample>> {
 mod tests {
     use super::*;
 
+    fn word_of(prompt: &str) -> &str {
+        &prompt[prompt.find(':').unwrap() + 1..prompt.len() - 1]
+    }
+
     #[test]
     fn examples_are_correct_instances_of_their_task() {
         let mut rng = ChaCha8Rng::seed_from_u64(1);
-        for _ in 0..50 {
-            let add = DemoTask::Addition.example(&mut rng);
-            let (a, b) = add.prompt.trim_end_matches('=').split_once('+').unwrap();
-            assert_eq!((a.len(), b.len(), add.answer.len()), (2, 2, 3), "{add:?}");
-            let sum = a.parse::<u32>().unwrap() + b.parse::<u32>().unwrap();
-            let digits_first_to_last: String = add.answer.chars().rev().collect();
-            assert_eq!(digits_first_to_last.parse::<u32>().unwrap(), sum);
-            let rev = DemoTask::Reversal.example(&mut rng);
-            let word = &rev.prompt[4..rev.prompt.len() - 1];
-            assert_eq!(rev.answer.chars().rev().collect::<String>(), word);
+        for _ in 0..200 {
             let sort = DemoTask::Sorting.example(&mut rng);
-            let mut chars: Vec<char> = sort.answer.chars().collect();
-            assert!(chars.windows(2).all(|w| w[0] <= w[1]));
-            chars.sort_unstable();
-            let mut given: Vec<char> = sort.prompt[5..sort.prompt.len() - 1].chars().collect();
+            let word = word_of(&sort.prompt);
+            assert!(sort.prompt.starts_with("sort:"), "{sort:?}");
+            assert!((3..=5).contains(&word.len()), "{sort:?}");
+            let mut given: Vec<char> = word.chars().collect();
             given.sort_unstable();
-            assert_eq!(chars, given);
+            assert_eq!(sort.answer, given.iter().collect::<String>());
+            assert!(
+                sort.answer.as_bytes().windows(2).all(|w| w[0] < w[1]),
+                "{sort:?}"
+            );
+            assert_ne!(sort.answer, word, "already sorted: {sort:?}");
+            let descending: String = sort.answer.chars().rev().collect();
+            assert_ne!(descending, word, "already descending: {sort:?}");
+
+            let desc = DemoTask::Descending.example(&mut rng);
+            assert!(desc.prompt.starts_with("desc:"), "{desc:?}");
+            let mut given: Vec<char> = word_of(&desc.prompt).chars().collect();
+            given.sort_unstable();
+            assert_eq!(desc.answer, given.iter().rev().collect::<String>());
+
+            let succ = DemoTask::Successors.example(&mut rng);
+            assert!(succ.prompt.starts_with("succ:"), "{succ:?}");
+            let mut shifted: Vec<u8> = word_of(&succ.prompt)
+                .bytes()
+                .map(|c| b'a' + (c - b'a' + 1) % 26)
+                .collect();
+            shifted.sort_unstable();
+            assert_eq!(succ.answer.as_bytes(), shifted, "{succ:?}");
+        }
+    }
+
+    #[test]
+    fn no_task_answers_like_another_or_copies_its_word() {
+        // Experts then score near zero on each other's tasks, and a copying base on all.
+        for seed in 0..300 {
+            let answers = DemoTask::ALL.map(|t| t.example(&mut ChaCha8Rng::seed_from_u64(seed)));
+            let word = word_of(&answers[0].prompt);
+            for (i, a) in answers.iter().enumerate() {
+                assert_ne!(a.answer, word, "{a:?}");
+                for b in &answers[i + 1..] {
+                    assert_ne!(a.answer, b.answer, "{a:?} {b:?}");
+                }
+            }
         }
     }
 

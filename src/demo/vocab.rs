@@ -26,7 +26,7 @@ impl DemoShape {
         layers: 4,
         heads: 4,
         intermediate: 384,
-        context: 128,
+        context: 384,
     };
 
     /// Weights in the model, embeddings and output head included.

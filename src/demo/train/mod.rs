@@ -29,22 +29,23 @@ pub struct DemoRecipe {
 }
 
 impl DemoRecipe {
-    /// What `mixmerge train-demo` runs (15–30 minutes on two cores).
+    /// What `mixmerge train-demo` runs: one row of 384 tokens a step (≈30 examples; a longer
+    /// row costs the same per token as more rows, as long as attention stays cheap).
     pub fn shipped(seed: u64) -> Self {
         DemoRecipe {
             seed,
             shape: DemoShape::DEMO,
             pretrain: TrainOptions {
-                steps: 400,
-                rows: 4,
-                row_len: 96,
+                steps: 300,
+                rows: 1,
+                row_len: 384,
                 peak_lr: 3e-3,
                 answers_only: false,
             },
             finetune: TrainOptions {
-                steps: 2000,
-                rows: 4,
-                row_len: 96,
+                steps: 1500,
+                rows: 1,
+                row_len: 384,
                 peak_lr: 3e-3,
                 answers_only: true,
             },
@@ -67,11 +68,12 @@ pub struct DemoRun {
     pub held_out: Vec<(DemoTask, Vec<TaskExample>)>,
 }
 
-/// Trains the base and the experts; `progress` sees (model, step, loss).
+/// Trains the base, then the experts side by side (one thread each: burn's CPU backend keeps a
+/// step on one core); `progress` sees (model, step, loss).
 pub fn train_demo(
     recipe: &DemoRecipe,
     device: &Device,
-    progress: &mut dyn FnMut(&str, usize, f32),
+    progress: &(dyn Fn(&str, usize, f32) + Sync),
 ) -> Result<DemoRun> {
     let config = config_json(&recipe.shape);
     let held_out: Vec<_> = DemoTask::ALL
@@ -93,32 +95,60 @@ pub fn train_demo(
         &mut |step, loss| progress("base", step, loss),
     )?;
     let base = rounded_to_bf16(&base, &recipe.shape, device)?;
+    let experts: Vec<Result<DemoModel>> = std::thread::scope(|scope| {
+        let handles: Vec<_> = held_out
+            .iter()
+            .enumerate()
+            .filter(|(_, (task, _))| recipe.experts.contains(task))
+            .map(|(i, (task, examples))| {
+                let (base, config) = (&base, &config);
+                scope.spawn(move || {
+                    let seed = derive_seed(recipe.seed, 10 + i as u64);
+                    fine_tune(recipe, base, config, *task, seed, examples, progress)
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| h.join().expect("an expert's training thread panicked"))
+            .collect()
+    });
     let mut models = vec![DemoModel {
         name: "base".into(),
-        weights: base.clone(),
+        weights: base,
         losses,
     }];
-    for (i, (task, examples)) in held_out.iter().enumerate() {
-        if !recipe.experts.contains(task) {
-            continue;
-        }
-        let mut expert = base.clone();
-        let mut stream =
-            TrainingStream::new(*task, derive_seed(recipe.seed, 10 + i as u64), examples);
-        let losses = train(
-            &mut expert,
-            &config,
-            &recipe.finetune,
-            &mut || rows(&recipe.finetune, &mut || stream.next_example()),
-            &mut |step, loss| progress(task.name(), step, loss),
-        )?;
-        models.push(DemoModel {
-            name: task.name().into(),
-            weights: rounded_to_bf16(&expert, &recipe.shape, device)?,
-            losses,
-        });
+    for expert in experts {
+        models.push(expert?);
     }
     Ok(DemoRun { models, held_out })
+}
+
+/// One expert: the base trained on `task`'s stream from `seed`, held-out prompts skipped.
+fn fine_tune(
+    recipe: &DemoRecipe,
+    base: &DemoWeights,
+    config: &serde_json::Value,
+    task: DemoTask,
+    seed: u64,
+    held_out: &[TaskExample],
+    progress: &(dyn Fn(&str, usize, f32) + Sync),
+) -> Result<DemoModel> {
+    let mut expert = base.clone();
+    let mut stream = TrainingStream::new(task, seed, held_out);
+    let losses = train(
+        &mut expert,
+        config,
+        &recipe.finetune,
+        &mut || rows(&recipe.finetune, &mut || stream.next_example()),
+        &mut |step, loss| progress(task.name(), step, loss),
+    )?;
+    let device = expert.weights[0].value.device();
+    Ok(DemoModel {
+        name: task.name().into(),
+        weights: rounded_to_bf16(&expert, &recipe.shape, &device)?,
+        losses,
+    })
 }
 
 fn rows(options: &TrainOptions, next: &mut dyn FnMut() -> TaskExample) -> Vec<TrainRow> {
