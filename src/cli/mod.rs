@@ -8,6 +8,8 @@ mod eval_cmd;
 mod inspect_cmd;
 mod merge_cmd;
 mod size;
+#[cfg(feature = "eval")]
+mod sweep_cmd;
 mod synth_cmd;
 #[cfg(feature = "train")]
 mod train_demo_cmd;
@@ -74,6 +76,10 @@ pub enum Command {
     /// Exact-match accuracy and answer loss of a model on the demo tasks (burn inference).
     #[cfg(feature = "eval")]
     DemoEval(demo_eval_cmd::DemoEvalArgs),
+    /// Re-merge two demo experts in memory and score every point: an interpolation path or a plane.
+    #[cfg(feature = "eval")]
+    #[command(subcommand)]
+    Sweep(sweep_cmd::SweepCommand),
     /// Train the demo base model and its three task experts on the CPU (burn autodiff).
     #[cfg(feature = "train")]
     TrainDemo(train_demo_cmd::TrainDemoArgs),
@@ -112,6 +118,8 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Generate(args) => eval_cmd::run_generate(args),
         #[cfg(feature = "eval")]
         Command::DemoEval(args) => demo_eval_cmd::run(args),
+        #[cfg(feature = "eval")]
+        Command::Sweep(command) => sweep_cmd::run(command),
         #[cfg(feature = "train")]
         Command::TrainDemo(args) => train_demo_cmd::run(args),
         Command::Synth {
