@@ -61,7 +61,7 @@ gpu-test: lavapipe models
 ## A cold burn build takes about 20–45 minutes on 2 cores (warm: seconds).
 eval-test: models
 	CARGO_TARGET_DIR=$(EVAL_TARGET_DIR) $(CARGO) clippy --all-targets --features train -- -D warnings
-	MIXMERGE_REQUIRE_MODELS=1 CARGO_TARGET_DIR=$(EVAL_TARGET_DIR) $(CARGO) test --features train --lib --test eval_models --test eval_text --test eval_gguf --test demo_tasks --test demo_train --test eval_hooks
+	MIXMERGE_REQUIRE_MODELS=1 CARGO_TARGET_DIR=$(EVAL_TARGET_DIR) $(CARGO) test --features train --lib --test eval_models --test eval_text --test eval_gguf --test demo_tasks --test demo_sweep --test demo_train --test eval_hooks
 
 ## eval-gpu-test: the same with burn's wgpu backend (`--features eval,gpu`, burn's GPU kernels
 ## make it a larger build), wgpu logits = CPU logits on lavapipe; a missing adapter is a failure.

@@ -3,6 +3,7 @@
 import { Engine } from './engine.js';
 import { WORDS, toYaml, fromConfig } from './recipe.js';
 import { setupEvaluate, offerMergedResult } from './evaluate.js';
+import { setupVisualise, offerMergedToVisualise } from './visualise.js';
 
 const $ = (id) => document.getElementById(id);
 const engine = new Engine();
@@ -395,6 +396,7 @@ async function showResult(report, directory) {
   $('result-files').tBodies[0].replaceChildren(...rows);
   $('result').hidden = false;
   offerMergedResult(report.outName, folder);
+  offerMergedToVisualise(report.outName, folder);
 }
 
 // ---------- start ----------
@@ -465,6 +467,7 @@ async function start() {
     $('progress-text').textContent = 'Cancelling…';
   });
   setupEvaluate();
+  setupVisualise();
   formChanged();
   document.body.dataset.ready = 'true';
 }

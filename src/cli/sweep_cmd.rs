@@ -122,17 +122,6 @@ pub fn run(command: SweepCommand) -> anyhow::Result<()> {
     }
 }
 
-fn methods(keys: &[String], density: f64, scale: f64) -> anyhow::Result<Vec<PairMethod>> {
-    keys.iter()
-        .map(|key| {
-            let mut method = PairMethod::parse(key)?;
-            method.density = density;
-            method.scale = scale;
-            Ok(method)
-        })
-        .collect()
-}
-
 /// Prints `done/total` on stderr as points finish.
 struct Progress;
 
@@ -168,14 +157,18 @@ fn setup(common: &SweepCommon) -> anyhow::Result<(DemoFolder, String, String)> {
 fn run_path_cmd(args: PathArgs) -> anyhow::Result<()> {
     let (demo, a, b) = setup(&args.common)?;
     let options = PathOptions {
-        methods: methods(&args.methods, args.density, args.scale)?,
+        methods: PairMethod::parse_list(&args.methods, args.density, args.scale)?,
         mixup: (args.samples > 0)
             .then(|| -> anyhow::Result<MixupSampling> {
                 Ok(MixupSampling {
                     alpha: args.alpha,
                     samples: args.samples,
                     seed: args.mixup_seed,
-                    method: methods(&[args.mixup_method.clone()], args.density, args.scale)?[0],
+                    method: PairMethod::parse_list(
+                        &[args.mixup_method.clone()],
+                        args.density,
+                        args.scale,
+                    )?[0],
                 })
             })
             .transpose()?,
@@ -196,7 +189,7 @@ fn run_plane_cmd(args: PlaneArgs) -> anyhow::Result<()> {
         grid: args.grid,
         min: args.min,
         max: args.max,
-        merges: methods(&args.merges, args.density, 1.0)?,
+        merges: PairMethod::parse_list(&args.merges, args.density, 1.0)?,
         merge_weights: [args.merge_weights[0], args.merge_weights[1]],
         seed: args.common.seed,
         a,

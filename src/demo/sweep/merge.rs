@@ -45,6 +45,18 @@ impl PairMethod {
         Ok(PairMethod::new(kind))
     }
 
+    /// Every method of `keys`, with `density` and `scale`.
+    pub fn parse_list(keys: &[String], density: f64, scale: f64) -> Result<Vec<Self>> {
+        keys.iter()
+            .map(|key| {
+                let mut method = PairMethod::parse(key)?;
+                method.density = density;
+                method.scale = scale;
+                Ok(method)
+            })
+            .collect()
+    }
+
     fn declares(&self, name: ParamName) -> bool {
         self.kind.params().iter().any(|d| d.name == name)
     }
