@@ -55,6 +55,7 @@ pub struct PlaneReport {
     pub tasks: Vec<String>,
     pub examples_per_task: usize,
     pub seed: u64,
+    pub task_vectors: TaskVectors,
     pub axis: Vec<f64>,
     /// Row by row: y = axis[0] first, x running fastest.
     pub cells: Vec<PlaneCell>,
@@ -142,10 +143,28 @@ pub async fn run_plane<H: SweepHooks>(
         tasks: models.tasks.iter().map(|t| t.name.clone()).collect(),
         examples_per_task: models.examples_per_task(),
         seed: options.seed,
+        task_vectors: task_vectors(&models.base, a, b),
         axis,
         cells,
         markers,
     })
+}
+
+/// The lengths of the two task vectors and the cosine between them (all tensors flattened).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct TaskVectors {
+    pub norm_a: f64,
+    pub norm_b: f64,
+    pub cosine: f64,
+}
+
+pub fn task_vectors(base: &TensorSet, a: &TensorSet, b: &TensorSet) -> TaskVectors {
+    let [aa, ab, bb, ..] = dot_products(base, a, b, a);
+    TaskVectors {
+        norm_a: aa.sqrt(),
+        norm_b: bb.sqrt(),
+        cosine: ab / (aa.sqrt() * bb.sqrt()).max(f64::MIN_POSITIVE),
+    }
 }
 
 /// (x, y, off-plane share) of `model`'s least-squares projection onto base + span(A − base,
@@ -156,7 +175,20 @@ pub fn project(
     b: &TensorSet,
     model: &TensorSet,
 ) -> (f64, f64, f64) {
-    // Gram matrix of the task vectors and their dot products with the model's delta.
+    let [aa, ab, bb, ad, bd, dd] = dot_products(base, a, b, model);
+    let det = aa * bb - ab * ab;
+    if det.abs() <= f64::EPSILON * aa * bb || dd == 0.0 {
+        return (0.0, 0.0, 0.0);
+    }
+    let x = (bb * ad - ab * bd) / det;
+    let y = (aa * bd - ab * ad) / det;
+    // ‖d − x·u − y·v‖² = ‖d‖² − (x·⟨u,d⟩ + y·⟨v,d⟩) for the least-squares solution.
+    let residual = (dd - (x * ad + y * bd)).max(0.0);
+    (x, y, (residual / dd).sqrt())
+}
+
+/// ⟨u,u⟩, ⟨u,v⟩, ⟨v,v⟩, ⟨u,d⟩, ⟨v,d⟩, ⟨d,d⟩ for u = A − base, v = B − base, d = model − base.
+fn dot_products(base: &TensorSet, a: &TensorSet, b: &TensorSet, model: &TensorSet) -> [f64; 6] {
     let (mut aa, mut ab, mut bb, mut ad, mut bd, mut dd) = (0.0, 0.0, 0.0, 0.0, 0.0, 0.0);
     for (name, t) in &base.tensors {
         let (ta, tb, tm) = (&a.tensors[name], &b.tensors[name], &model.tensors[name]);
@@ -175,15 +207,7 @@ pub fn project(
             dd += d * d;
         }
     }
-    let det = aa * bb - ab * ab;
-    if det.abs() <= f64::EPSILON * aa * bb || dd == 0.0 {
-        return (0.0, 0.0, 0.0);
-    }
-    let x = (bb * ad - ab * bd) / det;
-    let y = (aa * bd - ab * ad) / det;
-    // ‖d − x·u − y·v‖² = ‖d‖² − (x·⟨u,d⟩ + y·⟨v,d⟩) for the least-squares solution.
-    let residual = (dd - (x * ad + y * bd)).max(0.0);
-    (x, y, (residual / dd).sqrt())
+    [aa, ab, bb, ad, bd, dd]
 }
 
 #[cfg(test)]
@@ -218,5 +242,7 @@ mod tests {
         // Delta (1, 0, 1): x = 1, half its squared length off the plane.
         let (x, _, off) = project(&base, &a, &b, &set(&[2.0, 1.0, 2.0]));
         assert!((x - 1.0).abs() < 1e-12 && (off - 0.5f64.sqrt()).abs() < 1e-12);
+        let t = task_vectors(&base, &a, &b);
+        assert_eq!((t.norm_a, t.norm_b, t.cosine), (1.0, 2.0, 0.0));
     }
 }

@@ -26,12 +26,12 @@ pub fn plane_svg(report: &PlaneReport) -> String {
     );
     let mut svg = Svg::new(width, height, &title);
     svg.text(LEFT, 18.0, "start", &title);
-    svg.text(
-        LEFT,
-        34.0,
-        "start",
-        "colour: answer loss, log scale per panel (yellow = low); ● checkpoints, ◆ merges (at their projection onto the plane)",
+    let t = &report.task_vectors;
+    let legend = format!(
+        "colour: answer loss, log scale per panel (yellow = low); ● checkpoints, ◆ merges (at their projection onto the plane); ‖A − base‖ = {:.2}, ‖B − base‖ = {:.2}, cosine {:.2}",
+        t.norm_a, t.norm_b, t.cosine
     );
+    svg.text(LEFT, 34.0, "start", &legend);
     for (i, task) in panels.iter().enumerate() {
         panel(&mut svg, report, *task, LEFT + i as f64 * (PANEL + GAP));
     }
