@@ -165,7 +165,7 @@ fn run_path_cmd(args: PathArgs) -> anyhow::Result<()> {
                     samples: args.samples,
                     seed: args.mixup_seed,
                     method: PairMethod::parse_list(
-                        &[args.mixup_method.clone()],
+                        std::slice::from_ref(&args.mixup_method),
                         args.density,
                         args.scale,
                     )?[0],

@@ -261,8 +261,9 @@ pub async fn sweep_path(
     let o: PathOptionsJs = parse(options, "options")?;
     let state = loaded()?;
     let methods = PairMethod::parse_list(&o.methods, o.density, o.scale).map_err(to_js_error)?;
-    let mixup_method = PairMethod::parse_list(&[o.mixup_method.clone()], o.density, o.scale)
-        .map_err(to_js_error)?[0];
+    let mixup_method =
+        PairMethod::parse_list(std::slice::from_ref(&o.mixup_method), o.density, o.scale)
+            .map_err(to_js_error)?[0];
     let options = PathOptions {
         a: o.a,
         b: o.b,

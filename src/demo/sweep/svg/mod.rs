@@ -49,6 +49,17 @@ impl Svg {
         );
     }
 
+    /// Text turned a quarter left about its anchor (a vertical axis title).
+    pub fn vertical_text(&mut self, x: f64, y: f64, text: &str) {
+        let _ = write!(
+            self.out,
+            r#"<text x="{x}" y="{y}" text-anchor="middle" transform="rotate(-90 {x} {y})">{}</text>"#,
+            escape(text),
+            x = px(x),
+            y = px(y)
+        );
+    }
+
     pub fn line(&mut self, from: (f64, f64), to: (f64, f64), stroke: &str) {
         let _ = write!(
             self.out,

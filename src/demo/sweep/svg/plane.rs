@@ -108,11 +108,10 @@ fn panel(svg: &mut Svg, report: &PlaneReport, task: Option<usize>, x0: f64) {
         "middle",
         &format!("x ({} − base)", report.a),
     );
-    svg.text(
-        x0 - 30.0,
+    svg.vertical_text(
+        x0 - 34.0,
         TOP + PANEL / 2.0,
-        "middle",
-        &format!("y ({})", report.b),
+        &format!("y ({} − base)", report.b),
     );
     for m in &report.markers {
         let (cx, cy) = (x.at(m.x), y.at(m.y));
