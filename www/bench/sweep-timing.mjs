@@ -19,8 +19,8 @@ try {
   const page = await browser.newPage();
   await page.goto(server.url);
   await page.waitForSelector('body[data-ready=true]', { timeout: 30_000 });
-  await page.getByLabel('Sweep on').selectOption(DEVICE);
   await page.getByRole('button', { name: 'Open visualisation' }).click();
+  await page.getByLabel('Sweep on').selectOption(DEVICE);
   for (const examples of EXAMPLES) {
     await page.getByLabel('Examples per task').fill(String(examples));
     await page.getByLabel('Points', { exact: true }).fill(String(POINTS));
