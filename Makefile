@@ -16,7 +16,7 @@ export MIXMERGE_SMOLLM2_GGUF := $(SMOLLM2_GGUF)
 # merge core's builds warm.
 EVAL_TARGET_DIR ?= $(CARGO_TARGET_DIR)-eval
 
-.PHONY: demo-figures test-browser-merge test-browser-eval models test setup fmt-check clippy unit lavapipe gpu-test eval-test eval-gpu-test serve demo demo-experts demo-merges bench wasm wasm-merge wasm-eval wasm-setup browser-setup test-browser test-browser-smollm2 browser-135m
+.PHONY: demo-figures test-browser-merge test-browser-eval models test setup fmt-check clippy unit lavapipe gpu-test eval-test eval-gpu-test serve demo demo-experts demo-merges demo-anatomy bench wasm wasm-merge wasm-eval wasm-setup browser-setup test-browser test-browser-smollm2 browser-135m
 
 ## test: install what is needed, then format check, clippy (warnings are errors), all tests,
 ## the GPU path on lavapipe (a CPU Vulkan driver), where a missing adapter is a failure, and the
@@ -95,6 +95,15 @@ demo-merges:
 		echo "$$name:" && $(EVAL_TARGET_DIR)/release/mixmerge demo-eval $(DEMO_MERGES)/$$name --tasks www/demo/tasks || exit 1; \
 	done
 
+## demo-anatomy: the task-vector anatomy of the shipped experts (every www/demo folder with
+## weights but the base) → www/demo/figures/anatomy.svg and .json (the README's figure)
+DEMO_EXPERTS = $(filter-out www/demo/base,$(patsubst %/model.safetensors,%,$(wildcard www/demo/*/model.safetensors)))
+demo-anatomy:
+	$(CARGO) build --release
+	@mkdir -p www/demo/figures
+	$(CARGO_TARGET_DIR)/release/mixmerge sweep anatomy --base www/demo/base --models $(DEMO_EXPERTS) \
+		--json www/demo/figures/anatomy.json --svg www/demo/figures/anatomy.svg
+
 ## wasm: build the crate for the browser into www/pkg (wasm-bindgen, no wasm-pack), twice: the
 ## merge engine (mixmerge*, with the WebGPU executor: wgpu's `webgpu` backend) and, so that the
 ## merge page stays small, the evaluation engine (mixmerge_eval*, `--features eval,gpu`: burn
@@ -158,7 +167,7 @@ test-browser-merge: wasm-merge browser-setup
 	$(CARGO) build
 	cd www && { [ -d node_modules/playwright-core ] || npm install --no-audit --no-fund; }
 	cd www && MIXMERGE=$(CARGO_TARGET_DIR)/debug/mixmerge CHROMIUM=$(CHROMIUM) \
-		node --test tests/playground.test.mjs
+		node --test tests/playground.test.mjs tests/demo.test.mjs
 
 ## demo-figures: the interpolation path and the plane through three models for the demo experts
 ## (`mixmerge sweep`, the two experts scores.json rates best), as SVG and JSON in www/demo/figures

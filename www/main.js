@@ -3,6 +3,8 @@
 import { Engine } from './engine.js';
 import { WORDS, toYaml, fromConfig } from './recipe.js';
 import { setupEvaluate, offerMergedResult } from './evaluate.js';
+import { loadDemo, recipeText } from './demo.js';
+import { setupAnatomy } from './anatomy.js';
 import { setupVisualise, offerMergedToVisualise } from './visualise.js';
 
 const $ = (id) => document.getElementById(id);
@@ -13,6 +15,7 @@ const state = {
   globals: {},
   nextSlot: 1,
   merge: null, // {id, started}
+  demo: null, // {base, models, recipes} while starting from the demo
 };
 
 // ---------- formatting ----------
@@ -262,7 +265,8 @@ async function applyYaml() {
     for (const slot of state.slots) slot.el.remove();
     state.slots = [];
     for (const model of form.models) {
-      const old = keep.get(model.name);
+      // A recipe file's `../addition` is the slot `addition` (as the engine matches it).
+      const old = keep.get(model.name) ?? keep.get(lastPart(model.name));
       if (old) {
         old.values = { ...old.values, ...model.values };
         state.slots.push(old);
@@ -271,7 +275,10 @@ async function applyYaml() {
         addSlot(model.name, model.values);
       }
     }
-    for (const slot of state.slots) slot.el.querySelector('[data-id=base]').checked = slot.name === form.base;
+    for (const slot of state.slots) {
+      slot.el.querySelector('[data-id=base]').checked = !!form.base &&
+        (slot.name === form.base || slot.name === lastPart(form.base));
+    }
     $('no-base').checked = !form.base;
     $('mixup').checked = !!form.mixup;
     if (form.mixup) {
@@ -291,6 +298,76 @@ async function applyYaml() {
   } finally {
     $('yaml').removeAttribute('aria-busy');
   }
+}
+
+/// `../demo/addition` → `addition`.
+function lastPart(name) {
+  return name.split('/').filter(Boolean).pop() ?? name;
+}
+
+// ---------- the demo or your own models ----------
+
+function clearSlots() {
+  for (const slot of state.slots) slot.el.remove();
+  state.slots = [];
+}
+
+/// Starts from the shipped demo (its experts in the slots, a demo recipe in the config) or from
+/// two empty slots for your own files.
+async function useSource(source) {
+  showError($('config-error'), null);
+  if (source === 'demo') {
+    $('demo-status').textContent = 'Fetching the demo experts…';
+    try {
+      state.demo = await loadDemo();
+      const choice = $('demo-recipe');
+      if (choice.options.length === 0) {
+        for (const r of state.demo.recipes) choice.append(new Option(r.name, r.file));
+      }
+      await useDemoRecipe(choice.value);
+      $('demo-recipe-field').hidden = false;
+      $('demo-status').textContent = `Demo: ${state.demo.base} and its experts ` +
+        `${state.demo.models.filter((m) => m.name !== state.demo.base).map((m) => m.name).join(', ')} ` +
+        '(www/demo, trained by mixmerge train-demo). Press Merge, or pick your own folders in any slot.';
+      return;
+    } catch (err) {
+      state.demo = null;
+      $('demo-status').textContent = `The demo could not be loaded (${err.message}); pick your own models.`;
+      $('model-source').value = 'own';
+    }
+  }
+  state.demo = null;
+  $('demo-recipe-field').hidden = true;
+  if (source === 'own') $('demo-status').textContent = '';
+  clearSlots();
+  $('method').value = 'linear';
+  $('no-base').checked = true;
+  addSlot('model-a');
+  addSlot('model-b');
+  renderParams();
+  formChanged();
+}
+
+/// Every demo model in a slot, then the recipe's text applied as written.
+let demoRound = 0;
+async function useDemoRecipe(file) {
+  const round = ++demoRound;
+  const text = await recipeText(file);
+  if (round !== demoRound) return; // a later choice wins
+  clearSlots();
+  for (const model of state.demo.models) {
+    const slot = addSlot(model.name);
+    slot.files = model.files;
+    inspectSlot(slot);
+  }
+  $('yaml').value = text;
+  await applyYaml();
+}
+
+/// The anatomy's models: the demo's when starting from it, else every picked slot.
+function anatomyModels() {
+  if (state.demo) return { base: state.demo.base, models: state.demo.models };
+  return { base: baseName(), models: pickedModels() };
 }
 
 // ---------- merging ----------
@@ -437,8 +514,6 @@ async function start() {
   }
   for (const m of state.methods) $('method').append(new Option(m.key, m.key));
   $('method').value = 'linear';
-  addSlot('model-a');
-  addSlot('model-b');
   $('add-model').addEventListener('click', () => addSlot().el.querySelector('[data-id=name]').focus());
   $('no-base').addEventListener('change', () => { renderParams(); formChanged(); });
   $('method').addEventListener('change', () => { renderParams(); formChanged(); });
@@ -468,8 +543,16 @@ async function start() {
   });
   setupEvaluate();
   setupVisualise();
-  formChanged();
+  const anatomy = setupAnatomy(engine, anatomyModels);
+  $('model-source').addEventListener('change', async () => {
+    anatomy.clear();
+    await useSource($('model-source').value);
+    if (state.demo) anatomy.draw();
+  });
+  $('demo-recipe').addEventListener('change', () => useDemoRecipe($('demo-recipe').value));
+  await useSource($('model-source').value);
   document.body.dataset.ready = 'true';
+  anatomy.draw();
 }
 
 start();

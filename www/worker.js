@@ -1,5 +1,6 @@
 // The merge engine's thread: every wasm call runs here, never on the page's thread.
-// Messages in: {id, type: 'hello' | 'parseYaml' | 'inspect' | 'validate' | 'merge' | 'cancel', ...}.
+// Messages in: {id, type: 'hello' | 'parseYaml' | 'inspect' | 'validate' | 'merge' | 'anatomy' |
+// 'cancel', ...}.
 // Messages out: {id, type: 'result', result} | {id, type: 'error', error: {name, message}} |
 // {id, type: 'progress', progress}.
 
@@ -36,6 +37,8 @@ async function handle(id, type, data) {
       return engine.validate(data.yaml, data.models, data.options);
     case 'merge':
       return merge(id, data);
+    case 'anatomy':
+      return engine.anatomy(data.models, data.options);
     default:
       throw new Error(`unknown request ${type}`);
   }

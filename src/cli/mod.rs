@@ -1,5 +1,6 @@
 //! Command definitions and dispatch.
 
+mod anatomy_cmd;
 mod bench_cmd;
 #[cfg(feature = "eval")]
 mod demo_eval_cmd;
@@ -7,8 +8,9 @@ mod demo_eval_cmd;
 mod eval_cmd;
 mod inspect_cmd;
 mod merge_cmd;
-mod size;
 #[cfg(feature = "eval")]
+mod path_plane_cmd;
+mod size;
 mod sweep_cmd;
 mod synth_cmd;
 #[cfg(feature = "train")]
@@ -76,13 +78,12 @@ pub enum Command {
     /// Exact-match accuracy and answer loss of a model on the demo tasks (burn inference).
     #[cfg(feature = "eval")]
     DemoEval(demo_eval_cmd::DemoEvalArgs),
-    /// Re-merge two demo experts in memory and score every point: an interpolation path or a plane.
-    #[cfg(feature = "eval")]
-    #[command(subcommand)]
-    Sweep(sweep_cmd::SweepCommand),
     /// Train the demo base model and its three task experts on the CPU (burn autodiff).
     #[cfg(feature = "train")]
     TrainDemo(train_demo_cmd::TrainDemoArgs),
+    /// Figures of what merging does (JSON and SVG).
+    #[command(subcommand)]
+    Sweep(sweep_cmd::SweepCommand),
     /// Write a deterministic synthetic Llama-shaped checkpoint (for demos and benchmarks).
     Synth {
         out_dir: PathBuf,
@@ -118,10 +119,9 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Generate(args) => eval_cmd::run_generate(args),
         #[cfg(feature = "eval")]
         Command::DemoEval(args) => demo_eval_cmd::run(args),
-        #[cfg(feature = "eval")]
-        Command::Sweep(command) => sweep_cmd::run(command),
         #[cfg(feature = "train")]
         Command::TrainDemo(args) => train_demo_cmd::run(args),
+        Command::Sweep(command) => sweep_cmd::run(command),
         Command::Synth {
             out_dir,
             shape,

@@ -121,6 +121,22 @@ impl<S: TensorSource> Checkpoint<S> {
             .await
     }
 
+    /// Every element of `tensor`, decoded to f32 (row-major).
+    pub async fn read_f32(&self, tensor: &str) -> Result<Vec<f32>> {
+        let (_, info) = self
+            .source_of(tensor)
+            .ok_or_else(|| MergeError::MissingTensor {
+                tensor: tensor.to_string(),
+                model: self.name.clone(),
+            })?;
+        let (dtype, count) = (info.dtype, info.numel());
+        let mut bytes = vec![0u8; count * dtype.size()];
+        self.read_elements(tensor, 0, count, &mut bytes).await?;
+        let mut values = vec![0f32; count];
+        dtype.decode(&bytes, &mut values);
+        Ok(values)
+    }
+
     /// The index must name exactly the tensors the shards hold, each in the right shard.
     fn check_index(&self, index_file: &str, bytes: &[u8]) -> Result<()> {
         let bad = |reason: String| MergeError::BadIndex {

@@ -97,7 +97,7 @@ const BLOCK: usize = 1024;
 
 /// The sparsifier of one input: its own density (and gamma / epsilon), and its own random
 /// stream (slot = input index) so models get independent masks.
-fn make_sparsifier(
+pub fn make_sparsifier(
     kind: SparsifyKind,
     recipe: &TensorRecipe,
     input: usize,

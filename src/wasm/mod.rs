@@ -1,8 +1,9 @@
-//! The browser surface, thin: `methods`, `inspect`, `validate`, `merge`. Everything runs in a
+//! The browser surface, thin: `methods`, `inspect`, `validate`, `merge`, `anatomy`. Everything runs in a
 //! module Web Worker (`www/worker.js`); the page only draws. Errors arrive as JS `Error`s whose
 //! `name` is the error kind (`MalformedHeader`, `Mismatch`, `Config`, …) and whose message is the
 //! same text the CLI prints.
 
+mod anatomy;
 mod blob_source;
 mod executor;
 #[cfg(feature = "gpu")]

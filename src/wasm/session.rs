@@ -73,9 +73,13 @@ pub async fn prepare(
     let mut folders = Vec::new();
     for model in &spec.models {
         let path = model.path.to_string_lossy();
+        // A picked folder carries only its name: `../addition` (relative to a recipe file)
+        // also finds the folder named `addition`.
+        let last = model.path.file_name().and_then(|n| n.to_str());
         let folder = picked
             .iter()
             .find(|f| f.name == path || f.name == model.reference)
+            .or_else(|| picked.iter().find(|f| Some(f.name.as_str()) == last))
             .ok_or_else(|| {
                 let names: Vec<&str> = picked.iter().map(|f| f.name.as_str()).collect();
                 MergeError::config(

@@ -141,6 +141,8 @@ test('a bad model file and a missing tokenizer show readable errors', async () =
 
 test('the merge result can be evaluated: a linear merge of the fixture with itself', async () => {
   const slot = (n) => page.getByRole('group', { name: `Model ${n}`, exact: true });
+  await page.getByLabel('Start from').selectOption('own');
+  await page.waitForFunction(() => document.querySelectorAll('fieldset.slot').length === 2);
   await slot(1).getByLabel('Folder').setInputFiles(path.join(tmp, 'tiny-llama'));
   await slot(2).getByLabel('Files').setInputFiles(['config.json', 'model.safetensors', 'tokenizer.json']
     .map((f) => path.join(tmp, 'tiny-llama', f)));

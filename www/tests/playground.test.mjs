@@ -1,7 +1,8 @@
-// End to end in headless Chromium: synthetic checkpoints are picked through the page's file
-// inputs, merged in the worker on WebGPU (SwiftShader, `--enable-unsafe-webgpu`) and again on
-// the CPU, saved to the Origin Private File System, read back and compared byte for byte with
-// the native CLI's output for the same YAML and seed. A browser without WebGPU falls back.
+// End to end in headless Chromium, starting from your own models: synthetic checkpoints are
+// picked through the page's file inputs, merged in the worker on WebGPU (SwiftShader,
+// `--enable-unsafe-webgpu`) and again on the CPU, saved to the Origin Private File System, read
+// back and compared byte for byte with the native CLI's output for the same YAML and seed. A
+// browser without WebGPU falls back. (tests/demo.test.mjs: the page out of the box.)
 //
 // Needs: www/pkg (make wasm), the native binary in $MIXMERGE, /usr/bin/chromium.
 
@@ -189,6 +190,8 @@ test('the page loads the engine and offers every method with its parameters', as
 });
 
 test('linear merge built with the form matches the native CLI', async () => {
+  await page.getByLabel('Start from').selectOption('own');
+  await page.waitForFunction(() => document.querySelectorAll('fieldset.slot').length === 2);
   await slot(1).getByLabel('Folder').setInputFiles(path.join(models, 'expert-a'));
   await slot(2).getByLabel('Folder').setInputFiles(path.join(models, 'expert-b'));
   assert.equal(await slot(1).getByLabel('Name').inputValue(), 'expert-a');
@@ -316,6 +319,8 @@ test('without WebGPU the page says so and merges on the CPU, as the native CLI',
     const cpuPage = await openPlayground(plain);
     assert.match(await cpuPage.locator('#device').textContent(),
       /^Merging on the CPU \(WebAssembly, in a worker\): .*no WebGPU adapter/);
+    await cpuPage.getByLabel('Start from').selectOption('own');
+    await cpuPage.waitForFunction(() => document.querySelectorAll('fieldset.slot').length === 2);
     const at = (n) => cpuPage.getByRole('group', { name: `Model ${n}`, exact: true });
     await at(1).getByLabel('Folder').setInputFiles(path.join(models, 'expert-a'));
     await at(2).getByLabel('Folder').setInputFiles(path.join(models, 'expert-b'));
@@ -331,4 +336,47 @@ test('without WebGPU the page says so and merges on the CPU, as the native CLI',
   } finally {
     await plain.close();
   }
+});
+
+/// Applies `yaml` to the form, then picks each slot's folder (whatever the page held before).
+async function applyAndPick(yaml) {
+  await page.getByLabel('Merge config (YAML)').fill(yaml);
+  await page.getByRole('button', { name: 'Apply YAML to form' }).click();
+  await page.locator('#yaml:not([aria-busy])').waitFor();
+  await pickFolders();
+}
+
+test('the anatomy of picked models is the CLI\'s, and a shape mismatch is named', async () => {
+  await page.getByLabel('Start from').selectOption('own'); // no change event when it already is
+  await applyAndPick(`merge_method: ties
+base_model: base
+models:
+  - model: expert-a
+    parameters: {weight: 0.5, density: 0.5}
+  - model: expert-b
+    parameters: {weight: 0.5, density: 0.5}
+`);
+  await page.getByLabel('Mask seed', { exact: true }).fill('3');
+  await page.getByRole('button', { name: 'Draw anatomy' }).click();
+  await page.waitForFunction(() => document.getElementById('anatomy-figure').querySelector('svg')
+    || document.getElementById('anatomy-error').textContent, null, { timeout: 60_000 });
+  assert.equal(await page.locator('#anatomy-error').textContent(), '');
+  const json = await page.evaluate(async () => (await fetch(document.getElementById('anatomy-json').href)).text());
+  const out = path.join(tmp, 'anatomy.json');
+  mixmerge('sweep', 'anatomy', '--base', path.join(models, 'base'), '--models', path.join(models, 'expert-a'),
+    path.join(models, 'expert-b'), '--seed', '3', '--json', out);
+  assert.equal(json, fs.readFileSync(out, 'utf8'), 'sharded expert-b included');
+
+  await applyAndPick(`merge_method: ties
+base_model: base
+models:
+  - model: wrong-shape
+    parameters: {weight: 1, density: 0.5}
+`);
+  await page.getByRole('button', { name: 'Draw anatomy' }).click();
+  const error = page.locator('#anatomy-error[data-kind=Mismatch]');
+  await error.waitFor({ timeout: 20_000 });
+  assert.match(await error.textContent(),
+    /^tensor `model\.layers\.0\.mlp\.up_proj\.weight` in wrong-shape: shape \[160, 64\] differs from the base's \[176, 64\]$/);
+  assert.equal(await page.locator('#anatomy-figure svg').count(), 0, 'no figure of the earlier models');
 });
