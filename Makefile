@@ -16,7 +16,7 @@ export MIXMERGE_SMOLLM2_GGUF := $(SMOLLM2_GGUF)
 # merge core's builds warm.
 EVAL_TARGET_DIR ?= $(CARGO_TARGET_DIR)-eval
 
-.PHONY: test-browser-merge test-browser-eval models test setup fmt-check clippy unit lavapipe gpu-test eval-test eval-gpu-test serve demo demo-experts demo-merges demo-anatomy bench wasm wasm-merge wasm-eval wasm-setup browser-setup test-browser test-browser-smollm2 browser-135m
+.PHONY: demo-figures test-browser-merge test-browser-eval models test setup fmt-check clippy unit lavapipe gpu-test eval-test eval-gpu-test serve demo demo-experts demo-merges demo-anatomy bench wasm wasm-merge wasm-eval wasm-setup browser-setup test-browser test-browser-smollm2 browser-135m
 
 ## test: install what is needed, then format check, clippy (warnings are errors), all tests,
 ## the GPU path on lavapipe (a CPU Vulkan driver), where a missing adapter is a failure, and the
@@ -61,7 +61,7 @@ gpu-test: lavapipe models
 ## A cold burn build takes about 20–45 minutes on 2 cores (warm: seconds).
 eval-test: models
 	CARGO_TARGET_DIR=$(EVAL_TARGET_DIR) $(CARGO) clippy --all-targets --features train -- -D warnings
-	MIXMERGE_REQUIRE_MODELS=1 CARGO_TARGET_DIR=$(EVAL_TARGET_DIR) $(CARGO) test --features train --lib --test eval_models --test eval_text --test eval_gguf --test demo_tasks --test demo_train --test eval_hooks
+	MIXMERGE_REQUIRE_MODELS=1 CARGO_TARGET_DIR=$(EVAL_TARGET_DIR) $(CARGO) test --features train --lib --test eval_models --test eval_text --test eval_gguf --test demo_tasks --test demo_sweep --test demo_train --test eval_hooks
 
 ## eval-gpu-test: the same with burn's wgpu backend (`--features eval,gpu`), wgpu logits = CPU
 ## logits on lavapipe; a missing adapter is a failure. Not in `test`: burn's GPU kernels make its
@@ -170,13 +170,25 @@ test-browser-merge: wasm-merge browser-setup
 	cd www && MIXMERGE=$(CARGO_TARGET_DIR)/debug/mixmerge CHROMIUM=$(CHROMIUM) \
 		node --test tests/playground.test.mjs tests/demo.test.mjs
 
+## demo-figures: the interpolation path and the plane through three models for the demo experts
+## (`mixmerge sweep`, the two experts scores.json rates best), as SVG and JSON in www/demo/figures
+FIGURE_EXAMPLES ?= 200
+demo-figures:
+	CARGO_TARGET_DIR=$(EVAL_TARGET_DIR) $(CARGO) build --features $(EVAL_NATIVE_FEATURES)
+	mkdir -p www/demo/figures
+	$(EVAL_TARGET_DIR)/debug/mixmerge sweep path --demo www/demo --examples $(FIGURE_EXAMPLES) \
+		--json www/demo/figures/path.json --svg www/demo/figures/path.svg
+	$(EVAL_TARGET_DIR)/debug/mixmerge sweep plane --demo www/demo --examples $(FIGURE_EXAMPLES) \
+		--json www/demo/figures/plane.json --svg www/demo/figures/plane.svg
+
 ## test-browser-eval: the Evaluate panel (tiny Llama on WebGPU and the CPU = `mixmerge eval`,
-## errors, Stop); needs the evaluation bundle, a cold burn wasm build (25–70 minutes)
+## errors, Stop) and the Visualise panel (demo path and plane = `mixmerge sweep`); needs the
+## evaluation bundle, a cold burn wasm build (25–70 minutes)
 test-browser-eval: wasm-eval browser-setup
 	CARGO_TARGET_DIR=$(EVAL_TARGET_DIR) $(CARGO) build --features $(EVAL_NATIVE_FEATURES)
 	cd www && { [ -d node_modules/playwright-core ] || npm install --no-audit --no-fund; }
 	cd www && MIXMERGE_EVAL=$(EVAL_TARGET_DIR)/debug/mixmerge CHROMIUM=$(CHROMIUM) \
-		node --test tests/evaluate.test.mjs
+		node --test tests/evaluate.test.mjs tests/visualise.test.mjs
 
 ## test-browser-smollm2: SmolLM2-135M from its GGUF in the Evaluate panel (WebGPU and CPU) against
 ## the native CLI, printing the page's tokens/s; minutes on two cores, so not part of `make test`

@@ -195,6 +195,6 @@ fn a_malformed_line_is_named_with_its_file_and_line() {
 #[test]
 fn a_folder_without_task_files_is_refused() {
     let dir = tempfile::tempdir().unwrap();
-    let error = load_task_sets(dir.path()).err().expect("no task files");
+    let error = load_task_sets(dir.path()).expect_err("no task files");
     assert!(error.to_string().contains("no *.jsonl"), "{error}");
 }

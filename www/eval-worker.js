@@ -1,8 +1,10 @@
 // The evaluation engine's thread: the `mixmerge_eval` bundle (burn inference, WebGPU or CPU),
 // fetched only when the page's Evaluate panel first opens, so merging never pays for it.
-// Messages in: {id, type: 'loadModel' | 'perplexity' | 'generate' | 'cancel', ...}.
+// Messages in: {id, type: 'loadModel' | 'perplexity' | 'generate' | 'loadSweep' | 'sweepPath' |
+// 'sweepPlane' | 'scoreOnSweepTasks' | 'cancel', ...}.
 // Messages out: {id, type: 'result', result} | {id, type: 'error', error: {name, message}} |
-// {id, type: 'progress', progress: {token, text}} (each generated token).
+// {id, type: 'progress', progress: {token, text}} (each generated token) | {id, type: 'progress',
+// progress: {done, total}} (each scored point of a sweep).
 
 import init, * as engine from './pkg/mixmerge_eval.js';
 
@@ -37,6 +39,14 @@ function handle(type, data, control) {
       return engine.perplexity(data.text, data.options, control);
     case 'generate':
       return engine.generate(data.prompt, data.options, control);
+    case 'loadSweep':
+      return engine.loadSweep(data.base, data.experts, data.tasks, data.options);
+    case 'sweepPath':
+      return engine.sweepPath(data.options, control);
+    case 'sweepPlane':
+      return engine.sweepPlane(data.options, control);
+    case 'scoreOnSweepTasks':
+      return engine.scoreOnSweepTasks(data.model);
     default:
       throw new Error(`unknown request ${type}`);
   }
@@ -54,6 +64,9 @@ function newControl(id) {
       return yieldToEventLoop();
     },
     onToken(event) {
+      self.postMessage({ id, type: 'progress', progress: event });
+    },
+    onPoint(event) {
       self.postMessage({ id, type: 'progress', progress: event });
     },
   };

@@ -5,6 +5,7 @@ import { WORDS, toYaml, fromConfig } from './recipe.js';
 import { setupEvaluate, offerMergedResult } from './evaluate.js';
 import { loadDemo, recipeText } from './demo.js';
 import { setupAnatomy } from './anatomy.js';
+import { setupVisualise, offerMergedToVisualise } from './visualise.js';
 
 const $ = (id) => document.getElementById(id);
 const engine = new Engine();
@@ -472,6 +473,7 @@ async function showResult(report, directory) {
   $('result-files').tBodies[0].replaceChildren(...rows);
   $('result').hidden = false;
   offerMergedResult(report.outName, folder);
+  offerMergedToVisualise(report.outName, folder);
 }
 
 // ---------- start ----------
@@ -540,6 +542,7 @@ async function start() {
     $('progress-text').textContent = 'Cancelling…';
   });
   setupEvaluate();
+  setupVisualise();
   const anatomy = setupAnatomy(engine, anatomyModels);
   $('model-source').addEventListener('change', async () => {
     anatomy.clear();

@@ -8,6 +8,8 @@ mod demo_eval_cmd;
 mod eval_cmd;
 mod inspect_cmd;
 mod merge_cmd;
+#[cfg(feature = "eval")]
+mod path_plane_cmd;
 mod size;
 mod sweep_cmd;
 mod synth_cmd;

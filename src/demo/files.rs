@@ -3,14 +3,9 @@
 use std::fs;
 use std::path::{Path, PathBuf};
 
+pub use super::score::TaskSet;
 use super::tasks::{parse_jsonl, to_jsonl, DemoTask, TaskExample};
 use crate::error::{MergeError, Result};
-
-/// A named held-out set, named after its file (`sorting.jsonl` → `sorting`).
-pub struct TaskSet {
-    pub name: String,
-    pub examples: Vec<TaskExample>,
-}
 
 /// Every `*.jsonl` in `path` (sorted by name), or the one file `path` names.
 pub fn load_task_sets(path: &Path) -> Result<Vec<TaskSet>> {
