@@ -1,5 +1,6 @@
 //! The I/O floor: reading every input byte a merge reads and writing as many bytes as it
-//! writes, with the same chunked positioned I/O, no computation.
+//! writes, with the same chunked positioned I/O, no computation. Output is written both through
+//! the page cache and past it ([`DirectFile`], as merges write); the floor takes the faster.
 
 use std::fs::File;
 use std::io::Write;
@@ -7,18 +8,61 @@ use std::path::Path;
 use std::time::Instant;
 
 use crate::error::{MergeError, Result};
+use crate::io::direct_file::DirectFile;
 
 const CHUNK: usize = 8 << 20;
 
-/// Seconds to read `inputs` whole and write `output_bytes` to a scratch file in `scratch_dir`.
+/// The parts of one floor measurement, in seconds.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct IoFloor {
+    pub read: f64,
+    pub write_buffered: f64,
+    pub write_direct: f64,
+}
+
+impl IoFloor {
+    /// Reading plus the faster way of writing.
+    pub fn seconds(&self) -> f64 {
+        self.read + self.write_buffered.min(self.write_direct)
+    }
+}
+
+/// Reads `inputs` whole and writes `output_bytes` to a scratch file in `scratch_dir`, once
+/// through the page cache and once past it (`direct_first` picks which goes first).
 pub fn measure_io_floor(
     inputs: &[std::path::PathBuf],
     output_bytes: u64,
     scratch_dir: &Path,
-) -> Result<f64> {
-    use std::os::unix::fs::FileExt;
-    let started = Instant::now();
+    direct_first: bool,
+) -> Result<IoFloor> {
     let mut buffer = vec![0u8; CHUNK];
+    let read = time(|| read_all(inputs, &mut buffer))?;
+    let scratch = scratch_dir.join(".io-floor.tmp");
+    let buffered = || time(|| write_buffered(&scratch, output_bytes, &buffer));
+    let direct = || time(|| write_direct(&scratch, output_bytes, &buffer));
+    let (write_buffered, write_direct) = if direct_first {
+        let d = direct()?;
+        (buffered()?, d)
+    } else {
+        let b = buffered()?;
+        (b, direct()?)
+    };
+    let _ = std::fs::remove_file(&scratch);
+    Ok(IoFloor {
+        read,
+        write_buffered,
+        write_direct,
+    })
+}
+
+fn time(step: impl FnOnce() -> Result<()>) -> Result<f64> {
+    let started = Instant::now();
+    step()?;
+    Ok(started.elapsed().as_secs_f64())
+}
+
+fn read_all(inputs: &[std::path::PathBuf], buffer: &mut [u8]) -> Result<()> {
+    use std::os::unix::fs::FileExt;
     let mut checksum = 0u8;
     for path in inputs {
         let file = File::open(path).map_err(|e| MergeError::io(path.display(), e))?;
@@ -36,18 +80,30 @@ pub fn measure_io_floor(
         }
     }
     std::hint::black_box(checksum);
-    let scratch = scratch_dir.join(".io-floor.tmp");
-    {
-        let mut file = File::create(&scratch).map_err(|e| MergeError::io(scratch.display(), e))?;
-        let mut left = output_bytes;
-        while left > 0 {
-            let n = CHUNK.min(left as usize);
-            file.write_all(&buffer[..n])
-                .map_err(|e| MergeError::io(scratch.display(), e))?;
-            left -= n as u64;
-        }
+    Ok(())
+}
+
+fn write_buffered(path: &Path, bytes: u64, buffer: &[u8]) -> Result<()> {
+    let _ = std::fs::remove_file(path);
+    let mut file = File::create(path).map_err(|e| MergeError::io(path.display(), e))?;
+    let mut left = bytes;
+    while left > 0 {
+        let n = CHUNK.min(left as usize);
+        file.write_all(&buffer[..n])
+            .map_err(|e| MergeError::io(path.display(), e))?;
+        left -= n as u64;
     }
-    let seconds = started.elapsed().as_secs_f64();
-    let _ = std::fs::remove_file(&scratch);
-    Ok(seconds)
+    Ok(())
+}
+
+fn write_direct(path: &Path, bytes: u64, buffer: &[u8]) -> Result<()> {
+    let _ = std::fs::remove_file(path);
+    let mut file = DirectFile::create(path)?;
+    let mut left = bytes;
+    while left > 0 {
+        let n = CHUNK.min(left as usize);
+        file.write_all(&buffer[..n])?;
+        left -= n as u64;
+    }
+    file.finish().map(drop)
 }

@@ -28,7 +28,11 @@ pub struct BenchOptions {
 pub struct BenchRow {
     pub method: String,
     pub wall_seconds: f64,
+    /// Reading plus the faster of the two ways of writing ([`super::floor::IoFloor`]).
     pub floor_seconds: f64,
+    /// The floor with output through the page cache, and past it (medians).
+    pub floor_buffered_seconds: f64,
+    pub floor_direct_seconds: f64,
     pub peak_rss_bytes: u64,
     pub bytes_read: u64,
     pub bytes_written: u64,
@@ -146,14 +150,18 @@ pub fn run_bench(
             inputs.extend(safetensors_files(model)?);
         }
         let (mut walls, mut floors, mut peaks) = (Vec::new(), Vec::new(), Vec::new());
+        let (mut buffered, mut direct) = (Vec::new(), Vec::new());
         let mut last = None;
-        for _ in 0..options.runs.max(1) {
+        for run in 0..options.runs.max(1) {
             settle(&out);
             let report = run_child(options, &config, &out)?;
             walls.push(report.wall);
             peaks.push(report.peak_rss as f64);
             settle(&out);
-            floors.push(measure_io_floor(&inputs, report.bytes_written, &dir)?);
+            let floor = measure_io_floor(&inputs, report.bytes_written, &dir, run % 2 == 1)?;
+            floors.push(floor.seconds());
+            buffered.push(floor.read + floor.write_buffered);
+            direct.push(floor.read + floor.write_direct);
             last = Some(report);
         }
         let last = last.expect("at least one run");
@@ -161,6 +169,8 @@ pub fn run_bench(
             method: method.clone(),
             wall_seconds: median(&mut walls),
             floor_seconds: median(&mut floors),
+            floor_buffered_seconds: median(&mut buffered),
+            floor_direct_seconds: median(&mut direct),
             peak_rss_bytes: median(&mut peaks) as u64,
             bytes_read: last.bytes_read,
             bytes_written: last.bytes_written,

@@ -1,20 +1,16 @@
-//! Native shard sink: files in a folder, written through a large buffer.
+//! Native shard sink: files in a folder, each written past the page cache ([`DirectFile`]).
 
-use std::fs::File;
-use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
 
+use super::direct_file::DirectFile;
 use super::writer::ShardSink;
 use crate::error::{MergeError, Result};
-
-/// Large enough that tensor chunks go to the OS in few, big writes.
-const BUFFER_BYTES: usize = 8 * 1024 * 1024;
 
 /// Writes each shard as a file in `dir`.
 #[derive(Debug)]
 pub struct DirSink {
     dir: PathBuf,
-    open: Option<(PathBuf, BufWriter<File>)>,
+    open: Option<(PathBuf, DirectFile)>,
     /// fsync every file when it ends (mergekit does not; off by default).
     durable: bool,
 }
@@ -51,28 +47,24 @@ impl ShardSink for DirSink {
     fn begin_file(&mut self, name: &str) -> Result<()> {
         self.end_file()?;
         let path = self.dir.join(name);
-        let file = File::create(&path).map_err(|e| MergeError::io(path.display(), e))?;
-        self.open = Some((path, BufWriter::with_capacity(BUFFER_BYTES, file)));
+        let file = DirectFile::create(&path)?;
+        self.open = Some((path, file));
         Ok(())
     }
 
     fn write(&mut self, bytes: &[u8]) -> Result<()> {
-        let Some((path, writer)) = self.open.as_mut() else {
+        let Some((_, writer)) = self.open.as_mut() else {
             return Err(MergeError::Output {
                 path: self.dir.display().to_string(),
                 reason: "write before any file was begun".into(),
             });
         };
-        writer
-            .write_all(bytes)
-            .map_err(|e| MergeError::io(path.display(), e))
+        writer.write_all(bytes)
     }
 
     fn end_file(&mut self) -> Result<()> {
         if let Some((path, writer)) = self.open.take() {
-            let file = writer
-                .into_inner()
-                .map_err(|e| MergeError::io(path.display(), e.into_error()))?;
+            let file = writer.finish()?;
             if self.durable {
                 file.sync_all()
                     .map_err(|e| MergeError::io(path.display(), e))?;

@@ -13,6 +13,8 @@ pub mod writer;
 #[cfg(not(target_arch = "wasm32"))]
 pub mod dir_sink;
 #[cfg(not(target_arch = "wasm32"))]
+pub mod direct_file;
+#[cfg(not(target_arch = "wasm32"))]
 pub mod file_source;
 #[cfg(not(target_arch = "wasm32"))]
 pub mod open;
