@@ -1,7 +1,9 @@
 //! DARE (`bernoulli`): keep each element with probability `density`, decided by the
 //! counter-based stream so the mask is a pure function of (seed, tensor, input, index).
-//! L1 rescale needs one pass (Σ|δ| and Σ|kept|); `inverse` and off need none.
+//! L1 rescale needs one pass (Σ|δ| and Σ|kept|), which records every decision as a bit so the
+//! merge pass reads them instead of hashing again; `inverse` and off need no pass and hash once.
 
+use super::keep_bits::KeepBits;
 use super::l1::L1Sums;
 use super::wide::wide_fn;
 use super::{l1_factor, Rescale, Sparsifier};
@@ -12,6 +14,9 @@ pub struct Bernoulli {
     density: f32,
     passes: usize,
     sums: L1Sums,
+    /// Decisions recorded by the statistics pass; read by `apply` once the pass finished.
+    kept: KeepBits,
+    recorded: bool,
     factor: f32,
 }
 
@@ -24,6 +29,8 @@ impl Bernoulli {
             density: density as f32,
             passes: usize::from(rescale == Rescale::L1 && keeps_some),
             sums: L1Sums::default(),
+            kept: KeepBits::default(),
+            recorded: false,
             factor: match rescale {
                 Rescale::Inverse if keeps_some => (1.0 / density) as f32,
                 _ => 1.0,
@@ -38,23 +45,32 @@ impl Sparsifier for Bernoulli {
     }
 
     fn observe(&mut self, _pass: usize, start: usize, deltas: &[f32]) {
-        add_l1(&mut self.sums, start, deltas, self.stream, self.density);
+        record_and_add_l1(self, start, deltas);
     }
 
     fn finish_pass(&mut self, _pass: usize) {
         let (total, kept) = self.sums.totals();
         self.factor = l1_factor(total, kept);
+        self.recorded = true;
     }
 
     fn apply(&self, start: usize, deltas: &mut [f32]) {
-        keep_scaled(deltas, start, self.stream, self.density, self.factor);
+        if self.recorded {
+            self.kept.scale(start, deltas, self.factor);
+        } else {
+            keep_scaled(deltas, start, self.stream, self.density, self.factor);
+        }
     }
 }
 
 wide_fn! {
-    /// Σ|δ| and Σ|kept δ| of elements from `start`.
-    fn add_l1(sums: &mut L1Sums, start: usize, deltas: &[f32], stream: Stream, density: f32) {
-        sums.add(start, deltas, |index, _| stream.uniform(index as u32) < density);
+    /// Draws and records the decisions of elements from `start`, then adds Σ|δ| and Σ|kept δ|.
+    fn record_and_add_l1(sparsifier: &mut Bernoulli, start: usize, deltas: &[f32]) {
+        let (stream, density) = (sparsifier.stream, sparsifier.density);
+        // Indices are below 2^32 (checked when the sparsifier is built).
+        let keeps = |index: usize| stream.uniform(index as u32) < density;
+        sparsifier.kept.record(start, deltas.len(), keeps);
+        sparsifier.sums.add_kept_bits(start, deltas, &sparsifier.kept);
     }
 }
 
@@ -66,6 +82,67 @@ wide_fn! {
         for (i, d) in deltas.iter_mut().enumerate() {
             let keep = stream.uniform(first.wrapping_add(i as u32)) < density;
             *d = if keep { *d * factor } else { 0.0 };
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::merge::rng::tensor_key;
+    use crate::merge::sparsify::chunked_testing::{odd_cuts, run_chunked};
+
+    fn noise(n: usize) -> Vec<f32> {
+        let s = Stream::new(11, tensor_key("noise"), 0);
+        (0..n as u32).map(|i| s.uniform(i) * 2.0 - 1.0).collect()
+    }
+
+    fn bits(values: &[f32]) -> Vec<u32> {
+        values.iter().map(|v| v.to_bits()).collect()
+    }
+
+    #[test]
+    fn recorded_masks_equal_drawn_masks_for_any_chunking_and_threads() {
+        let n = 50_000;
+        let deltas = noise(n);
+        let stream = Stream::new(5, tensor_key("w"), 1);
+        let mut whole = Bernoulli::new(stream, 0.3, Rescale::L1);
+        let reference = run_chunked(&mut whole, &deltas, n, &[], 1);
+        assert!(whole.recorded && whole.factor > 1.0);
+        // What `apply` computed before masks were recorded: draw again, same factor.
+        let mut drawn = deltas.clone();
+        keep_scaled(&mut drawn, 0, stream, 0.3, whole.factor);
+        assert_eq!(bits(&reference), bits(&drawn));
+        let kept = reference.iter().filter(|v| **v != 0.0).count() as f64 / n as f64;
+        assert!((kept - 0.3).abs() < 0.01, "kept fraction {kept}");
+        for observe_chunk in [1, 77, 1024, n] {
+            for step in [61, 1000, 4096] {
+                for threads in [1, 2, 4] {
+                    let mut chunked = Bernoulli::new(stream, 0.3, Rescale::L1);
+                    let cuts = odd_cuts(n, step);
+                    let out = run_chunked(&mut chunked, &deltas, observe_chunk, &cuts, threads);
+                    assert_eq!(chunked.factor.to_bits(), whole.factor.to_bits());
+                    assert!(
+                        bits(&out) == bits(&reference),
+                        "observe {observe_chunk}, cuts every {step}, {threads} threads"
+                    );
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn without_statistics_the_mask_is_drawn_in_apply() {
+        let n = 10_000;
+        let deltas = noise(n);
+        let stream = Stream::new(6, tensor_key("w"), 0);
+        for (rescale, factor) in [(Rescale::Off, 1.0), (Rescale::Inverse, 1.0 / 0.4)] {
+            let mut sparsifier = Bernoulli::new(stream, 0.4, rescale);
+            assert_eq!(sparsifier.stat_passes(), 0);
+            let out = run_chunked(&mut sparsifier, &deltas, n, &odd_cuts(n, 999), 2);
+            let mut drawn = deltas.clone();
+            keep_scaled(&mut drawn, 0, stream, 0.4, factor as f32);
+            assert_eq!(bits(&out), bits(&drawn), "{rescale:?}");
         }
     }
 }

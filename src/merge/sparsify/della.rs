@@ -1,8 +1,10 @@
 //! DELLA (`della_magprune`): keep probability rises linearly with the element's |δ| rank within
 //! its row, p = density − ε + 2ε·(rank − 1)/(n − 1), drawn from the counter-based stream.
 //! Ranks need whole rows, so chunks are row-aligned and each row is sorted inside the chunk;
-//! L1 rescale needs one pass (Σ|δ| and Σ|kept|), `inverse` (÷p per element) and off none.
+//! L1 rescale needs one pass (Σ|δ| and Σ|kept|), which records every decision as a bit so the
+//! merge pass neither sorts nor hashes again; `inverse` (÷p per element) and off need no pass.
 
+use super::keep_bits::KeepBits;
 use super::topk::magnitude_key;
 use super::{l1_factor, Rescale, Sparsifier};
 use crate::merge::rng::Stream;
@@ -17,6 +19,9 @@ pub struct DellaMagprune {
     passes: usize,
     total: f64,
     kept: f64,
+    /// Decisions recorded by the statistics pass; read by `apply` once the pass finished.
+    kept_bits: KeepBits,
+    recorded: bool,
     factor: f32,
 }
 
@@ -38,6 +43,8 @@ impl DellaMagprune {
             passes: usize::from(rescale == Rescale::L1),
             total: 0.0,
             kept: 0.0,
+            kept_bits: KeepBits::default(),
+            recorded: false,
             factor: 1.0,
         }
     }
@@ -94,17 +101,24 @@ impl Sparsifier for DellaMagprune {
 
     fn observe(&mut self, _pass: usize, start: usize, deltas: &[f32]) {
         let (mut total, mut kept) = (0f64, 0f64);
+        let mut kept_bits = std::mem::take(&mut self.kept_bits);
+        kept_bits.cover(start + deltas.len());
         self.visit_rows(start, deltas, |offset, _, keep| {
             let magnitude = deltas[offset].abs() as f64;
             total += magnitude;
             kept += if keep { magnitude } else { 0.0 };
+            if keep {
+                kept_bits.keep(start + offset);
+            }
         });
+        self.kept_bits = kept_bits;
         self.total += total;
         self.kept += kept;
     }
 
     fn finish_pass(&mut self, _pass: usize) {
         self.factor = l1_factor(self.total, self.kept);
+        self.recorded = true;
     }
 
     fn row_alignment(&self) -> usize {
@@ -112,6 +126,9 @@ impl Sparsifier for DellaMagprune {
     }
 
     fn apply(&self, start: usize, deltas: &mut [f32]) {
+        if self.recorded {
+            return self.kept_bits.scale(start, deltas, self.factor);
+        }
         let mut scales = vec![0f32; deltas.len()];
         let (factor, inverse) = (self.factor, self.rescale == Rescale::Inverse);
         self.visit_rows(start, deltas, |offset, p, keep| {
@@ -123,6 +140,49 @@ impl Sparsifier for DellaMagprune {
         });
         for (d, s) in deltas.iter_mut().zip(scales) {
             *d = if s == 0.0 { 0.0 } else { *d * s };
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::merge::rng::tensor_key;
+    use crate::merge::sparsify::chunked_testing::{odd_cuts, run_chunked};
+
+    #[test]
+    fn recorded_masks_equal_ranked_masks_for_any_chunking_and_threads() {
+        let (rows, row_len) = (60, 700);
+        let n = rows * row_len;
+        let noise = Stream::new(12, tensor_key("noise"), 0);
+        // Coarse values: magnitude ties inside rows.
+        let deltas: Vec<f32> = (0..n as u32)
+            .map(|i| ((noise.uniform(i) * 2.0 - 1.0) * 64.0).round() / 64.0)
+            .collect();
+        let stream = Stream::new(5, tensor_key("w"), 2);
+        let della = || DellaMagprune::new(stream, row_len, 0.5, 0.2, Rescale::L1);
+        let mut whole = della();
+        let reference = run_chunked(&mut whole, &deltas, n, &[], 1);
+        assert!(whole.recorded && whole.factor > 1.0);
+        // What `apply` computed before masks were recorded: rank and draw again.
+        whole.recorded = false;
+        let mut ranked = deltas.clone();
+        whole.apply(0, &mut ranked);
+        let bits = |v: &[f32]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+        assert_eq!(bits(&reference), bits(&ranked));
+        for observe_chunk in [row_len, 3 * row_len, n] {
+            for step in [61, 1000, 4096] {
+                for threads in [1, 2, 4] {
+                    let mut chunked = della();
+                    let cuts = odd_cuts(n, step);
+                    let out = run_chunked(&mut chunked, &deltas, observe_chunk, &cuts, threads);
+                    assert_eq!(chunked.factor.to_bits(), whole.factor.to_bits());
+                    assert!(
+                        bits(&out) == bits(&reference),
+                        "observe {observe_chunk}, cuts every {step}, {threads} threads"
+                    );
+                }
+            }
         }
     }
 }

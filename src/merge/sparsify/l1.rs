@@ -2,6 +2,8 @@
 //! mod 8): the rounding depends only on the data, never on chunking or threads, and the eight
 //! independent chains vectorise instead of waiting on one f64 add per element.
 
+use super::keep_bits::KeepBits;
+
 const LANES: usize = 8;
 
 #[derive(Debug, Clone, Default)]
@@ -25,14 +27,39 @@ impl L1Sums {
             for (lane, k) in kept.iter_mut().enumerate() {
                 *k = keeps(index + lane, block[lane]);
             }
-            for lane in 0..LANES {
-                let magnitude = block[lane].abs() as f64;
-                self.total[lane] += magnitude;
-                self.kept[lane] += if kept[lane] { magnitude } else { 0.0 };
-            }
+            self.add_block(block, kept);
         }
         let tail = blocks.remainder();
         self.add_each(start + deltas.len() - tail.len(), tail, &keeps);
+    }
+
+    /// As [`L1Sums::add`], element i kept where its bit in `bits` is set; the same sums.
+    #[inline(always)]
+    pub fn add_kept_bits(&mut self, start: usize, deltas: &[f32], bits: &KeepBits) {
+        let keeps = |index: usize, _: f32| bits.get(index);
+        let head = ((LANES - start % LANES) % LANES).min(deltas.len());
+        let (first, rest) = deltas.split_at(head);
+        self.add_each(start, first, &keeps);
+        let body_start = start + head;
+        let mut blocks = rest.chunks_exact(LANES);
+        for (b, block) in blocks.by_ref().enumerate() {
+            // One byte of bits per block of LANES elements.
+            let byte = bits.word_from(body_start + b * LANES) as u32;
+            let kept: [bool; LANES] = std::array::from_fn(|lane| byte >> lane & 1 != 0);
+            self.add_block(block, kept);
+        }
+        let tail = blocks.remainder();
+        self.add_each(start + deltas.len() - tail.len(), tail, &keeps);
+    }
+
+    /// One block of LANES elements starting at a multiple of LANES.
+    #[inline(always)]
+    fn add_block(&mut self, block: &[f32], kept: [bool; LANES]) {
+        for lane in 0..LANES {
+            let magnitude = block[lane].abs() as f64;
+            self.total[lane] += magnitude;
+            self.kept[lane] += if kept[lane] { magnitude } else { 0.0 };
+        }
     }
 
     #[inline(always)]
@@ -77,6 +104,23 @@ mod tests {
                 parts.add(c * chunk, part, keeps);
             }
             assert_eq!(parts.totals(), (total, kept), "chunk {chunk}");
+        }
+    }
+
+    #[test]
+    fn sums_from_kept_bits_equal_sums_from_decisions() {
+        let values: Vec<f32> = (0..2001).map(|i| ((i * 7919) % 997) as f32 * 1e-3 - 0.4).collect();
+        let keeps = |i: usize| (i * 31) % 7 < 4;
+        let mut bits = KeepBits::default();
+        bits.record(0, values.len(), keeps);
+        let mut decided = L1Sums::default();
+        decided.add(0, &values, |i, _| keeps(i));
+        for chunk in [1, 3, 8, 61, 2001] {
+            let mut from_bits = L1Sums::default();
+            for (c, part) in values.chunks(chunk).enumerate() {
+                from_bits.add_kept_bits(c * chunk, part, &bits);
+            }
+            assert_eq!(from_bits.totals(), decided.totals(), "chunk {chunk}");
         }
     }
 }

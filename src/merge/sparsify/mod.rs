@@ -10,7 +10,10 @@
 //! | bernoulli, della_magprune | 1 with L1 rescale, else 0 | Σ\|δ\| and Σ\|kept\| |
 
 mod bernoulli;
+#[cfg(test)]
+mod chunked_testing;
 mod della;
+mod keep_bits;
 mod l1;
 mod magnitude;
 mod sampled_select;
