@@ -1,11 +1,15 @@
 //! DELLA (`della_magprune`): keep probability rises linearly with the element's |δ| rank within
 //! its row, p = density − ε + 2ε·(rank − 1)/(n − 1), drawn from the counter-based stream.
-//! Ranks need whole rows, so chunks are row-aligned and each row is sorted inside the chunk;
-//! L1 rescale needs one pass (Σ|δ| and Σ|kept|), which records every decision as a bit so the
-//! merge pass neither sorts nor hashes again; `inverse` (÷p per element) and off need no pass.
+//! Ranks need whole rows, so chunks are row-aligned; each row is radix-sorted by |δ| (stable:
+//! ties by index) to give every element its p, then elements draw in index order.
+//! L1 rescale needs one pass (Σ|δ| and Σ|kept|, summed as [`L1Sums`] does), which records every
+//! decision as a bit so the merge pass neither ranks nor draws again; `inverse` (÷p per element)
+//! and off need no pass.
 
 use super::keep_bits::KeepBits;
+use super::l1::L1Sums;
 use super::topk::magnitude_key;
+use super::wide::wide_fn;
 use super::{l1_factor, Rescale, Sparsifier};
 use crate::merge::rng::Stream;
 
@@ -15,12 +19,13 @@ pub struct DellaMagprune {
     /// p = lowest + rank_norm · spread.
     lowest: f32,
     spread: f32,
+    /// p of every rank of a whole row.
+    by_rank: Vec<f32>,
     rescale: Rescale,
     passes: usize,
-    total: f64,
-    kept: f64,
+    sums: L1Sums,
     /// Decisions recorded by the statistics pass; read by `apply` once the pass finished.
-    kept_bits: KeepBits,
+    kept: KeepBits,
     recorded: bool,
     factor: f32,
 }
@@ -34,19 +39,23 @@ impl DellaMagprune {
         epsilon: f64,
         rescale: Rescale,
     ) -> Self {
-        DellaMagprune {
+        let mut della = DellaMagprune {
             stream,
             row_len: row_len.max(1),
             lowest: (density - epsilon) as f32,
             spread: (2.0 * epsilon) as f32,
+            by_rank: Vec::new(),
             rescale,
             passes: usize::from(rescale == Rescale::L1),
-            total: 0.0,
-            kept: 0.0,
-            kept_bits: KeepBits::default(),
+            sums: L1Sums::default(),
+            kept: KeepBits::default(),
             recorded: false,
             factor: 1.0,
-        }
+        };
+        della.by_rank = (0..della.row_len)
+            .map(|rank| della.probability(rank, della.row_len))
+            .collect();
+        della
     }
 
     /// Keep probability of the element of magnitude rank `rank` in a row of `row_len`.
@@ -62,35 +71,38 @@ impl DellaMagprune {
 
     /// p of every rank of a row, as `apply` computes them (the GPU path looks them up).
     pub fn probabilities(&self) -> Vec<f32> {
-        (0..self.row_len)
-            .map(|rank| self.probability(rank, self.row_len))
-            .collect()
+        self.by_rank.clone()
     }
 
-    /// Calls `visit(offset, p, keep)` for every element of the row-aligned chunk.
-    fn visit_rows(&self, start: usize, deltas: &[f32], mut visit: impl FnMut(usize, f32, bool)) {
+    /// The keep probability of every element of the row-aligned chunk `deltas`.
+    fn element_probabilities(&self, start: usize, deltas: &[f32]) -> Vec<f32> {
         debug_assert!(
             start % self.row_len == 0,
             "DELLA chunks must hold whole rows"
         );
-        // (|δ| key, position in row): ascending order is rank order, ties by index.
-        let mut order: Vec<u64> = Vec::with_capacity(self.row_len);
-        for (r, row) in deltas.chunks(self.row_len).enumerate() {
-            let row_start = r * self.row_len;
+        let mut probabilities = vec![0f32; deltas.len()];
+        // (|δ| key, position in row), sorted stably by key: rank order, ties by position.
+        let mut order: Vec<(u32, u32)> = Vec::with_capacity(self.row_len);
+        for (row, p_row) in deltas
+            .chunks(self.row_len)
+            .zip(probabilities.chunks_mut(self.row_len))
+        {
             order.clear();
             order.extend(
                 row.iter()
                     .enumerate()
-                    .map(|(j, &d)| (magnitude_key(d) as u64) << 32 | j as u64),
+                    .map(|(j, &d)| (magnitude_key(d), j as u32)),
             );
-            order.sort_unstable();
-            for (rank, &entry) in order.iter().enumerate() {
-                let offset = row_start + (entry & 0xffff_ffff) as usize;
-                let p = self.probability(rank, row.len());
-                let keep = self.stream.uniform((start + offset) as u32) < p;
-                visit(offset, p, keep);
+            radsort::sort_by_key(&mut order, |&(key, _)| key);
+            for (rank, &(_, j)) in order.iter().enumerate() {
+                p_row[j as usize] = if row.len() == self.row_len {
+                    self.by_rank[rank]
+                } else {
+                    self.probability(rank, row.len())
+                };
             }
         }
+        probabilities
     }
 }
 
@@ -100,24 +112,13 @@ impl Sparsifier for DellaMagprune {
     }
 
     fn observe(&mut self, _pass: usize, start: usize, deltas: &[f32]) {
-        let (mut total, mut kept) = (0f64, 0f64);
-        let mut kept_bits = std::mem::take(&mut self.kept_bits);
-        kept_bits.cover(start + deltas.len());
-        self.visit_rows(start, deltas, |offset, _, keep| {
-            let magnitude = deltas[offset].abs() as f64;
-            total += magnitude;
-            kept += if keep { magnitude } else { 0.0 };
-            if keep {
-                kept_bits.keep(start + offset);
-            }
-        });
-        self.kept_bits = kept_bits;
-        self.total += total;
-        self.kept += kept;
+        let probabilities = self.element_probabilities(start, deltas);
+        record_and_add_l1(self, start, deltas, &probabilities);
     }
 
     fn finish_pass(&mut self, _pass: usize) {
-        self.factor = l1_factor(self.total, self.kept);
+        let (total, kept) = self.sums.totals();
+        self.factor = l1_factor(total, kept);
         self.recorded = true;
     }
 
@@ -127,19 +128,33 @@ impl Sparsifier for DellaMagprune {
 
     fn apply(&self, start: usize, deltas: &mut [f32]) {
         if self.recorded {
-            return self.kept_bits.scale(start, deltas, self.factor);
+            return self.kept.scale(start, deltas, self.factor);
         }
-        let mut scales = vec![0f32; deltas.len()];
-        let (factor, inverse) = (self.factor, self.rescale == Rescale::Inverse);
-        self.visit_rows(start, deltas, |offset, p, keep| {
-            scales[offset] = match (keep, inverse) {
-                (false, _) => 0.0,
-                (true, true) => 1.0 / p,
-                (true, false) => factor,
-            };
-        });
-        for (d, s) in deltas.iter_mut().zip(scales) {
-            *d = if s == 0.0 { 0.0 } else { *d * s };
+        let probabilities = self.element_probabilities(start, deltas);
+        let inverse = self.rescale == Rescale::Inverse;
+        keep_drawn(deltas, start, self.stream, &probabilities, self.factor, inverse);
+    }
+}
+
+wide_fn! {
+    /// Draws and records the decisions of elements from `start`, then adds Σ|δ| and Σ|kept δ|.
+    fn record_and_add_l1(della: &mut DellaMagprune, start: usize, deltas: &[f32], probabilities: &[f32]) {
+        let stream = della.stream;
+        // Indices are below 2^32 (checked when the sparsifier is built).
+        let keeps = |index: usize| stream.uniform(index as u32) < probabilities[index - start];
+        della.kept.record(start, deltas.len(), keeps);
+        della.sums.add_kept_bits(start, deltas, &della.kept);
+    }
+}
+
+wide_fn! {
+    /// Kept elements × factor (× 1/p with `inverse`), dropped ones 0.
+    fn keep_drawn(deltas: &mut [f32], start: usize, stream: Stream, probabilities: &[f32], factor: f32, inverse: bool) {
+        let first = start as u32;
+        for (i, (d, &p)) in deltas.iter_mut().zip(probabilities).enumerate() {
+            let keep = stream.uniform(first.wrapping_add(i as u32)) < p;
+            let scale = if inverse { 1.0 / p } else { factor };
+            *d = if keep { *d * scale } else { 0.0 };
         }
     }
 }
@@ -182,6 +197,26 @@ mod tests {
                         "observe {observe_chunk}, cuts every {step}, {threads} threads"
                     );
                 }
+            }
+        }
+    }
+
+    #[test]
+    fn ranks_follow_a_sort_by_magnitude_then_position() {
+        let row_len = 50;
+        let della = DellaMagprune::new(Stream::new(1, 2, 3), row_len, 0.5, 0.3, Rescale::Off);
+        // Three rows and a short last one; few distinct magnitudes, both signs: many ties.
+        let deltas: Vec<f32> = (0..170).map(|i| ((i * 37 % 11) as f32 - 5.0) * 0.25).collect();
+        let probabilities = della.element_probabilities(0, &deltas);
+        for (row, p_row) in deltas.chunks(row_len).zip(probabilities.chunks(row_len)) {
+            let mut order: Vec<u64> = (0..row.len())
+                .map(|j| (magnitude_key(row[j]) as u64) << 32 | j as u64)
+                .collect();
+            order.sort_unstable();
+            for (rank, entry) in order.iter().enumerate() {
+                let j = (entry & 0xffff_ffff) as usize;
+                let expected = della.probability(rank, row.len());
+                assert_eq!(p_row[j].to_bits(), expected.to_bits(), "rank {rank}");
             }
         }
     }

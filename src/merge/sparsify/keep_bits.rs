@@ -43,12 +43,6 @@ impl KeepBits {
         }
     }
 
-    /// Records element `index` as kept (room made by [`KeepBits::cover`]).
-    #[inline(always)]
-    pub fn keep(&mut self, index: usize) {
-        self.words[index / 64] |= 1 << (index % 64);
-    }
-
     #[inline(always)]
     pub fn get(&self, index: usize) -> bool {
         self.word_from(index) & 1 != 0
@@ -112,16 +106,6 @@ mod tests {
                 }
             }
         }
-    }
-
-    #[test]
-    fn single_keeps_match_recording() {
-        let mut recorded = KeepBits::default();
-        recorded.record(3, 200, keeps);
-        let mut single = KeepBits::default();
-        single.cover(203);
-        (3..203).filter(|&i| keeps(i)).for_each(|i| single.keep(i));
-        assert!((0..300).all(|i| recorded.get(i) == single.get(i)));
     }
 
     #[test]
