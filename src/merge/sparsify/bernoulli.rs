@@ -11,7 +11,8 @@ use crate::merge::rng::Stream;
 
 pub struct Bernoulli {
     stream: Stream,
-    density: f32,
+    /// An element is kept when the top 24 bits of its draw are below this (uniform < density).
+    below: u32,
     passes: usize,
     sums: L1Sums,
     /// Decisions recorded by the statistics pass; read by `apply` once the pass finished.
@@ -26,7 +27,7 @@ impl Bernoulli {
         let keeps_some = density > 0.0;
         Bernoulli {
             stream,
-            density: density as f32,
+            below: keep_threshold(density as f32),
             passes: usize::from(rescale == Rescale::L1 && keeps_some),
             sums: L1Sums::default(),
             kept: KeepBits::default(),
@@ -37,6 +38,12 @@ impl Bernoulli {
             },
         }
     }
+}
+
+/// The integer form of `uniform < density`: uniform is x·2⁻²⁴ exactly (x the draw's top 24
+/// bits), so it is below density exactly when x < ⌈density·2²⁴⌉.
+fn keep_threshold(density: f32) -> u32 {
+    (density as f64 * 16_777_216.0).ceil().clamp(0.0, 16_777_216.0) as u32
 }
 
 impl Sparsifier for Bernoulli {
@@ -58,7 +65,7 @@ impl Sparsifier for Bernoulli {
         if self.recorded {
             self.kept.scale(start, deltas, self.factor);
         } else {
-            keep_scaled(deltas, start, self.stream, self.density, self.factor);
+            keep_scaled(deltas, start, self.stream, self.below, self.factor);
         }
     }
 }
@@ -66,9 +73,9 @@ impl Sparsifier for Bernoulli {
 wide_fn! {
     /// Draws and records the decisions of elements from `start`, then adds Σ|δ| and Σ|kept δ|.
     fn record_and_add_l1(sparsifier: &mut Bernoulli, start: usize, deltas: &[f32]) {
-        let (stream, density) = (sparsifier.stream, sparsifier.density);
+        let (stream, below) = (sparsifier.stream, sparsifier.below);
         // Indices are below 2^32 (checked when the sparsifier is built).
-        let keeps = |index: usize| stream.uniform(index as u32) < density;
+        let keeps = |index: usize| stream.bits(index as u32) >> 8 < below;
         sparsifier.kept.record(start, deltas.len(), keeps);
         sparsifier.sums.add_kept_bits(start, deltas, &sparsifier.kept);
     }
@@ -76,11 +83,11 @@ wide_fn! {
 
 wide_fn! {
     /// Kept elements × factor, dropped ones 0.
-    fn keep_scaled(deltas: &mut [f32], start: usize, stream: Stream, density: f32, factor: f32) {
+    fn keep_scaled(deltas: &mut [f32], start: usize, stream: Stream, below: u32, factor: f32) {
         // Indices are below 2^32 (checked when the sparsifier is built).
         let first = start as u32;
         for (i, d) in deltas.iter_mut().enumerate() {
-            let keep = stream.uniform(first.wrapping_add(i as u32)) < density;
+            let keep = stream.bits(first.wrapping_add(i as u32)) >> 8 < below;
             *d = if keep { *d * factor } else { 0.0 };
         }
     }
@@ -111,7 +118,7 @@ mod tests {
         assert!(whole.recorded && whole.factor > 1.0);
         // What `apply` computed before masks were recorded: draw again, same factor.
         let mut drawn = deltas.clone();
-        keep_scaled(&mut drawn, 0, stream, 0.3, whole.factor);
+        keep_scaled(&mut drawn, 0, stream, keep_threshold(0.3), whole.factor);
         assert_eq!(bits(&reference), bits(&drawn));
         let kept = reference.iter().filter(|v| **v != 0.0).count() as f64 / n as f64;
         assert!((kept - 0.3).abs() < 0.01, "kept fraction {kept}");
@@ -141,8 +148,25 @@ mod tests {
             assert_eq!(sparsifier.stat_passes(), 0);
             let out = run_chunked(&mut sparsifier, &deltas, n, &odd_cuts(n, 999), 2);
             let mut drawn = deltas.clone();
-            keep_scaled(&mut drawn, 0, stream, 0.4, factor as f32);
+            keep_scaled(&mut drawn, 0, stream, keep_threshold(0.4), factor as f32);
             assert_eq!(bits(&out), bits(&drawn), "{rescale:?}");
+        }
+    }
+
+    #[test]
+    fn the_integer_threshold_is_exactly_uniform_below_density() {
+        let s = Stream::new(0, 0, 0);
+        let densities = [0.0, 1e-9, 0.3, 0.5, 0.7, 0.99999994, 1.0, f32::from_bits(0x3e99_999a)];
+        for density in densities {
+            let below = keep_threshold(density);
+            // Every value uniform can take, and the stream's own draws.
+            for x in (0..1u32 << 24).step_by(997).chain([below.saturating_sub(1), below]) {
+                let u = x as f32 * (1.0 / 16_777_216.0);
+                assert_eq!(x < below, u < density, "density {density}, x {x}");
+            }
+            for i in 0..10_000 {
+                assert_eq!(s.bits(i) >> 8 < below, s.uniform(i) < density);
+            }
         }
     }
 }

@@ -5,6 +5,8 @@
 use super::keep_bits::KeepBits;
 
 const LANES: usize = 8;
+/// Elements per word of [`KeepBits`].
+const WORD: usize = 64;
 
 #[derive(Debug, Clone, Default)]
 pub struct L1Sums {
@@ -37,18 +39,19 @@ impl L1Sums {
     #[inline(always)]
     pub fn add_kept_bits(&mut self, start: usize, deltas: &[f32], bits: &KeepBits) {
         let keeps = |index: usize, _: f32| bits.get(index);
-        let head = ((LANES - start % LANES) % LANES).min(deltas.len());
+        let head = ((WORD - start % WORD) % WORD).min(deltas.len());
         let (first, rest) = deltas.split_at(head);
         self.add_each(start, first, &keeps);
         let body_start = start + head;
-        let mut blocks = rest.chunks_exact(LANES);
-        for (b, block) in blocks.by_ref().enumerate() {
-            // One byte of bits per block of LANES elements.
-            let byte = bits.word_from(body_start + b * LANES) as u32;
-            let kept: [bool; LANES] = std::array::from_fn(|lane| byte >> lane & 1 != 0);
-            self.add_block(block, kept);
+        let mut words = rest.chunks_exact(WORD);
+        for (w, elements) in words.by_ref().enumerate() {
+            let word = bits.word_from(body_start + w * WORD);
+            for (b, block) in elements.chunks_exact(LANES).enumerate() {
+                let byte = (word >> (b * LANES)) as u32;
+                self.add_block(block, std::array::from_fn(|lane| byte >> lane & 1 != 0));
+            }
         }
-        let tail = blocks.remainder();
+        let tail = words.remainder();
         self.add_each(start + deltas.len() - tail.len(), tail, &keeps);
     }
 
