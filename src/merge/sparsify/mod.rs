@@ -7,7 +7,7 @@
 //! | --- | --- | --- |
 //! | dense, density ≥ 1, density ≤ 0 | 0 | — |
 //! | magnitude, magnitude_outliers | 1 when the first 64Ki elements predict the cut (3 or 4 declared until then), else 1 + 2 or 3 | windowed select ([`sampled_select`]), radix select ([`topk`]) when it misses; L1 sums with `rescale: true` |
-//! | bernoulli, della_magprune | 1 with L1 rescale, else 0 | Σ\|δ\| and Σ\|kept\| |
+//! | bernoulli, della_magprune | 1 with L1 rescale, else 0 | Σ\|δ\| and Σ\|kept\|; each keep decision, as one bit per element (1/8 byte) for the merge pass |
 
 mod bernoulli;
 #[cfg(test)]
