@@ -99,6 +99,50 @@ impl Sparsifier for MagnitudeWindow {
             mask_window(part, from, to, factor);
         }
     }
+
+    fn apply_weighted(
+        &self,
+        start: usize,
+        input: &[f32],
+        base: &[f32],
+        weight: f32,
+        deltas: &mut [f32],
+    ) {
+        let (from, to) = self
+            .cuts
+            .expect("magnitude sparsifier applied before its statistics passes");
+        let local = |offset: usize| {
+            let part_start = start + offset;
+            (LocalCut::of(from, part_start), LocalCut::of(to, part_start))
+        };
+        for (p, part) in deltas.chunks_mut(LOCAL_SPAN).enumerate() {
+            let range = p * LOCAL_SPAN..p * LOCAL_SPAN + part.len();
+            let (from, to) = local(range.start);
+            let (input, base) = (&input[range.clone()], &base[range]);
+            subtract_mask_weight(input, base, part, from, to, self.factor, weight);
+        }
+    }
+}
+
+wide_fn! {
+    /// [`mask_window`] of input − base, times `weight`, in one loop.
+    fn subtract_mask_weight(
+        input: &[f32],
+        base: &[f32],
+        part: &mut [f32],
+        from: LocalCut,
+        to: LocalCut,
+        factor: f32,
+        weight: f32,
+    ) {
+        for (i, ((d, &x), &b)) in part.iter_mut().zip(input).zip(base).enumerate() {
+            let delta = x - b;
+            let (key, index) = (magnitude_key(delta) as i32, i as i32);
+            let keep = to.contains(key, index) & !from.contains(key, index);
+            // 0 × weight, not 0: a negative weight gives −0 exactly as the unfused steps did.
+            *d = if keep { delta * factor * weight } else { 0.0 * weight };
+        }
+    }
 }
 
 wide_fn! {
@@ -182,5 +226,39 @@ mod tests {
         let wide = kept(MagnitudeWindow::outliers(10, 0.9, 0.5, Rescale::Off), &d);
         assert_eq!(wide.iter().filter(|x| **x != 0.0).count(), 8); // 9 kept, one is 0.0
         assert_eq!(wide[3], 0.0);
+    }
+
+    #[test]
+    fn fused_apply_is_bit_identical_to_the_separate_steps() {
+        let n = 5000;
+        let input = super::super::topk::tests::tied_values(n, 40, 11);
+        let base: Vec<f32> = super::super::topk::tests::tied_values(n, 40, 12)
+            .iter()
+            .map(|x| x * 0.5)
+            .collect();
+        let deltas: Vec<f32> = input.iter().zip(&base).map(|(x, b)| x - b).collect();
+        for (window, weight) in [
+            (MagnitudeWindow::top_k(n, 0.3, Rescale::Inverse), -0.75),
+            (MagnitudeWindow::outliers(n, 0.5, 0.1, Rescale::Off), 1.5),
+        ] {
+            let mut window = window;
+            let mut pass = 0;
+            while pass < window.stat_passes() {
+                window.observe(pass, 0, &deltas);
+                window.finish_pass(pass);
+                pass += 1;
+            }
+            for start in [0, 1000, 1777] {
+                let range = start..n;
+                let mut separate = deltas[range.clone()].to_vec();
+                window.apply(start, &mut separate);
+                separate.iter_mut().for_each(|d| *d *= weight);
+                let mut fused = vec![0.0; range.len()];
+                let (x, b) = (&input[range.clone()], &base[range.clone()]);
+                window.apply_weighted(start, x, b, weight, &mut fused);
+                let bits = |v: &[f32]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+                assert_eq!(bits(&fused), bits(&separate), "start {start}");
+            }
+        }
     }
 }
