@@ -10,6 +10,7 @@
 use std::fs::{File, OpenOptions};
 use std::path::{Path, PathBuf};
 use std::sync::mpsc::{sync_channel, Receiver, SyncSender};
+use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 
 use crate::error::{MergeError, Result};
@@ -64,27 +65,24 @@ impl Drop for AlignedBlock {
     }
 }
 
-/// What the I/O thread is asked to do.
-enum Job {
-    /// Write a full block (`block.len` = BLOCK_BYTES, a multiple of ALIGN) at `offset`.
-    Write { block: AlignedBlock, offset: u64 },
-    /// Write the final partial block padded to ALIGN, then cut the file to `length`.
-    Finish {
-        block: AlignedBlock,
-        offset: u64,
-        length: u64,
-    },
-}
+/// A full block to write at a file offset.
+type Job = (AlignedBlock, u64);
+
+/// Threads writing blocks: the device takes two writes in flight about 1.6× as fast as one.
+const WRITERS: usize = 2;
+/// Blocks allowed at once: one per writer, QUEUED waiting, one filling.
+const BLOCKS: usize = WRITERS + QUEUED + 1;
 
 /// A file opened for one sequential write.
 pub struct DirectFile {
     path: PathBuf,
+    file: Arc<File>,
     filling: Option<AlignedBlock>,
     offset: u64,
     jobs: Option<SyncSender<Job>>,
     empties: Receiver<AlignedBlock>,
-    worker: Option<JoinHandle<Result<File>>>,
-    /// Blocks allocated so far (at most QUEUED + 1).
+    writers: Vec<JoinHandle<Result<()>>>,
+    /// Blocks allocated so far (at most BLOCKS).
     made: usize,
     direct: bool,
 }
@@ -103,20 +101,28 @@ impl DirectFile {
     /// Creates (truncates) `path`; past the page cache where the file system allows it.
     pub fn create(path: &Path) -> Result<Self> {
         let (file, direct) = open_for_writing(path)?;
+        let file = Arc::new(file);
         let (jobs, queue) = sync_channel::<Job>(QUEUED);
-        let (give_back, empties) = sync_channel::<AlignedBlock>(QUEUED + 1);
-        let name = path.display().to_string();
-        let worker = std::thread::Builder::new()
-            .name("mixmerge-writer".into())
-            .spawn(move || write_jobs(file, &name, queue, give_back))
-            .map_err(|e| MergeError::io(path.display(), e))?;
+        let (give_back, empties) = sync_channel::<AlignedBlock>(BLOCKS);
+        let queue = Arc::new(Mutex::new(queue));
+        let writers = (0..WRITERS)
+            .map(|_| {
+                let (file, queue, give_back) = (file.clone(), queue.clone(), give_back.clone());
+                let name = path.display().to_string();
+                std::thread::Builder::new()
+                    .name("mixmerge-writer".into())
+                    .spawn(move || write_jobs(&file, &name, &queue, &give_back))
+                    .map_err(|e| MergeError::io(path.display(), e))
+            })
+            .collect::<Result<Vec<_>>>()?;
         Ok(DirectFile {
             path: path.to_path_buf(),
+            file,
             filling: Some(AlignedBlock::new()),
             offset: 0,
             jobs: Some(jobs),
             empties,
-            worker: Some(worker),
+            writers,
             made: 1,
             direct,
         })
@@ -146,17 +152,20 @@ impl DirectFile {
         let block = self.filling.take().expect("a block is filling");
         let offset = self.offset;
         self.offset += block.len as u64;
-        self.send(Job::Write { block, offset })?;
-        // Up to QUEUED + 1 blocks exist; once they are all made, wait for one to come back.
+        let jobs = self.jobs.as_ref().expect("file still open");
+        if jobs.send((block, offset)).is_err() {
+            return Err(self.stop_writers().err().unwrap_or_else(|| self.stopped()));
+        }
+        // Once every block is made, wait for a writer to hand one back.
         let mut next = match self.empties.try_recv() {
             Ok(block) => block,
-            Err(_) if self.made < QUEUED + 1 => {
+            Err(_) if self.made < BLOCKS => {
                 self.made += 1;
                 AlignedBlock::new()
             }
             Err(_) => match self.empties.recv() {
                 Ok(block) => block,
-                Err(_) => return Err(self.worker_error()),
+                Err(_) => return Err(self.stop_writers().err().unwrap_or_else(|| self.stopped())),
             },
         };
         next.len = 0;
@@ -164,54 +173,52 @@ impl DirectFile {
         Ok(())
     }
 
-    fn send(&mut self, job: Job) -> Result<()> {
-        let jobs = self.jobs.as_ref().expect("file still open");
-        if jobs.send(job).is_err() {
-            return Err(self.worker_error());
+    fn stopped(&self) -> MergeError {
+        MergeError::io(
+            self.path.display(),
+            std::io::Error::other("the writer threads stopped"),
+        )
+    }
+
+    /// Lets the writers finish what is queued and waits for them; their first error.
+    fn stop_writers(&mut self) -> Result<()> {
+        self.jobs = None;
+        let mut outcome = Ok(());
+        for writer in self.writers.drain(..) {
+            let result = writer.join().unwrap_or_else(|_| {
+                Err(MergeError::io(
+                    self.path.display(),
+                    std::io::Error::other("a writer thread panicked"),
+                ))
+            });
+            if outcome.is_ok() {
+                outcome = result;
+            }
+        }
+        outcome
+    }
+
+    /// Writes what is left (the last block padded to ALIGN) and cuts the file to its length
+    /// once every block is on the device; `sync` then flushes it to stable storage.
+    pub fn finish(mut self, sync: bool) -> Result<()> {
+        self.stop_writers()?;
+        let block = self.filling.take().expect("a block is filling");
+        let length = self.offset + block.len as u64;
+        let padded = block.len.div_ceil(ALIGN) * ALIGN;
+        let fail = |e| MergeError::io(self.path.display(), e);
+        write_at(&self.file, &block.whole()[..padded], self.offset).map_err(fail)?;
+        self.file.set_len(length).map_err(fail)?;
+        if sync {
+            self.file.sync_all().map_err(fail)?;
         }
         Ok(())
-    }
-
-    /// The writer thread stopped: its error.
-    fn worker_error(&mut self) -> MergeError {
-        self.jobs = None;
-        match self.worker.take().map(JoinHandle::join) {
-            Some(Ok(Err(e))) => e,
-            _ => MergeError::io(
-                self.path.display(),
-                std::io::Error::other("the writer thread stopped"),
-            ),
-        }
-    }
-
-    /// Writes what is left, waits for the device, and returns the file.
-    pub fn finish(mut self) -> Result<File> {
-        let block = self.filling.take().expect("a block is filling");
-        let offset = self.offset;
-        let length = offset + block.len as u64;
-        self.send(Job::Finish {
-            block,
-            offset,
-            length,
-        })?;
-        self.jobs = None;
-        match self.worker.take().map(JoinHandle::join) {
-            Some(Ok(result)) => result,
-            _ => Err(MergeError::io(
-                self.path.display(),
-                std::io::Error::other("the writer thread panicked"),
-            )),
-        }
     }
 }
 
 impl Drop for DirectFile {
-    /// Abandoned (an error elsewhere): stop the thread; the caller discards the file.
+    /// Abandoned (an error elsewhere): stop the threads; the caller discards the file.
     fn drop(&mut self) {
-        self.jobs = None;
-        if let Some(worker) = self.worker.take() {
-            let _ = worker.join();
-        }
+        let _ = self.stop_writers();
     }
 }
 
@@ -244,36 +251,22 @@ fn open_for_writing(path: &Path) -> Result<(File, bool)> {
     }
 }
 
-/// The I/O thread: writes blocks in order and hands them back; stops at the first error.
+/// A writer thread: writes blocks as they come and hands them back; stops at the first error.
 fn write_jobs(
-    file: File,
+    file: &File,
     name: &str,
-    queue: Receiver<Job>,
-    give_back: SyncSender<AlignedBlock>,
-) -> Result<File> {
-    let fail = |e: std::io::Error| MergeError::io(name, e);
-    for job in queue {
-        match job {
-            Job::Write { block, offset } => {
-                write_at(&file, &block.whole()[..block.len], offset).map_err(fail)?;
-                // The writer may have finished with its blocks already; that is fine.
-                let _ = give_back.try_send(block);
-            }
-            Job::Finish {
-                block,
-                offset,
-                length,
-            } => {
-                let padded = block.len.div_ceil(ALIGN) * ALIGN;
-                write_at(&file, &block.whole()[..padded], offset).map_err(fail)?;
-                file.set_len(length).map_err(fail)?;
-                return Ok(file);
-            }
-        }
+    queue: &Mutex<Receiver<Job>>,
+    give_back: &SyncSender<AlignedBlock>,
+) -> Result<()> {
+    loop {
+        let job = queue.lock().unwrap_or_else(|p| p.into_inner()).recv();
+        let Ok((block, offset)) = job else {
+            return Ok(());
+        };
+        write_at(file, &block.whole()[..block.len], offset).map_err(|e| MergeError::io(name, e))?;
+        // The file may have finished with its blocks already; that is fine.
+        let _ = give_back.try_send(block);
     }
-    Err(fail(std::io::Error::other(
-        "the file was abandoned before it was finished",
-    )))
 }
 
 fn write_at(file: &File, bytes: &[u8], offset: u64) -> std::io::Result<()> {
@@ -325,7 +318,7 @@ mod tests {
                 file.write_all(a).unwrap();
                 file.write_all(b).unwrap();
             }
-            drop(file.finish().unwrap());
+            file.finish(false).unwrap();
             assert_eq!(std::fs::read(&path).unwrap(), data, "length {len}");
         }
     }
