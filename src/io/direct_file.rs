@@ -128,7 +128,8 @@ impl DirectFile {
         })
     }
 
-    /// Whether writes bypass the page cache (else the file system refused `O_DIRECT`).
+    /// Whether the file was opened to bypass the page cache (else the file system refused
+    /// `O_DIRECT`; a device refusing a direct write later also turns it off).
     pub fn is_direct(&self) -> bool {
         self.direct
     }
@@ -270,7 +271,19 @@ fn write_jobs(
 }
 
 fn write_at(file: &File, bytes: &[u8], offset: u64) -> std::io::Result<()> {
-    #[cfg(unix)]
+    #[cfg(target_os = "linux")]
+    {
+        use std::os::unix::fs::FileExt;
+        match file.write_all_at(bytes, offset) {
+            // A device whose blocks are larger than ALIGN refuses the direct write: go on
+            // through the page cache (the flag is per open file, so every writer follows).
+            Err(e) if e.raw_os_error() == Some(libc::EINVAL) && clear_direct(file) => {
+                file.write_all_at(bytes, offset)
+            }
+            outcome => outcome,
+        }
+    }
+    #[cfg(all(unix, not(target_os = "linux")))]
     {
         std::os::unix::fs::FileExt::write_all_at(file, bytes, offset)
     }
@@ -287,6 +300,20 @@ fn write_at(file: &File, bytes: &[u8], offset: u64) -> std::io::Result<()> {
             offset += n as u64;
         }
         Ok(())
+    }
+}
+
+/// Turns `O_DIRECT` off for `file`; false when it was not on (or cannot be changed).
+#[cfg(target_os = "linux")]
+fn clear_direct(file: &File) -> bool {
+    use std::os::fd::AsRawFd;
+    let fd = file.as_raw_fd();
+    // SAFETY: fcntl on a descriptor this File owns; F_GETFL/F_SETFL only read and set flags.
+    unsafe {
+        let flags = libc::fcntl(fd, libc::F_GETFL);
+        flags >= 0
+            && flags & libc::O_DIRECT != 0
+            && libc::fcntl(fd, libc::F_SETFL, flags & !libc::O_DIRECT) == 0
     }
 }
 
@@ -321,6 +348,22 @@ mod tests {
             file.finish(false).unwrap();
             assert_eq!(std::fs::read(&path).unwrap(), data, "length {len}");
         }
+    }
+
+    #[test]
+    fn tmpfs_files_are_written_too() {
+        let shm = Path::new("/dev/shm");
+        if !shm.is_dir() {
+            return; // no tmpfs here; the tests above cover the disk
+        }
+        // Older kernels refuse O_DIRECT on tmpfs (the page-cache path), newer ones take it.
+        let dir = tempfile::tempdir_in(shm).unwrap();
+        let path = dir.path().join("f");
+        let data = pattern(BLOCK_BYTES + 777);
+        let mut file = DirectFile::create(&path).unwrap();
+        file.write_all(&data).unwrap();
+        file.finish(false).unwrap();
+        assert_eq!(std::fs::read(&path).unwrap(), data);
     }
 
     #[test]
