@@ -366,6 +366,23 @@ mod tests {
         assert_eq!(std::fs::read(&path).unwrap(), data);
     }
 
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn a_refused_direct_write_goes_through_the_page_cache() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("f");
+        let (file, direct) = open_for_writing(&path).unwrap();
+        // An odd length at an odd address: every direct write refuses it with EINVAL.
+        let data = pattern(1001);
+        write_at(&file, &data[1..], 0).unwrap();
+        drop(file);
+        assert_eq!(std::fs::read(&path).unwrap(), &data[1..]);
+        if direct {
+            let (file, _) = open_for_writing(&path).unwrap();
+            assert!(clear_direct(&file) && !clear_direct(&file));
+        }
+    }
+
     #[test]
     fn a_missing_folder_is_named() {
         let err = DirectFile::create(Path::new("/no/such/folder/x.safetensors"))
