@@ -151,7 +151,7 @@ wide_fn! {
     fn mask_run(part: &mut [f32], from: i32, to: i32, factor: f32) {
         for d in part.iter_mut() {
             let key = magnitude_key(*d) as i32;
-            let keep = (key > to) & !(key > from);
+            let keep = (key > to) & (key <= from);
             *d = if keep { *d * factor } else { 0.0 };
         }
     }
@@ -171,7 +171,7 @@ wide_fn! {
         for ((d, &x), &b) in part.iter_mut().zip(input).zip(base) {
             let delta = x - b;
             let key = magnitude_key(delta) as i32;
-            let keep = (key > to) & !(key > from);
+            let keep = (key > to) & (key <= from);
             // 0 × weight, not 0: a negative weight gives −0 exactly as the unfused steps did.
             *d = if keep { delta * factor * weight } else { 0.0 * weight };
         }
