@@ -1,6 +1,7 @@
 //! Element types on disk and their conversion to and from the f32 working type.
 //! This is the reference the WGSL codecs are tested against: f32 → f16/bf16 rounds to nearest even.
 
+use crate::merge::sparsify::wide::wide_fn;
 use half::f16;
 use serde::{Deserialize, Serialize};
 
@@ -85,11 +86,7 @@ impl DType {
                 }
             }
             DType::BF16 => match bytemuck::try_cast_slice::<u8, u16>(bytes) {
-                Ok(words) if cfg!(target_endian = "little") => {
-                    for (o, &w) in out.iter_mut().zip(words) {
-                        *o = f32::from_bits((w as u32) << 16);
-                    }
-                }
+                Ok(words) if cfg!(target_endian = "little") => decode_bf16_words(words, out),
                 _ => {
                     for (o, c) in out.iter_mut().zip(bytes.chunks_exact(2)) {
                         *o = f32::from_bits((u16::from_le_bytes([c[0], c[1]]) as u32) << 16);
@@ -123,11 +120,7 @@ impl DType {
                 }
             }
             DType::BF16 => match bytemuck::try_cast_slice_mut::<u8, u16>(out) {
-                Ok(words) if cfg!(target_endian = "little") => {
-                    for (w, &v) in words.iter_mut().zip(values) {
-                        *w = bf16_bits_rne(v);
-                    }
-                }
+                Ok(words) if cfg!(target_endian = "little") => encode_bf16_words(values, words),
                 _ => {
                     for (v, c) in values.iter().zip(out.chunks_exact_mut(2)) {
                         c.copy_from_slice(&bf16_bits_rne(*v).to_le_bytes());
@@ -138,9 +131,27 @@ impl DType {
     }
 }
 
+wide_fn! {
+    /// bf16 words → f32: the hottest loop of every merge of bf16 checkpoints.
+    fn decode_bf16_words(words: &[u16], out: &mut [f32]) {
+        for (o, &w) in out.iter_mut().zip(words) {
+            *o = f32::from_bits((w as u32) << 16);
+        }
+    }
+}
+
+wide_fn! {
+    /// f32 → bf16 words, round to nearest even.
+    fn encode_bf16_words(values: &[f32], words: &mut [u16]) {
+        for (w, &v) in words.iter_mut().zip(values) {
+            *w = bf16_bits_rne(v);
+        }
+    }
+}
+
 /// f32 → bf16 bits, round to nearest even; NaN stays a (quiet) NaN. Branch-light so the loop
 /// vectorises; the WGSL encoder does the same arithmetic.
-#[inline]
+#[inline(always)]
 pub fn bf16_bits_rne(value: f32) -> u16 {
     let bits = value.to_bits();
     if value.is_nan() {

@@ -105,5 +105,5 @@ fn write_direct(path: &Path, bytes: u64, buffer: &[u8]) -> Result<()> {
         file.write_all(&buffer[..n])?;
         left -= n as u64;
     }
-    file.finish().map(drop)
+    file.finish(false)
 }

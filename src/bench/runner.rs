@@ -33,6 +33,9 @@ pub struct BenchRow {
     /// The floor with output through the page cache, and past it (medians).
     pub floor_buffered_seconds: f64,
     pub floor_direct_seconds: f64,
+    /// CPU seconds of the merge (medians): user space and kernel.
+    pub user_seconds: f64,
+    pub system_seconds: f64,
     pub peak_rss_bytes: u64,
     pub bytes_read: u64,
     pub bytes_written: u64,
@@ -151,11 +154,14 @@ pub fn run_bench(
         }
         let (mut walls, mut floors, mut peaks) = (Vec::new(), Vec::new(), Vec::new());
         let (mut buffered, mut direct) = (Vec::new(), Vec::new());
+        let (mut users, mut systems) = (Vec::new(), Vec::new());
         let mut last = None;
         for run in 0..options.runs.max(1) {
             settle(&out);
             let report = run_child(options, &config, &out)?;
             walls.push(report.wall);
+            users.push(report.user);
+            systems.push(report.system);
             peaks.push(report.peak_rss as f64);
             settle(&out);
             let floor = measure_io_floor(&inputs, report.bytes_written, &dir, run % 2 == 1)?;
@@ -171,6 +177,8 @@ pub fn run_bench(
             floor_seconds: median(&mut floors),
             floor_buffered_seconds: median(&mut buffered),
             floor_direct_seconds: median(&mut direct),
+            user_seconds: median(&mut users),
+            system_seconds: median(&mut systems),
             peak_rss_bytes: median(&mut peaks) as u64,
             bytes_read: last.bytes_read,
             bytes_written: last.bytes_written,
@@ -191,6 +199,9 @@ fn settle(out: &Path) {
 
 struct ChildReport {
     wall: f64,
+    /// CPU seconds the merge process used, in user space and in the kernel.
+    user: f64,
+    system: f64,
     peak_rss: u64,
     bytes_read: u64,
     bytes_written: u64,
@@ -198,6 +209,7 @@ struct ChildReport {
 
 fn run_child(options: &BenchOptions, config: &Path, out: &Path) -> Result<ChildReport> {
     let started = Instant::now();
+    let cpu_before = children_cpu_seconds();
     let output = Command::new(&options.exe)
         .arg("merge")
         .arg(config)
@@ -207,6 +219,7 @@ fn run_child(options: &BenchOptions, config: &Path, out: &Path) -> Result<ChildR
         .output()
         .map_err(|e| MergeError::io(options.exe.display(), e))?;
     let wall = started.elapsed().as_secs_f64();
+    let cpu_after = children_cpu_seconds();
     if !output.status.success() {
         return Err(MergeError::Unsupported(format!(
             "benchmark merge failed: {}",
@@ -220,8 +233,22 @@ fn run_child(options: &BenchOptions, config: &Path, out: &Path) -> Result<ChildR
     let number = |key: &str| json.get(key).and_then(|v| v.as_u64()).unwrap_or(0);
     Ok(ChildReport {
         wall,
+        user: cpu_after.0 - cpu_before.0,
+        system: cpu_after.1 - cpu_before.1,
         peak_rss: number("peak_rss_bytes"),
         bytes_read: number("bytes_read"),
         bytes_written: number("bytes_written"),
     })
+}
+
+/// (user, system) CPU seconds of every finished child so far.
+fn children_cpu_seconds() -> (f64, f64) {
+    // SAFETY: getrusage only writes the struct it is given.
+    let usage = unsafe {
+        let mut usage = std::mem::zeroed::<libc::rusage>();
+        libc::getrusage(libc::RUSAGE_CHILDREN, &mut usage);
+        usage
+    };
+    let seconds = |t: libc::timeval| t.tv_sec as f64 + t.tv_usec as f64 * 1e-6;
+    (seconds(usage.ru_utime), seconds(usage.ru_stime))
 }

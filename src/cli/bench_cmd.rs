@@ -34,13 +34,20 @@ pub fn run(
         runs
     );
     println!(
-        "{:<18} {:>9} {:>9} {:>7} {:>10} {:>10} {:>16}",
-        "method", "wall s", "floor s", "ratio", "GB/s", "peak MB", "floor buf/direct"
+        "{:<18} {:>9} {:>9} {:>7} {:>10} {:>10} {:>16} {:>14}",
+        "method",
+        "wall s",
+        "floor s",
+        "ratio",
+        "GB/s",
+        "peak MB",
+        "floor buf/direct",
+        "CPU user/sys"
     );
     run_bench(&options, &mut |row| {
         let moved = (row.bytes_read + row.bytes_written) as f64;
         println!(
-            "{:<18} {:>9.2} {:>9.2} {:>7.2} {:>10.2} {:>10.0} {:>8.2}/{:<7.2}",
+            "{:<18} {:>9.2} {:>9.2} {:>7.2} {:>10.2} {:>10.0} {:>8.2}/{:<7.2} {:>6.2}/{:<7.2}",
             row.method,
             row.wall_seconds,
             row.floor_seconds,
@@ -48,7 +55,9 @@ pub fn run(
             moved / row.wall_seconds / 1e9,
             row.peak_rss_bytes as f64 / 1e6,
             row.floor_buffered_seconds,
-            row.floor_direct_seconds
+            row.floor_direct_seconds,
+            row.user_seconds,
+            row.system_seconds
         );
     })?;
     Ok(())

@@ -63,13 +63,9 @@ impl ShardSink for DirSink {
     }
 
     fn end_file(&mut self) -> Result<()> {
-        if let Some((path, writer)) = self.open.take() {
-            let file = writer.finish()?;
-            if self.durable {
-                file.sync_all()
-                    .map_err(|e| MergeError::io(path.display(), e))?;
-            }
+        match self.open.take() {
+            Some((_, writer)) => writer.finish(self.durable),
+            None => Ok(()),
         }
-        Ok(())
     }
 }

@@ -255,9 +255,8 @@ wide_fn! {
                 chunk.inputs.iter().zip(&merge.sparsifiers).zip(&merge.weights)
             {
                 let delta = &mut slots.next().expect("one slot per input")[..range.len()];
-                subtract(&input[range.clone()], base_block, delta);
-                sparsifier.apply(chunk.start + range.start, delta);
-                delta.iter_mut().for_each(|d| *d *= weight);
+                let first = chunk.start + range.start;
+                sparsifier.apply_weighted(first, &input[range.clone()], base_block, weight, delta);
             }
             let views: Vec<&[f32]> = deltas.chunks(block).map(|d| &d[..range.len()]).collect();
             merge.combine_block(base_block, &views, election, out_block);

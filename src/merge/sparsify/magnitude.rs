@@ -3,6 +3,8 @@
 //! of [`super::topk`] when the sample misleads).
 //! Ties at either edge go to the lower element index.
 
+use std::ops::Range;
+
 use super::sampled_select::SampledSelect;
 use super::topk::{magnitude_key, RankCut};
 use super::wide::wide_fn;
@@ -92,59 +94,87 @@ impl Sparsifier for MagnitudeWindow {
         let (from, to) = self
             .cuts
             .expect("magnitude sparsifier applied before its statistics passes");
-        let factor = self.factor;
-        for (p, part) in deltas.chunks_mut(LOCAL_SPAN).enumerate() {
-            let part_start = start + p * LOCAL_SPAN;
-            let (from, to) = (LocalCut::of(from, part_start), LocalCut::of(to, part_start));
-            mask_window(part, from, to, factor);
+        for (run, from, to) in runs(from, to, start, deltas.len()) {
+            mask_run(&mut deltas[run], from, to, self.factor);
+        }
+    }
+
+    fn apply_weighted(
+        &self,
+        start: usize,
+        input: &[f32],
+        base: &[f32],
+        weight: f32,
+        deltas: &mut [f32],
+    ) {
+        let (from, to) = self
+            .cuts
+            .expect("magnitude sparsifier applied before its statistics passes");
+        for (run, from, to) in runs(from, to, start, deltas.len()) {
+            let (input, base) = (&input[run.clone()], &base[run.clone()]);
+            subtract_mask_weight(input, base, &mut deltas[run], from, to, self.factor, weight);
         }
     }
 }
 
+/// Splits elements `start..start + len` (local indices) into runs over which each cut is one
+/// key threshold — inside iff key > threshold — with (run, from threshold, to threshold).
+/// A cut holds its key's elements only below its cut-off index, so before the cut-off its
+/// threshold is one lower: the loops then compare keys alone, 8 lanes of i32.
+fn runs(
+    from: RankCut,
+    to: RankCut,
+    start: usize,
+    len: usize,
+) -> impl Iterator<Item = (Range<usize>, i32, i32)> {
+    let local =
+        move |cut: RankCut| cut.cutoff.saturating_sub(start as u64).min(len as u64) as usize;
+    let mut edges = [0, local(from), local(to), len];
+    edges.sort_unstable();
+    let threshold = move |cut: RankCut, at: usize| match i32::try_from(cut.key) {
+        // Above every key (`RankCut::NONE`): nothing inside.
+        Err(_) => i32::MAX,
+        Ok(key) if at < local(cut) => key - 1,
+        Ok(key) => key,
+    };
+    (0..3)
+        .map(move |i| edges[i]..edges[i + 1])
+        .filter(|run| !run.is_empty())
+        .map(move |run| {
+            let at = run.start;
+            (run, threshold(from, at), threshold(to, at))
+        })
+}
+
 wide_fn! {
     /// Keeps (× factor) the elements inside `to` and not inside `from`; zeroes the rest.
-    fn mask_window(part: &mut [f32], from: LocalCut, to: LocalCut, factor: f32) {
-        for (i, d) in part.iter_mut().enumerate() {
-            let (key, index) = (magnitude_key(*d) as i32, i as i32);
-            let keep = to.contains(key, index) & !from.contains(key, index);
+    fn mask_run(part: &mut [f32], from: i32, to: i32, factor: f32) {
+        for d in part.iter_mut() {
+            let key = magnitude_key(*d) as i32;
+            let keep = (key > to) & (key <= from);
             *d = if keep { *d * factor } else { 0.0 };
         }
     }
 }
 
-/// Elements masked against one [`LocalCut`]: local indices fit an i32.
-const LOCAL_SPAN: usize = 1 << 30;
-
-/// A [`RankCut`] for elements from `start` on, in i32 (keys are at most `i32::MAX`): signed
-/// 32-bit compares vectorise on every x86 level, 64-bit unsigned ones do not.
-#[derive(Clone, Copy)]
-struct LocalCut {
-    key: i32,
-    cutoff: i32,
-}
-
-impl LocalCut {
-    fn of(cut: RankCut, start: usize) -> Self {
-        if cut.key > i32::MAX as u32 {
-            // Above every key: nothing inside.
-            return LocalCut {
-                key: i32::MAX,
-                cutoff: 0,
-            };
+wide_fn! {
+    /// [`mask_run`] of input − base, times `weight`, in one loop.
+    fn subtract_mask_weight(
+        input: &[f32],
+        base: &[f32],
+        part: &mut [f32],
+        from: i32,
+        to: i32,
+        factor: f32,
+        weight: f32,
+    ) {
+        for ((d, &x), &b) in part.iter_mut().zip(input).zip(base) {
+            let delta = x - b;
+            let key = magnitude_key(delta) as i32;
+            let keep = (key > to) & (key <= from);
+            // 0 × weight, not 0: a negative weight gives −0 exactly as the unfused steps did.
+            *d = if keep { delta * factor * weight } else { 0.0 * weight };
         }
-        let cutoff = cut
-            .cutoff
-            .saturating_sub(start as u64)
-            .min(LOCAL_SPAN as u64);
-        LocalCut {
-            key: cut.key as i32,
-            cutoff: cutoff as i32,
-        }
-    }
-
-    #[inline(always)]
-    fn contains(self, key: i32, index: i32) -> bool {
-        (key > self.key) | ((key == self.key) & (index < self.cutoff))
     }
 }
 
@@ -182,5 +212,84 @@ mod tests {
         let wide = kept(MagnitudeWindow::outliers(10, 0.9, 0.5, Rescale::Off), &d);
         assert_eq!(wide.iter().filter(|x| **x != 0.0).count(), 8); // 9 kept, one is 0.0
         assert_eq!(wide[3], 0.0);
+    }
+
+    #[test]
+    fn fused_apply_is_bit_identical_to_the_separate_steps() {
+        let n = 5000;
+        let input = super::super::topk::tests::tied_values(n, 40, 11);
+        let base: Vec<f32> = super::super::topk::tests::tied_values(n, 40, 12)
+            .iter()
+            .map(|x| x * 0.5)
+            .collect();
+        let deltas: Vec<f32> = input.iter().zip(&base).map(|(x, b)| x - b).collect();
+        for (window, weight) in [
+            (MagnitudeWindow::top_k(n, 0.3, Rescale::Inverse), -0.75),
+            (MagnitudeWindow::outliers(n, 0.5, 0.1, Rescale::Off), 1.5),
+        ] {
+            let mut window = window;
+            let mut pass = 0;
+            while pass < window.stat_passes() {
+                window.observe(pass, 0, &deltas);
+                window.finish_pass(pass);
+                pass += 1;
+            }
+            for start in [0, 1000, 1777] {
+                let range = start..n;
+                let mut separate = deltas[range.clone()].to_vec();
+                window.apply(start, &mut separate);
+                separate.iter_mut().for_each(|d| *d *= weight);
+                let mut fused = vec![0.0; range.len()];
+                let (x, b) = (&input[range.clone()], &base[range.clone()]);
+                window.apply_weighted(start, x, b, weight, &mut fused);
+                let bits = |v: &[f32]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+                assert_eq!(bits(&fused), bits(&separate), "start {start}");
+            }
+        }
+    }
+
+    #[test]
+    fn runs_mask_exactly_like_the_cuts() {
+        let n = 20_000;
+        let values = super::super::topk::tests::tied_values(n, 30, 21);
+        let reference = |from: RankCut, to: RankCut| -> Vec<f32> {
+            values
+                .iter()
+                .enumerate()
+                .map(|(j, &x)| {
+                    let (key, index) = (magnitude_key(x), j as u64);
+                    let keep = to.contains(key, index) & !from.contains(key, index);
+                    if keep {
+                        x
+                    } else {
+                        0.0
+                    }
+                })
+                .collect()
+        };
+        let key = magnitude_key(values[777]);
+        let cuts = [
+            RankCut::NONE,
+            RankCut::ALL,
+            RankCut { key, cutoff: 0 },
+            RankCut { key, cutoff: 9_001 },
+            RankCut {
+                key: key + 1,
+                cutoff: u64::MAX,
+            },
+            RankCut { key: 0, cutoff: 5 },
+        ];
+        for &from in &cuts {
+            for &to in &cuts {
+                let expected = reference(from, to);
+                for start in [0, 4096, 9_000, 9_001, 15_000] {
+                    let mut part = values[start..].to_vec();
+                    for (run, f, t) in runs(from, to, start, part.len()) {
+                        mask_run(&mut part[run], f, t, 1.0);
+                    }
+                    assert_eq!(part, expected[start..], "{from:?} {to:?} from {start}");
+                }
+            }
+        }
     }
 }

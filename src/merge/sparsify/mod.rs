@@ -10,6 +10,7 @@
 //! | bernoulli, della_magprune | 1 with L1 rescale, else 0 | Σ\|δ\| and Σ\|kept\|; each keep decision, as one bit per element (1/8 byte) for the merge pass |
 
 mod bernoulli;
+mod capture_pool;
 #[cfg(test)]
 mod chunked_testing;
 mod della;
@@ -72,6 +73,23 @@ pub trait Sparsifier: Send + Sync {
 
     /// Scales `deltas` (elements from `start`) in place: 0 where dropped, rescaled where kept.
     fn apply(&self, start: usize, deltas: &mut [f32]);
+
+    /// `deltas` = apply(input − base) × weight: one call per block of the merge, which a
+    /// sparsifier may fuse into one loop (same arithmetic, same order).
+    fn apply_weighted(
+        &self,
+        start: usize,
+        input: &[f32],
+        base: &[f32],
+        weight: f32,
+        deltas: &mut [f32],
+    ) {
+        for ((d, &x), &b) in deltas.iter_mut().zip(input).zip(base) {
+            *d = x - b;
+        }
+        self.apply(start, deltas);
+        deltas.iter_mut().for_each(|d| *d *= weight);
+    }
 }
 
 pub struct Dense;

@@ -5,6 +5,7 @@
 //! does not (an unrepresentative start), the radix select of [`super::topk`] runs its passes.
 //! The order and tie rule are those of [`RankCut`]: |x| descending, then index ascending.
 
+use super::capture_pool;
 use super::l1::L1Sums;
 use super::topk::{magnitude_key, RadixSelect, RankCut};
 use super::wide::wide_fn;
@@ -123,8 +124,10 @@ impl SampledSelect {
             let q = w.rank as f64 / self.numel as f64;
             w.hi = key_at(q - WINDOW).unwrap_or(u32::MAX);
             w.lo = key_at(q + WINDOW).unwrap_or(0);
+            // Keys tie heavily (bf16 deltas take few values), so windows often hold several
+            // times their rank share; reserved room costs no memory until it is written.
             let expected = (2.0 * WINDOW * self.numel as f64) as usize;
-            w.captured.reserve(expected + expected / 8);
+            w.captured = capture_pool::take(4 * expected);
         }
     }
 
@@ -156,7 +159,7 @@ impl SampledSelect {
         for w in self.windows.iter_mut() {
             w.cut = place_cut(w, self.numel, with_sums);
             hit &= w.cut.is_some();
-            w.captured = Vec::new();
+            capture_pool::give(std::mem::take(&mut w.captured));
         }
         self.windows_hit = hit;
     }

@@ -22,7 +22,13 @@ const DARE_PALETTE: [[u8; 3]; 2] = [DROPPED, [49, 54, 149]];
 pub fn draw(out: &mut String, masks: &TensorMasks, x: f64, y: f64) -> Result<(f64, f64)> {
     let [rows, cols] = masks.shown;
     let scale = IMAGE_SIDE / rows.max(cols).max(1) as f64;
-    let (w, h) = (cols as f64 * scale, rows as f64 * scale);
+    let grid = Grid {
+        w: cols as f64 * scale,
+        h: rows as f64 * scale,
+        cols,
+        rows,
+    };
+    let (w, h) = (grid.w, grid.h);
     let part = match masks.shown == masks.matrix {
         true => String::new(),
         false => format!(", its first {rows}×{cols} shown"),
@@ -56,36 +62,15 @@ pub fn draw(out: &mut String, masks: &TensorMasks, x: f64, y: f64) -> Result<(f6
                 percent(counts.disagrees)
             ),
         ];
-        image(
-            out,
-            column,
-            row_y,
-            w,
-            h,
-            cells,
-            cols,
-            rows,
-            &TIES_PALETTE,
-            &caption,
-        )?;
+        grid.image(out, (column, row_y), cells, &TIES_PALETTE, &caption)?;
         column += w.max(CAPTION_WIDTH) + GAP;
     }
     let elected = [
         "elected sign".to_string(),
         format!("{:.1}% +", percent(masks.elected_positive)),
     ];
-    image(
-        out,
-        column,
-        row_y,
-        w,
-        h,
-        &masks.images.elected,
-        cols,
-        rows,
-        &ELECTED_PALETTE,
-        &elected,
-    )?;
+    let cells = &masks.images.elected;
+    grid.image(out, (column, row_y), cells, &ELECTED_PALETTE, &elected)?;
     right = right.max(column + w.max(CAPTION_WIDTH));
     row_y += h + 44.0;
 
@@ -95,18 +80,7 @@ pub fn draw(out: &mut String, masks: &TensorMasks, x: f64, y: f64) -> Result<(f6
             format!("DARE {}", counts.model),
             format!("{:.1}% kept", percent(counts.kept)),
         ];
-        image(
-            out,
-            column,
-            row_y,
-            w,
-            h,
-            cells,
-            cols,
-            rows,
-            &DARE_PALETTE,
-            &caption,
-        )?;
+        grid.image(out, (column, row_y), cells, &DARE_PALETTE, &caption)?;
         column += w.max(CAPTION_WIDTH) + GAP;
     }
     right = right.max(column);
@@ -132,27 +106,33 @@ pub fn draw(out: &mut String, masks: &TensorMasks, x: f64, y: f64) -> Result<(f6
     Ok(((right.max(legend_x) - x).max(text_width), row_y + 8.0 - y))
 }
 
-/// One mask as a pixelated image of `w` × `h` with its caption above.
-#[allow(clippy::too_many_arguments)]
-fn image(
-    out: &mut String,
-    x: f64,
-    y: f64,
+/// The size every mask is drawn at: `cols` × `rows` cells in `w` × `h` SVG pixels.
+struct Grid {
     w: f64,
     h: f64,
-    cells: &[u8],
     cols: usize,
     rows: usize,
-    palette: &[[u8; 3]],
-    caption: &[String; 2],
-) -> Result<()> {
-    text(out, x, y + 10.0, 10.0, "bold", &caption[0]);
-    text(out, x, y + 22.0, 10.0, "normal", &caption[1]);
-    let uri = png_data_uri(cells, cols, rows, palette)?;
-    out.push_str(&format!(
-        "<image x=\"{x}\" y=\"{}\" width=\"{w}\" height=\"{h}\" preserveAspectRatio=\"none\" \
-         style=\"image-rendering:pixelated\" href=\"{uri}\"/>\n",
-        y + 28.0
-    ));
-    Ok(())
+}
+
+impl Grid {
+    /// One mask as a pixelated image at `(x, y)` with its caption above.
+    fn image(
+        &self,
+        out: &mut String,
+        (x, y): (f64, f64),
+        cells: &[u8],
+        palette: &[[u8; 3]],
+        caption: &[String; 2],
+    ) -> Result<()> {
+        let (w, h) = (self.w, self.h);
+        text(out, x, y + 10.0, 10.0, "bold", &caption[0]);
+        text(out, x, y + 22.0, 10.0, "normal", &caption[1]);
+        let uri = png_data_uri(cells, self.cols, self.rows, palette)?;
+        out.push_str(&format!(
+            "<image x=\"{x}\" y=\"{}\" width=\"{w}\" height=\"{h}\" preserveAspectRatio=\"none\" \
+             style=\"image-rendering:pixelated\" href=\"{uri}\"/>\n",
+            y + 28.0
+        ));
+        Ok(())
+    }
 }
