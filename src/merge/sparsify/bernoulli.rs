@@ -43,7 +43,9 @@ impl Bernoulli {
 /// The integer form of `uniform < density`: uniform is x·2⁻²⁴ exactly (x the draw's top 24
 /// bits), so it is below density exactly when x < ⌈density·2²⁴⌉.
 fn keep_threshold(density: f32) -> u32 {
-    (density as f64 * 16_777_216.0).ceil().clamp(0.0, 16_777_216.0) as u32
+    (density as f64 * 16_777_216.0)
+        .ceil()
+        .clamp(0.0, 16_777_216.0) as u32
 }
 
 impl Sparsifier for Bernoulli {
@@ -156,11 +158,23 @@ mod tests {
     #[test]
     fn the_integer_threshold_is_exactly_uniform_below_density() {
         let s = Stream::new(0, 0, 0);
-        let densities = [0.0, 1e-9, 0.3, 0.5, 0.7, 0.99999994, 1.0, f32::from_bits(0x3e99_999a)];
+        let densities = [
+            0.0,
+            1e-9,
+            0.3,
+            0.5,
+            0.7,
+            0.99999994,
+            1.0,
+            f32::from_bits(0x3e99_999a),
+        ];
         for density in densities {
             let below = keep_threshold(density);
             // Every value uniform can take, and the stream's own draws.
-            for x in (0..1u32 << 24).step_by(997).chain([below.saturating_sub(1), below]) {
+            for x in (0..1u32 << 24)
+                .step_by(997)
+                .chain([below.saturating_sub(1), below])
+            {
                 let u = x as f32 * (1.0 / 16_777_216.0);
                 assert_eq!(x < below, u < density, "density {density}, x {x}");
             }

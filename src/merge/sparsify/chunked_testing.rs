@@ -47,5 +47,8 @@ pub fn run_chunked(
 
 /// Cuts at odd offsets: starts that are neither multiples of 64 nor of 32 nor of 8.
 pub fn odd_cuts(len: usize, step: usize) -> Vec<usize> {
-    (1..).map(|k| k * step - 3 * (k % 5)).take_while(|&c| c < len).collect()
+    (1..)
+        .map(|k| k * step - 3 * (k % 5))
+        .take_while(|&c| c < len)
+        .collect()
 }

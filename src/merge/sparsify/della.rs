@@ -132,7 +132,14 @@ impl Sparsifier for DellaMagprune {
         }
         let probabilities = self.element_probabilities(start, deltas);
         let inverse = self.rescale == Rescale::Inverse;
-        keep_drawn(deltas, start, self.stream, &probabilities, self.factor, inverse);
+        keep_drawn(
+            deltas,
+            start,
+            self.stream,
+            &probabilities,
+            self.factor,
+            inverse,
+        );
     }
 }
 
@@ -206,7 +213,9 @@ mod tests {
         let row_len = 50;
         let della = DellaMagprune::new(Stream::new(1, 2, 3), row_len, 0.5, 0.3, Rescale::Off);
         // Three rows and a short last one; few distinct magnitudes, both signs: many ties.
-        let deltas: Vec<f32> = (0..170).map(|i| ((i * 37 % 11) as f32 - 5.0) * 0.25).collect();
+        let deltas: Vec<f32> = (0..170)
+            .map(|i| ((i * 37 % 11) as f32 - 5.0) * 0.25)
+            .collect();
         let probabilities = della.element_probabilities(0, &deltas);
         for (row, p_row) in deltas.chunks(row_len).zip(probabilities.chunks(row_len)) {
             let mut order: Vec<u64> = (0..row.len())

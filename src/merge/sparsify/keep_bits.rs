@@ -34,9 +34,7 @@ impl KeepBits {
             let bits = if index == half_start && stop == half_start + HALF {
                 (0..HALF).fold(0u32, |bits, j| bits | (keeps(half_start + j) as u32) << j)
             } else {
-                (index..stop).fold(0u32, |bits, i| {
-                    bits | (keeps(i) as u32) << (i - half_start)
-                })
+                (index..stop).fold(0u32, |bits, i| bits | (keeps(i) as u32) << (i - half_start))
             };
             self.words[index / 64] |= (bits as u64) << (half_start % 64);
             index = stop;

@@ -112,7 +112,9 @@ mod tests {
 
     #[test]
     fn sums_from_kept_bits_equal_sums_from_decisions() {
-        let values: Vec<f32> = (0..2001).map(|i| ((i * 7919) % 997) as f32 * 1e-3 - 0.4).collect();
+        let values: Vec<f32> = (0..2001)
+            .map(|i| ((i * 7919) % 997) as f32 * 1e-3 - 0.4)
+            .collect();
         let keeps = |i: usize| (i * 31) % 7 < 4;
         let mut bits = KeepBits::default();
         bits.record(0, values.len(), keeps);
