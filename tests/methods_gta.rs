@@ -551,3 +551,51 @@ fn density_one_keeps_every_delta_unscaled() {
         assert_eq!(bits(&merge(&r, &base, &[&x])), expected, "{method:?}");
     }
 }
+
+/// With L1 rescale the statistics pass records the masks; they must be the masks drawn without
+/// it (rescale off) and only the scale may differ: one factor for every kept element.
+#[test]
+fn recorded_l1_masks_equal_the_masks_drawn_without_statistics() {
+    let (rows, cols) = (37, 300);
+    let n = rows * cols;
+    let d = noise(n, 23, 1.0);
+    let params = [(ParamName::Density, 0.35), (ParamName::Epsilon, 0.15)];
+    for method in [MethodKind::DareLinear, MethodKind::DellaLinear] {
+        let with = |rescale: f64| {
+            recipe(
+                method,
+                &[rows, cols],
+                vec![input(1.0, &params)],
+                &[(ParamName::Rescale, rescale)],
+                9,
+            )
+        };
+        let drawn = merge_chunked(
+            &with(encoded::RESCALE_OFF),
+            &vec![0.0; n],
+            &[&d],
+            1000,
+            true,
+        );
+        let recorded = merge_chunked(&with(encoded::RESCALE_L1), &vec![0.0; n], &[&d], 1000, true);
+        let mask = |v: &[f32]| v.iter().map(|x| *x != 0.0).collect::<Vec<_>>();
+        assert_eq!(mask(&recorded), mask(&drawn), "{method:?}");
+        let factors: Vec<f32> = recorded
+            .iter()
+            .zip(&d)
+            .filter(|(r, _)| **r != 0.0)
+            .map(|(r, x)| r / x)
+            .collect();
+        let first = factors[0];
+        assert!(first > 1.0, "{method:?}: factor {first}");
+        assert!(
+            factors.iter().all(|f| (f / first - 1.0).abs() < 1e-6),
+            "{method:?}"
+        );
+        if method == MethodKind::DareLinear {
+            let stream = Stream::new(9, tensor_key(NAME), 0);
+            let expected: Vec<bool> = (0..n as u32).map(|i| stream.uniform(i) < 0.35).collect();
+            assert_eq!(mask(&recorded), expected);
+        }
+    }
+}
