@@ -227,7 +227,7 @@ impl TensorMerge for Sce {
         }
         self.selection.mask(chunk.start, &mut deltas, true);
         for (sum, d) in self.squares.iter_mut().zip(&deltas) {
-            sum.add(chunk.start, d.iter().map(|&x| x as f64 * x as f64));
+            sum.add_products(chunk.start, d, d);
         }
     }
 

@@ -1,6 +1,7 @@
 //! Whole-tensor reductions shared by the geometric methods. Every hypersphere method only needs
 //! the pairwise dot products of its inputs, so one statistics pass (accumulated in f64) suffices.
 
+use super::sparsify::wide::wide_fn;
 use super::Chunk;
 
 /// Task vectors of one chunk: xᵢ − base (in f32, as the kernels compute them), or the inputs
@@ -43,9 +44,32 @@ impl LaneSum {
         }
     }
 
+    /// Adds the products a[e]·b[e] (in f64) of elements start, start+1, … — the same sums as
+    /// [`LaneSum::add`], lane by lane in the same order, with the aligned middle in vectors.
+    pub fn add_products(&mut self, start: usize, a: &[f32], b: &[f32]) {
+        let head = ((LANES - start % LANES) % LANES).min(a.len());
+        let product = |(&x, &y): (&f32, &f32)| x as f64 * y as f64;
+        self.add(start, a[..head].iter().zip(&b[..head]).map(product));
+        let body = (a.len() - head) / LANES * LANES;
+        add_lane_products(&mut self.0, &a[head..head + body], &b[head..head + body]);
+        let rest = head + body;
+        self.add(start + rest, a[rest..].iter().zip(&b[rest..]).map(product));
+    }
+
     pub fn total(&self) -> f64 {
         let l = &self.0;
         ((l[0] + l[1]) + (l[2] + l[3])) + ((l[4] + l[5]) + (l[6] + l[7]))
+    }
+}
+
+wide_fn! {
+    /// lanes[l] += a[k+l]·b[k+l] for each group of LANES elements (a, b start lane-aligned).
+    fn add_lane_products(lanes: &mut [f64; LANES], a: &[f32], b: &[f32]) {
+        for (x, y) in a.chunks_exact(LANES).zip(b.chunks_exact(LANES)) {
+            for l in 0..LANES {
+                lanes[l] += x[l] as f64 * y[l] as f64;
+            }
+        }
     }
 }
 
@@ -79,9 +103,8 @@ impl Gram {
         for i in 0..self.n {
             for j in i..self.n {
                 let (a, b) = (vectors[i].as_ref(), vectors[j].as_ref());
-                let terms = a.iter().zip(b).map(|(&x, &y)| x as f64 * y as f64);
                 let lanes = &mut self.lanes[i * self.n + j];
-                lanes.add(start, terms);
+                lanes.add_products(start, a, b);
                 let total = lanes.total();
                 self.sums[i * self.n + j] = total;
                 self.sums[j * self.n + i] = total;
@@ -163,5 +186,25 @@ mod tests {
         assert_eq!(g.bilinear(&[1.0, 1.0], &[1.0, 0.0]), 11.0);
         let rebuilt = Gram::from_upper(2, &[9.0, 2.0, 10.25]);
         assert_eq!(rebuilt.sums, g.sums);
+    }
+
+    #[test]
+    fn vector_products_equal_the_lane_by_lane_sums() {
+        let a: Vec<f32> = (0..1000)
+            .map(|i| ((i * 37) % 101) as f32 * 0.013 - 0.6)
+            .collect();
+        let b: Vec<f32> = (0..1000)
+            .map(|i| ((i * 53) % 97) as f32 * 0.021 - 1.0)
+            .collect();
+        for start in [0, 3, 8, 13] {
+            for len in [0, 5, 8, 999] {
+                let (x, y) = (&a[..len], &b[..len]);
+                let mut scalar = LaneSum::default();
+                scalar.add(start, x.iter().zip(y).map(|(&p, &q)| p as f64 * q as f64));
+                let mut vector = LaneSum::default();
+                vector.add_products(start, x, y);
+                assert_eq!(scalar.0, vector.0, "start {start} len {len}");
+            }
+        }
     }
 }
