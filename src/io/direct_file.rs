@@ -84,7 +84,6 @@ pub struct DirectFile {
     writers: Vec<JoinHandle<Result<()>>>,
     /// Blocks allocated so far (at most BLOCKS).
     made: usize,
-    direct: bool,
 }
 
 impl std::fmt::Debug for DirectFile {
@@ -92,7 +91,6 @@ impl std::fmt::Debug for DirectFile {
         f.debug_struct("DirectFile")
             .field("path", &self.path)
             .field("offset", &self.offset)
-            .field("direct", &self.direct)
             .finish()
     }
 }
@@ -100,7 +98,7 @@ impl std::fmt::Debug for DirectFile {
 impl DirectFile {
     /// Creates (truncates) `path`; past the page cache where the file system allows it.
     pub fn create(path: &Path) -> Result<Self> {
-        let (file, direct) = open_for_writing(path)?;
+        let (file, _) = open_for_writing(path)?;
         let file = Arc::new(file);
         let (jobs, queue) = sync_channel::<Job>(QUEUED);
         let (give_back, empties) = sync_channel::<AlignedBlock>(BLOCKS);
@@ -124,14 +122,7 @@ impl DirectFile {
             empties,
             writers,
             made: 1,
-            direct,
         })
-    }
-
-    /// Whether the file was opened to bypass the page cache (else the file system refused
-    /// `O_DIRECT`; a device refusing a direct write later also turns it off).
-    pub fn is_direct(&self) -> bool {
-        self.direct
     }
 
     pub fn write_all(&mut self, mut bytes: &[u8]) -> Result<()> {
@@ -155,7 +146,7 @@ impl DirectFile {
         self.offset += block.len as u64;
         let jobs = self.jobs.as_ref().expect("file still open");
         if jobs.send((block, offset)).is_err() {
-            return Err(self.stop_writers().err().unwrap_or_else(|| self.stopped()));
+            return Err(self.writers_failed());
         }
         // Once every block is made, wait for a writer to hand one back.
         let mut next = match self.empties.try_recv() {
@@ -166,7 +157,7 @@ impl DirectFile {
             }
             Err(_) => match self.empties.recv() {
                 Ok(block) => block,
-                Err(_) => return Err(self.stop_writers().err().unwrap_or_else(|| self.stopped())),
+                Err(_) => return Err(self.writers_failed()),
             },
         };
         next.len = 0;
@@ -174,11 +165,14 @@ impl DirectFile {
         Ok(())
     }
 
-    fn stopped(&self) -> MergeError {
-        MergeError::io(
-            self.path.display(),
-            std::io::Error::other("the writer threads stopped"),
-        )
+    /// The writers hung up: the error that stopped them.
+    fn writers_failed(&mut self) -> MergeError {
+        self.stop_writers().err().unwrap_or_else(|| {
+            MergeError::io(
+                self.path.display(),
+                std::io::Error::other("the writer threads stopped"),
+            )
+        })
     }
 
     /// Lets the writers finish what is queued and waits for them; their first error.

@@ -99,7 +99,9 @@ wide_fn! {
 mod tests {
     use super::*;
     use crate::merge::rng::tensor_key;
-    use crate::merge::sparsify::chunked_testing::{odd_cuts, run_chunked};
+    use crate::merge::sparsify::chunked_testing::{
+        assert_independent_of_chunking, odd_cuts, run_chunked,
+    };
 
     fn noise(n: usize) -> Vec<f32> {
         let s = Stream::new(11, tensor_key("noise"), 0);
@@ -124,20 +126,10 @@ mod tests {
         assert_eq!(bits(&reference), bits(&drawn));
         let kept = reference.iter().filter(|v| **v != 0.0).count() as f64 / n as f64;
         assert!((kept - 0.3).abs() < 0.01, "kept fraction {kept}");
-        for observe_chunk in [1, 77, 1024, n] {
-            for step in [61, 1000, 4096] {
-                for threads in [1, 2, 4] {
-                    let mut chunked = Bernoulli::new(stream, 0.3, Rescale::L1);
-                    let cuts = odd_cuts(n, step);
-                    let out = run_chunked(&mut chunked, &deltas, observe_chunk, &cuts, threads);
-                    assert_eq!(chunked.factor.to_bits(), whole.factor.to_bits());
-                    assert!(
-                        bits(&out) == bits(&reference),
-                        "observe {observe_chunk}, cuts every {step}, {threads} threads"
-                    );
-                }
-            }
-        }
+        let make = || Bernoulli::new(stream, 0.3, Rescale::L1);
+        let factor = |b: &Bernoulli| b.factor;
+        let chunks = [1, 77, 1024, n];
+        assert_independent_of_chunking(make, factor, &deltas, &chunks, (&reference, whole.factor));
     }
 
     #[test]

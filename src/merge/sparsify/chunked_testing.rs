@@ -45,6 +45,33 @@ pub fn run_chunked(
     out
 }
 
+/// For every observe chunking in `observe_chunks`, apply cuts every 61, 1000 and 4096 elements
+/// (at odd offsets) and 1, 2 and 4 threads, a fresh sparsifier from `make` gives `reference` bit
+/// for bit, with `factor` of it equal to `expected_factor`.
+pub fn assert_independent_of_chunking<S: Sparsifier>(
+    make: impl Fn() -> S,
+    factor: impl Fn(&S) -> f32,
+    deltas: &[f32],
+    observe_chunks: &[usize],
+    (reference, expected_factor): (&[f32], f32),
+) {
+    let bits = |v: &[f32]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+    for &observe_chunk in observe_chunks {
+        for step in [61, 1000, 4096] {
+            for threads in [1, 2, 4] {
+                let mut chunked = make();
+                let cuts = odd_cuts(deltas.len(), step);
+                let out = run_chunked(&mut chunked, deltas, observe_chunk, &cuts, threads);
+                assert_eq!(factor(&chunked).to_bits(), expected_factor.to_bits());
+                assert!(
+                    bits(&out) == bits(reference),
+                    "observe {observe_chunk}, cuts every {step}, {threads} threads"
+                );
+            }
+        }
+    }
+}
+
 /// Cuts at odd offsets: starts that are neither multiples of 64 nor of 32 nor of 8.
 pub fn odd_cuts(len: usize, step: usize) -> Vec<usize> {
     (1..)

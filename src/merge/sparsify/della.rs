@@ -170,7 +170,7 @@ wide_fn! {
 mod tests {
     use super::*;
     use crate::merge::rng::tensor_key;
-    use crate::merge::sparsify::chunked_testing::{odd_cuts, run_chunked};
+    use crate::merge::sparsify::chunked_testing::{assert_independent_of_chunking, run_chunked};
 
     #[test]
     fn recorded_masks_equal_ranked_masks_for_any_chunking_and_threads() {
@@ -192,20 +192,9 @@ mod tests {
         whole.apply(0, &mut ranked);
         let bits = |v: &[f32]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
         assert_eq!(bits(&reference), bits(&ranked));
-        for observe_chunk in [row_len, 3 * row_len, n] {
-            for step in [61, 1000, 4096] {
-                for threads in [1, 2, 4] {
-                    let mut chunked = della();
-                    let cuts = odd_cuts(n, step);
-                    let out = run_chunked(&mut chunked, &deltas, observe_chunk, &cuts, threads);
-                    assert_eq!(chunked.factor.to_bits(), whole.factor.to_bits());
-                    assert!(
-                        bits(&out) == bits(&reference),
-                        "observe {observe_chunk}, cuts every {step}, {threads} threads"
-                    );
-                }
-            }
-        }
+        let factor = |d: &DellaMagprune| d.factor;
+        let chunks = [row_len, 3 * row_len, n];
+        assert_independent_of_chunking(della, factor, &deltas, &chunks, (&reference, whole.factor));
     }
 
     #[test]
