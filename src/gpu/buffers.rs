@@ -1,8 +1,11 @@
 //! Reused device buffers of one tensor merge, grown on demand, and the dispatch/read-back steps.
 
+use std::ops::Range;
+
 use super::gpu_error;
 use super::params::Params;
 use super::shaders::Kernel;
+use super::tensor::SlotReader;
 use super::GpuContext;
 use crate::dtype::DType;
 use crate::error::Result;
@@ -24,20 +27,40 @@ impl Growable {
     }
 
     fn get(&mut self, device: &wgpu::Device, size: u64) -> &wgpu::Buffer {
-        let size = size.max(16).next_multiple_of(16);
-        if self.buffer.as_ref().is_none_or(|b| b.size() < size) {
-            let grown = device.create_buffer(&wgpu::BufferDescriptor {
-                label: None,
-                size,
-                usage: self.usage,
-                mapped_at_creation: false,
-            });
+        if let Some(old) = self.grow(device, size) {
             // Work already submitted with the old buffer still completes (destroy waits for it).
-            if let Some(old) = self.buffer.replace(grown) {
-                old.destroy();
-            }
+            old.destroy();
         }
         self.buffer.as_ref().expect("just created")
+    }
+
+    /// Like `get`, but the first `keep` bytes survive a growth (copied on the GPU).
+    fn get_keeping(&mut self, ctx: &GpuContext, size: u64, keep: u64) -> &wgpu::Buffer {
+        if let Some(old) = self.grow(&ctx.device, size) {
+            if keep > 0 {
+                let grown = self.buffer.as_ref().expect("just created");
+                let mut encoder = ctx.device.create_command_encoder(&Default::default());
+                encoder.copy_buffer_to_buffer(&old, 0, grown, 0, keep.next_multiple_of(4));
+                ctx.queue.submit([encoder.finish()]);
+            }
+            old.destroy();
+        }
+        self.buffer.as_ref().expect("just created")
+    }
+
+    /// Replaces the buffer by one of at least `size` bytes when it is smaller; returns the old.
+    fn grow(&mut self, device: &wgpu::Device, size: u64) -> Option<wgpu::Buffer> {
+        let size = size.max(16).next_multiple_of(16);
+        if self.buffer.as_ref().is_some_and(|b| b.size() >= size) {
+            return None;
+        }
+        let grown = device.create_buffer(&wgpu::BufferDescriptor {
+            label: None,
+            size,
+            usage: self.usage,
+            mapped_at_creation: false,
+        });
+        self.buffer.replace(grown)
     }
 }
 
@@ -49,7 +72,8 @@ impl Drop for Growable {
     }
 }
 
-/// The buffers behind the three bindings (params, inputs, result) and the read-back staging.
+/// The buffers behind the three bindings (params, inputs, result) and the read-back staging,
+/// reused tensor after tensor (see [`GpuContext::take_scratch`]).
 pub struct Scratch {
     params: Growable,
     inputs: Growable,
@@ -57,6 +81,30 @@ pub struct Scratch {
     readback: Growable,
     /// Work was submitted since the last wait or read-back (see [`Scratch::settle`]).
     unsettled: bool,
+    /// Leading bytes of the input buffer still to be read by kernels (kept when it grows).
+    live: u64,
+    /// The whole tensor held in the input buffer, when it fits one binding.
+    resident: Option<Resident>,
+}
+
+/// Every slot of one tensor in the input buffer, uploaded once for all of its passes: the
+/// statistics passes of TIES or DELLA would otherwise read and upload each input again.
+#[derive(Debug, Clone)]
+pub struct Resident {
+    /// Byte offset and element size of each tensor slot.
+    slots: Vec<(u64, usize)>,
+    numel: usize,
+    /// Bytes the slots take; a pass's scratch regions go after them.
+    pub bytes: u64,
+}
+
+impl Resident {
+    /// The word where elements `range` of tensor slot `slot` start, unless they start mid-word.
+    pub fn word_of(&self, slot: usize, range: &Range<usize>) -> Option<u32> {
+        let (offset, size) = self.slots[slot];
+        let at = offset + (range.start * size) as u64;
+        (range.end <= self.numel && at % 4 == 0).then_some((at / 4) as u32)
+    }
 }
 
 impl Default for Scratch {
@@ -64,10 +112,12 @@ impl Default for Scratch {
         use wgpu::BufferUsages as U;
         Scratch {
             params: Growable::new(U::STORAGE | U::COPY_DST),
-            inputs: Growable::new(U::STORAGE | U::COPY_DST),
+            inputs: Growable::new(U::STORAGE | U::COPY_DST | U::COPY_SRC),
             result: Growable::new(U::STORAGE | U::COPY_SRC | U::COPY_DST),
             readback: Growable::new(U::MAP_READ | U::COPY_DST),
             unsettled: false,
+            live: 0,
+            resident: None,
         }
     }
 }
@@ -103,8 +153,59 @@ impl Scratch {
 
     /// Writes `bytes` (a multiple of 4) at `offset` of the input buffer, which holds `total`.
     pub fn write_inputs(&mut self, ctx: &GpuContext, total: u64, offset: u64, bytes: &[u8]) {
-        let buffer = self.inputs.get(&ctx.device, total);
+        let buffer = self.inputs.get_keeping(ctx, total, self.live);
         ctx.queue.write_buffer(buffer, offset, bytes);
+        self.live = self.live.max(offset + bytes.len() as u64);
+    }
+
+    /// Grows the input buffer to `total` bytes, keeping what kernels still read.
+    pub fn reserve_inputs(&mut self, ctx: &GpuContext, total: u64) {
+        self.inputs.get_keeping(ctx, total, self.live);
+    }
+
+    /// The input buffer's contents no longer matter: the next upload starts afresh.
+    pub fn forget_inputs(&mut self) {
+        self.live = 0;
+        self.resident = None;
+    }
+
+    pub fn resident(&self) -> Option<&Resident> {
+        self.resident.as_ref()
+    }
+
+    /// Uploads every slot (dtypes `slots`) of a `numel`-element tensor at once when together,
+    /// with `extra` bytes per element after them, they fit one binding; returns whether they did. Chunk uploads of this tensor then take
+    /// their elements from there (see `Chunker::upload`) until [`Scratch::forget_inputs`].
+    pub async fn hold_tensor(
+        &mut self,
+        ctx: &GpuContext,
+        reader: &mut dyn SlotReader,
+        slots: &[DType],
+        numel: usize,
+        extra: usize,
+    ) -> Result<bool> {
+        self.forget_inputs();
+        let mut offsets = Vec::with_capacity(slots.len());
+        let mut bytes = 0u64;
+        for dtype in slots {
+            offsets.push((bytes, dtype.size()));
+            bytes += (numel * dtype.size()).next_multiple_of(4) as u64;
+        }
+        if numel == 0 || bytes + (numel * extra) as u64 > ctx.binding_limit() {
+            return Ok(false);
+        }
+        let mut raw = Vec::new();
+        for (slot, &(offset, size)) in offsets.iter().enumerate() {
+            reader.read(slot, 0..numel, &mut raw).await?;
+            raw.resize((numel * size).next_multiple_of(4), 0);
+            self.write_inputs(ctx, bytes, offset, &raw);
+        }
+        self.resident = Some(Resident {
+            slots: offsets,
+            numel,
+            bytes,
+        });
+        Ok(true)
     }
 
     /// Copies `bytes` of binding 2 from `from` into the input buffer at `to`, for a later kernel
@@ -117,6 +218,7 @@ impl Scratch {
         encoder.copy_buffer_to_buffer(result, from, inputs, to, bytes);
         ctx.queue.submit([encoder.finish()]);
         self.unsettled = true;
+        self.live = self.live.max(to + bytes);
     }
 
     /// Runs `kernel` over `workgroups` with binding 2 holding `result_bytes` (zeroed first when
@@ -179,7 +281,7 @@ impl Scratch {
         let params_buffer = self.params.get(device, params_bytes.len() as u64);
         ctx.queue.write_buffer(params_buffer, 0, &params_bytes);
         let params_buffer = params_buffer.clone();
-        let inputs = self.inputs.get(device, input_bytes).clone();
+        let inputs = self.inputs.get_keeping(ctx, input_bytes, self.live).clone();
         let result = self.result.get(device, result_bytes).clone();
         let pipeline = ctx.pipelines.get(device, kernel, out);
         let bind_group = device.create_bind_group(&wgpu::BindGroupDescriptor {

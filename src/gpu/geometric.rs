@@ -185,10 +185,29 @@ pub(crate) async fn merge_tensor(
     reader: &mut dyn SlotReader,
     sink: &mut dyn FnMut(&[u8]) -> Result<()>,
 ) -> Result<()> {
-    let mut scratch = Scratch::default();
-    let mut apply = ApplyPass::new(ctx, tensor, plan, &mut scratch, reader).await?;
+    let mut scratch = ctx.take_scratch();
+    let merged = merge_held(ctx, tensor, plan, &mut scratch, reader, sink).await;
+    scratch.forget_inputs();
+    ctx.keep_scratch(scratch);
+    merged
+}
+
+/// [`merge_tensor`] with the whole tensor uploaded once when it fits (the Gram pass and the
+/// apply pass then read it there).
+async fn merge_held(
+    ctx: &GpuContext,
+    tensor: &GpuTensor<'_>,
+    plan: &GeometricPlan,
+    scratch: &mut Scratch,
+    reader: &mut dyn SlotReader,
+    sink: &mut dyn FnMut(&[u8]) -> Result<()>,
+) -> Result<()> {
+    scratch
+        .hold_tensor(ctx, reader, &tensor.slots, tensor.numel(), 0)
+        .await?;
+    let mut apply = ApplyPass::new(ctx, tensor, plan, scratch, reader).await?;
     for range in apply.ranges.clone() {
-        let bytes = apply.run(ctx, &mut scratch, reader, &range).await?;
+        let bytes = apply.run(ctx, scratch, reader, &range).await?;
         sink(&bytes[..range.len() * tensor.output.size()])?;
     }
     Ok(())
@@ -201,7 +220,6 @@ pub(crate) struct ApplyPass<'p> {
     params: Params,
     table: Vec<f32>,
     chunker: Chunker,
-    dtypes: Vec<DType>,
     output: DType,
 }
 
@@ -235,7 +253,6 @@ impl<'p> ApplyPass<'p> {
             params,
             table,
             chunker: Chunker::new(ctx, &dtypes, Some(tensor.output)),
-            dtypes,
             output: tensor.output,
         })
     }
@@ -248,22 +265,25 @@ impl<'p> ApplyPass<'p> {
         reader: &mut dyn SlotReader,
         range: &Range<usize>,
     ) -> Result<u64> {
-        let slot_bytes: u64 = (self.dtypes.iter())
-            .map(|d| (range.len() * d.size()).next_multiple_of(4) as u64)
-            .sum();
+        let uploads = self.plan.set.uploads();
         let table = self.plan.table_for(&self.table, range);
         let table_bytes = 4 * table.len() as u64;
-        // The table first: the input buffer then already holds both (it never shrinks).
+        let mut slot_bytes = (self.chunker)
+            .upload(ctx, scratch, reader, &uploads, range, &mut self.params)
+            .await?;
+        if slot_bytes + table_bytes > ctx.binding_limit() && scratch.resident().is_some() {
+            // The held tensor leaves no room for the table: this chunk alone, then.
+            scratch.forget_inputs();
+            slot_bytes = (self.chunker)
+                .upload(ctx, scratch, reader, &uploads, range, &mut self.params)
+                .await?;
+        }
         if !table.is_empty() {
             let words = bytemuck::cast_slice(&table);
             scratch.write_inputs(ctx, slot_bytes + table_bytes, slot_bytes, words);
         }
         self.params.header.u[2] = (slot_bytes / 4) as u32;
-        let uploads = self.plan.set.uploads();
-        let bytes = (self.chunker)
-            .upload(ctx, scratch, reader, &uploads, range, &mut self.params)
-            .await?;
-        Ok(bytes + table_bytes)
+        Ok(slot_bytes + table_bytes)
     }
 
     /// Runs the apply kernel on the uploaded chunk `range`; returns its encoded words when
