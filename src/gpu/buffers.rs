@@ -196,9 +196,16 @@ impl Scratch {
         }
         let mut raw = Vec::new();
         for (slot, &(offset, size)) in offsets.iter().enumerate() {
-            reader.read(slot, 0..numel, &mut raw).await?;
-            raw.resize((numel * size).next_multiple_of(4), 0);
-            self.write_inputs(ctx, bytes, offset, &raw);
+            let mut read = match reader.take_whole(slot) {
+                Some(held) if held.len() == numel * size => held,
+                _ => {
+                    reader.read(slot, 0..numel, &mut raw).await?;
+                    std::mem::take(&mut raw)
+                }
+            };
+            read.resize((numel * size).next_multiple_of(4), 0);
+            self.write_inputs(ctx, bytes, offset, &read);
+            raw = read;
         }
         self.resident = Some(Resident {
             slots: offsets,
@@ -256,9 +263,46 @@ impl Scratch {
             }
         }
         match readback {
-            Some((buffer, bytes)) => read_back(ctx, &buffer, bytes).await,
+            Some((buffer, bytes)) => read_back(ctx, &buffer, bytes, |b| b.to_vec()).await,
             None => Ok(Vec::new()),
         }
+    }
+
+    /// [`Scratch::run`] of an apply kernel: its first `out_bytes` of binding 2 go to `sink`
+    /// straight from the mapped read-back buffer.
+    #[allow(clippy::too_many_arguments)]
+    pub async fn run_into(
+        &mut self,
+        ctx: &GpuContext,
+        kernel: Kernel,
+        out: DType,
+        params: &Params,
+        input_bytes: u64,
+        workgroups: u32,
+        out_bytes: usize,
+        sink: &mut dyn FnMut(&[u8]) -> Result<()>,
+    ) -> Result<()> {
+        use wgpu::ErrorFilter::{OutOfMemory, Validation};
+        let scopes = [OutOfMemory, Validation].map(|f| ctx.device.push_error_scope(f));
+        let words = out_bytes.next_multiple_of(4) as u64;
+        let readback = self.dispatch(
+            ctx,
+            kernel,
+            out,
+            params,
+            input_bytes,
+            workgroups,
+            words,
+            false,
+            words,
+        );
+        for scope in scopes.into_iter().rev() {
+            if let Some(error) = scope.pop().await {
+                return Err(gpu_error(&format!("running {kernel:?}"), error));
+            }
+        }
+        let (buffer, bytes) = readback.expect("a read-back of at least one word");
+        read_back(ctx, &buffer, bytes, |b| sink(&b[..out_bytes])).await?
     }
 
     /// Encodes and submits one dispatch (and the copy to the staging buffer when `read_bytes`
@@ -322,8 +366,13 @@ impl Scratch {
     }
 }
 
-/// The first `bytes` of a mappable buffer, once the GPU is done writing them.
-async fn read_back(ctx: &GpuContext, buffer: &wgpu::Buffer, bytes: u64) -> Result<Vec<u8>> {
+/// `take` of the first `bytes` of a mappable buffer, once the GPU is done writing them.
+async fn read_back<R>(
+    ctx: &GpuContext,
+    buffer: &wgpu::Buffer,
+    bytes: u64,
+    take: impl FnOnce(&[u8]) -> R,
+) -> Result<R> {
     let slice = buffer.slice(..bytes);
     let (sender, receiver) = oneshot::channel();
     slice.map_async(wgpu::MapMode::Read, move |r| {
@@ -345,13 +394,14 @@ async fn read_back(ctx: &GpuContext, buffer: &wgpu::Buffer, bytes: u64) -> Resul
     #[cfg(target_arch = "wasm32")]
     let mapped = receiver.await.map_err(|e| gpu_error("reading back", e))?;
     mapped.map_err(|e| gpu_error("reading back", e))?;
-    let data = slice
+    let mapped = slice
         .get_mapped_range()
-        .map_err(|e| gpu_error("reading back", e))?
-        .to_vec();
+        .map_err(|e| gpu_error("reading back", e))?;
+    let taken = take(&mapped);
+    drop(mapped);
     buffer.unmap();
     ctx.check()?;
-    Ok(data)
+    Ok(taken)
 }
 
 fn entry(binding: u32, buffer: &wgpu::Buffer, size: u64) -> wgpu::BindGroupEntry<'_> {

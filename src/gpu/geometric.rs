@@ -207,8 +207,7 @@ async fn merge_held(
         .await?;
     let mut apply = ApplyPass::new(ctx, tensor, plan, scratch, reader).await?;
     for range in apply.ranges.clone() {
-        let bytes = apply.run(ctx, scratch, reader, &range).await?;
-        sink(&bytes[..range.len() * tensor.output.size()])?;
+        apply.merge_into(ctx, scratch, reader, &range, sink).await?;
     }
     Ok(())
 }
@@ -286,6 +285,32 @@ impl<'p> ApplyPass<'p> {
         Ok(slot_bytes + table_bytes)
     }
 
+    /// Uploads and merges chunk `range`, its encoded bytes to `sink`.
+    async fn merge_into(
+        &mut self,
+        ctx: &GpuContext,
+        scratch: &mut Scratch,
+        reader: &mut dyn SlotReader,
+        range: &Range<usize>,
+        sink: &mut dyn FnMut(&[u8]) -> Result<()>,
+    ) -> Result<()> {
+        let input_bytes = self.upload(ctx, scratch, reader, range).await?;
+        let groups = range.len().div_ceil(512) as u32;
+        let out_bytes = range.len() * self.output.size();
+        (scratch)
+            .run_into(
+                ctx,
+                self.plan.kernel,
+                self.output,
+                &self.params,
+                input_bytes,
+                groups,
+                out_bytes,
+                sink,
+            )
+            .await
+    }
+
     /// Runs the apply kernel on the uploaded chunk `range`; returns its encoded words when
     /// `read_back`.
     pub async fn dispatch(
@@ -309,18 +334,6 @@ impl<'p> ApplyPass<'p> {
                 false,
                 if read_back { out_bytes } else { 0 },
             )
-            .await
-    }
-
-    async fn run(
-        &mut self,
-        ctx: &GpuContext,
-        scratch: &mut Scratch,
-        reader: &mut dyn SlotReader,
-        range: &Range<usize>,
-    ) -> Result<Vec<u8>> {
-        let input_bytes = self.upload(ctx, scratch, reader, range).await?;
-        self.dispatch(ctx, scratch, input_bytes, range.len(), true)
             .await
     }
 }

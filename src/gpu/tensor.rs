@@ -70,6 +70,12 @@ pub trait SlotReader {
         range: Range<usize>,
         out: &'a mut Vec<u8>,
     ) -> SlotRead<'a>;
+
+    /// Every element of `slot`, when the reader already holds them (read ahead natively),
+    /// handed over once; `None` otherwise.
+    fn take_whole(&mut self, _slot: usize) -> Option<Vec<u8>> {
+        None
+    }
 }
 
 /// Merges `tensor` on the GPU, handing its encoded bytes to `sink` chunk by chunk in element
@@ -132,21 +138,18 @@ async fn merge_planned(
                 .prepare(ctx, scratch, &range, &mut params, input_bytes)
                 .await?;
         }
-        let out_words = (range.len() * out_size).div_ceil(4) as u64;
-        let bytes = scratch
-            .run(
+        scratch
+            .run_into(
                 ctx,
                 plan.kernel,
                 tensor.output,
                 &params,
                 input_bytes,
                 range.len().div_ceil(512) as u32,
-                out_words * 4,
-                false,
-                out_words * 4,
+                range.len() * out_size,
+                sink,
             )
             .await?;
-        sink(&bytes[..range.len() * out_size])?;
     }
     Ok(())
 }
