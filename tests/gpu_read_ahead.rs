@@ -76,10 +76,10 @@ fn held_and_chunked_tensors_in_one_merge_equal_the_cpu() {
 
 #[test]
 fn a_cancelled_gpu_merge_returns_without_output() {
-    let Some(ctx) = adapter(false) else { return };
-    let ctx = request_native(false)
-        .expect("adapter")
-        .expect(ctx.info().name.as_str());
+    if adapter(false).is_none() {
+        return;
+    }
+    let ctx = (request_native(false).expect("requesting an adapter")).expect("an adapter");
     let dir = tempfile::tempdir().unwrap();
     models(dir.path());
     let cancelled = merge(dir.path(), "gpu", Device::Gpu(Arc::new(ctx)), true);
