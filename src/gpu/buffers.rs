@@ -6,7 +6,7 @@ use super::gpu_error;
 use super::params::Params;
 use super::shaders::Kernel;
 #[cfg(not(target_arch = "wasm32"))]
-use super::staging::Staging;
+use super::staging::{staging_size, Staging};
 use super::tensor::SlotReader;
 use super::GpuContext;
 use crate::dtype::DType;
@@ -201,7 +201,11 @@ impl Scratch {
             return Ok(false);
         }
         #[cfg(not(target_arch = "wasm32"))]
-        let mut staging = self.staging.map(ctx, bytes)?;
+        let mut staging = {
+            let lens = offsets.windows(2).map(|w| w[1].0 - w[0].0);
+            let size = staging_size(lens.chain([bytes - offsets[offsets.len() - 1].0]));
+            self.staging.map(ctx, size)?
+        };
         let mut raw = Vec::new();
         for (slot, &(offset, size)) in offsets.iter().enumerate() {
             let (mut read, held) = match reader.take_whole(slot) {
@@ -213,7 +217,7 @@ impl Scratch {
             };
             read.resize((numel * size).next_multiple_of(4), 0);
             #[cfg(not(target_arch = "wasm32"))]
-            staging.write(offset, &read);
+            staging.write(offset, &read)?;
             #[cfg(target_arch = "wasm32")]
             self.write_inputs(ctx, bytes, offset, &read);
             if held {

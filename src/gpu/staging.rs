@@ -43,13 +43,10 @@ impl Staging {
                 .map_err(|e| gpu_error("mapping the staging buffer", e))?;
         }
         self.mapped = true;
-        let view = (self.buffer.as_ref().expect("present").slice(..size))
-            .get_mapped_range_mut()
-            .map_err(|e| gpu_error("writing the staging buffer", e))?;
         Ok(MappedStaging {
             staging: self,
-            view,
-            size,
+            copies: Vec::new(),
+            next: 0,
         })
     }
 }
@@ -65,30 +62,56 @@ impl Drop for Staging {
 /// The staging buffer while mapped: written slot by slot, then copied to the device.
 pub struct MappedStaging<'a> {
     staging: &'a mut Staging,
-    view: wgpu::BufferViewMut,
-    size: u64,
+    /// (staging offset, target offset, bytes) of each write.
+    copies: Vec<(u64, u64, u64)>,
+    /// Where the next write goes in the staging buffer (mapped ranges start at 8-byte marks).
+    next: u64,
+}
+
+/// Staging bytes [`MappedStaging::write`] needs for writes of `lens` bytes.
+pub fn staging_size(lens: impl Iterator<Item = u64>) -> u64 {
+    lens.map(|len| len.next_multiple_of(wgpu::MAP_ALIGNMENT))
+        .sum()
 }
 
 impl MappedStaging<'_> {
-    /// Puts `bytes` at `offset`.
-    pub fn write(&mut self, offset: u64, bytes: &[u8]) {
-        let at = offset as usize;
-        self.view.slice(at..at + bytes.len()).copy_from_slice(bytes);
+    /// Puts `bytes` (a multiple of 4) where `copy_to` copies them to `target_offset`; large
+    /// ones in pieces by several threads (one core copies a few GB/s: a tensor of a gigabyte
+    /// would keep the GPU waiting).
+    pub fn write(&mut self, target_offset: u64, bytes: &[u8]) -> Result<()> {
+        const PIECE: usize = 32 << 20;
+        let buffer = self.staging.buffer.as_ref().expect("mapped");
+        let at = self.next;
+        let pieces = bytes.len().div_ceil(PIECE).clamp(1, 4);
+        let per_piece = (bytes.len().div_ceil(pieces)).next_multiple_of(8);
+        let mut views = Vec::with_capacity(pieces);
+        for (k, piece) in bytes.chunks(per_piece).enumerate() {
+            let start = at + (k * per_piece) as u64;
+            let view = (buffer.slice(start..start + piece.len() as u64))
+                .get_mapped_range_mut()
+                .map_err(|e| gpu_error("writing the staging buffer", e))?;
+            views.push((view, piece));
+        }
+        std::thread::scope(|scope| {
+            for (mut view, piece) in views {
+                scope.spawn(move || view.copy_from_slice(piece));
+            }
+        });
+        let len = bytes.len() as u64;
+        self.copies.push((at, target_offset, len));
+        self.next = (at + len).next_multiple_of(wgpu::MAP_ALIGNMENT);
+        Ok(())
     }
 
-    /// Unmaps and copies everything written to the start of `target`.
+    /// Unmaps and copies every write to its place in `target`.
     pub fn copy_to(self, ctx: &GpuContext, target: &wgpu::Buffer) {
-        let MappedStaging {
-            staging,
-            view,
-            size,
-        } = self;
-        drop(view);
-        let buffer = staging.buffer.as_ref().expect("mapped");
+        let buffer = self.staging.buffer.as_ref().expect("mapped");
         buffer.unmap();
-        staging.mapped = false;
+        self.staging.mapped = false;
         let mut encoder = ctx.device.create_command_encoder(&Default::default());
-        encoder.copy_buffer_to_buffer(buffer, 0, target, 0, size);
+        for &(from, to, len) in &self.copies {
+            encoder.copy_buffer_to_buffer(buffer, from, target, to, len);
+        }
         ctx.queue.submit([encoder.finish()]);
     }
 }
