@@ -206,6 +206,11 @@ pub(crate) struct ApplyPass<'p> {
 }
 
 impl<'p> ApplyPass<'p> {
+    /// The apply kernel's params (the benchmark dispatches them itself).
+    pub fn params(&self) -> &Params {
+        &self.params
+    }
+
     pub async fn new(
         ctx: &GpuContext,
         tensor: &GpuTensor<'_>,
@@ -284,7 +289,7 @@ impl<'p> ApplyPass<'p> {
                 self.output,
                 &self.params,
                 input_bytes,
-                len.div_ceil(512) as u32,
+                self.plan.kernel.workgroups(len),
                 out_bytes,
                 false,
                 if read_back { out_bytes } else { 0 },
