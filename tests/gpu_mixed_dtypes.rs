@@ -9,14 +9,12 @@ use std::ops::Range;
 
 use common::gpu::{adapter, assert_close, cpu_merge_values, data, recipe, DTYPES};
 use mixmerge::dtype::DType;
+use mixmerge::gpu::bench::MemorySlots;
 use mixmerge::gpu::{merge_tensor, GpuTensor, SlotRead, SlotReader};
 use mixmerge::merge::catalog::{encoded, MethodKind, ParamName};
 
-/// Slots each encoded in its own dtype.
-struct MixedSlots {
-    dtypes: Vec<DType>,
-    slots: Vec<Vec<u8>>,
-}
+/// Slots each encoded in its own dtype: one single-slot `MemorySlots` per slot.
+struct MixedSlots(Vec<MemorySlots>);
 
 impl SlotReader for MixedSlots {
     fn read<'a>(
@@ -25,10 +23,7 @@ impl SlotReader for MixedSlots {
         range: Range<usize>,
         out: &'a mut Vec<u8>,
     ) -> SlotRead<'a> {
-        let size = self.dtypes[slot].size();
-        out.clear();
-        out.extend_from_slice(&self.slots[slot][range.start * size..range.end * size]);
-        Box::pin(std::future::ready(Ok(())))
+        self.0[slot].read(0, range, out)
     }
 }
 
@@ -44,14 +39,13 @@ fn mixed(dtypes: &[DType], numel: usize, tied: bool) -> (MixedSlots, Vec<Vec<f32
         let mut encoded = vec![0u8; numel * dtype.size()];
         dtype.encode(&v, &mut encoded);
         dtype.decode(&encoded, &mut v);
-        slots.push(encoded);
+        slots.push(MemorySlots {
+            dtype,
+            slots: vec![encoded],
+        });
         values.push(v);
     }
-    let slots = MixedSlots {
-        dtypes: dtypes.to_vec(),
-        slots,
-    };
-    (slots, values)
+    (MixedSlots(slots), values)
 }
 
 /// `method` over inputs in `inputs` (after a bf16 base when the method has one).

@@ -128,20 +128,9 @@ impl Apply<'_> {
     /// Device seconds per dispatch: batches of `DISPATCHES_PER_SUBMIT` dispatches in one pass,
     /// waited for one by one, for at least `runs` batches and `KERNEL_SECONDS`. A fast GPU runs
     /// one dispatch in well under a millisecond: a submission (params write, bind group, submit,
-    /// wait) per dispatch would time the host. The first batch (checked for device errors,
-    /// compiling the pipeline, leaving idle clocks) is not timed.
+    /// wait) per dispatch would time the host. The first batch (leaving idle clocks) is not
+    /// timed; `merge_tensor` has run the same dispatch before, so device errors are ruled out.
     fn seconds(&self, ctx: &GpuContext, scratch: &mut Scratch, runs: usize) -> Result<f64> {
-        block_on(scratch.run(
-            ctx,
-            self.kernel,
-            self.out,
-            self.params,
-            self.input_bytes,
-            self.kernel.workgroups(self.len),
-            self.result_bytes,
-            false,
-            0,
-        ))?;
         let batch = |scratch: &mut Scratch| {
             scratch.run_repeated(
                 ctx,

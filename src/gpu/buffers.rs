@@ -161,6 +161,52 @@ impl Scratch {
         }
     }
 
+    /// Encodes and submits one dispatch (and the copy to the staging buffer when `read_bytes`
+    /// is not 0); returns the staging buffer and how many of its bytes to read.
+    #[allow(clippy::too_many_arguments)]
+    fn dispatch(
+        &mut self,
+        ctx: &GpuContext,
+        kernel: Kernel,
+        out: DType,
+        params: &Params,
+        input_bytes: u64,
+        workgroups: u32,
+        result_bytes: u64,
+        clear: bool,
+        read_bytes: u64,
+    ) -> Option<(wgpu::Buffer, u64)> {
+        let device = &ctx.device;
+        let (pipeline, bind_group, result) =
+            self.bind(ctx, kernel, out, params, input_bytes, result_bytes);
+        let mut encoder = device.create_command_encoder(&Default::default());
+        if clear {
+            encoder.clear_buffer(&result, 0, Some(result_bytes.next_multiple_of(4)));
+        }
+        {
+            let mut pass = encoder.begin_compute_pass(&Default::default());
+            pass.set_pipeline(&pipeline);
+            pass.set_bind_group(0, &bind_group, &[]);
+            let (x, y) = grid(
+                workgroups,
+                device.limits().max_compute_workgroups_per_dimension,
+            );
+            pass.dispatch_workgroups(x, y, 1);
+        }
+        let read_bytes = read_bytes.next_multiple_of(4);
+        if read_bytes == 0 {
+            ctx.queue.submit([encoder.finish()]);
+            self.unsettled = true;
+            return None;
+        }
+        let readback = self.readback.get(device, read_bytes).clone();
+        encoder.copy_buffer_to_buffer(&result, 0, &readback, 0, read_bytes);
+        ctx.queue.submit([encoder.finish()]);
+        // The read-back waits for this submission, and so for everything before it.
+        self.unsettled = false;
+        Some((readback, read_bytes))
+    }
+
     /// Records `repeats` dispatches of `kernel` (as [`Scratch::run`] runs it, params written
     /// once) in one compute pass and submits them together, for the benchmark: one submission's
     /// overhead spread over many dispatches leaves the device's time. Does not wait.
@@ -225,52 +271,6 @@ impl Scratch {
             ],
         });
         (pipeline, bind_group, result)
-    }
-
-    /// Encodes and submits one dispatch (and the copy to the staging buffer when `read_bytes`
-    /// is not 0); returns the staging buffer and how many of its bytes to read.
-    #[allow(clippy::too_many_arguments)]
-    fn dispatch(
-        &mut self,
-        ctx: &GpuContext,
-        kernel: Kernel,
-        out: DType,
-        params: &Params,
-        input_bytes: u64,
-        workgroups: u32,
-        result_bytes: u64,
-        clear: bool,
-        read_bytes: u64,
-    ) -> Option<(wgpu::Buffer, u64)> {
-        let device = &ctx.device;
-        let (pipeline, bind_group, result) =
-            self.bind(ctx, kernel, out, params, input_bytes, result_bytes);
-        let mut encoder = device.create_command_encoder(&Default::default());
-        if clear {
-            encoder.clear_buffer(&result, 0, Some(result_bytes.next_multiple_of(4)));
-        }
-        {
-            let mut pass = encoder.begin_compute_pass(&Default::default());
-            pass.set_pipeline(&pipeline);
-            pass.set_bind_group(0, &bind_group, &[]);
-            let (x, y) = grid(
-                workgroups,
-                device.limits().max_compute_workgroups_per_dimension,
-            );
-            pass.dispatch_workgroups(x, y, 1);
-        }
-        let read_bytes = read_bytes.next_multiple_of(4);
-        if read_bytes == 0 {
-            ctx.queue.submit([encoder.finish()]);
-            self.unsettled = true;
-            return None;
-        }
-        let readback = self.readback.get(device, read_bytes).clone();
-        encoder.copy_buffer_to_buffer(&result, 0, &readback, 0, read_bytes);
-        ctx.queue.submit([encoder.finish()]);
-        // The read-back waits for this submission, and so for everything before it.
-        self.unsettled = false;
-        Some((readback, read_bytes))
     }
 }
 

@@ -116,7 +116,7 @@ pub fn cpu_merge_values(recipe: &TensorRecipe, decoded: &[Vec<f32>], out: DType)
     let (base, inputs) = if recipe.has_base {
         (Some(decoded[0].as_slice()), &decoded[1..])
     } else {
-        (None, &decoded[..])
+        (None, decoded)
     };
     let inputs: Vec<&[f32]> = inputs.iter().map(Vec::as_slice).collect();
     let chunk = Chunk {
