@@ -1,10 +1,12 @@
 //! Reused device buffers of one tensor merge, grown on demand, and the dispatch/read-back steps.
 
+use std::ops::Range;
 use std::sync::Arc;
 
 use super::gpu_error;
 use super::params::Params;
 use super::shaders::Kernel;
+use super::tensor::SlotReader;
 use super::GpuContext;
 use crate::dtype::DType;
 use crate::error::Result;
@@ -26,20 +28,40 @@ impl Growable {
     }
 
     fn get(&mut self, device: &wgpu::Device, size: u64) -> &wgpu::Buffer {
-        let size = size.max(16).next_multiple_of(16);
-        if self.buffer.as_ref().is_none_or(|b| b.size() < size) {
-            let grown = device.create_buffer(&wgpu::BufferDescriptor {
-                label: None,
-                size,
-                usage: self.usage,
-                mapped_at_creation: false,
-            });
+        if let Some(old) = self.grow(device, size) {
             // Work already submitted with the old buffer still completes (destroy waits for it).
-            if let Some(old) = self.buffer.replace(grown) {
-                old.destroy();
-            }
+            old.destroy();
         }
         self.buffer.as_ref().expect("just created")
+    }
+
+    /// Like `get`, but the first `keep` bytes survive a growth (copied on the GPU).
+    fn get_keeping(&mut self, ctx: &GpuContext, size: u64, keep: u64) -> &wgpu::Buffer {
+        if let Some(old) = self.grow(&ctx.device, size) {
+            if keep > 0 {
+                let grown = self.buffer.as_ref().expect("just created");
+                let mut encoder = ctx.device.create_command_encoder(&Default::default());
+                encoder.copy_buffer_to_buffer(&old, 0, grown, 0, keep.next_multiple_of(4));
+                ctx.queue.submit([encoder.finish()]);
+            }
+            old.destroy();
+        }
+        self.buffer.as_ref().expect("just created")
+    }
+
+    /// Replaces the buffer by one of at least `size` bytes when it is smaller; returns the old.
+    fn grow(&mut self, device: &wgpu::Device, size: u64) -> Option<wgpu::Buffer> {
+        let size = size.max(16).next_multiple_of(16);
+        if self.buffer.as_ref().is_some_and(|b| b.size() >= size) {
+            return None;
+        }
+        let grown = device.create_buffer(&wgpu::BufferDescriptor {
+            label: None,
+            size,
+            usage: self.usage,
+            mapped_at_creation: false,
+        });
+        self.buffer.replace(grown)
     }
 }
 
@@ -51,7 +73,8 @@ impl Drop for Growable {
     }
 }
 
-/// The buffers behind the three bindings (params, inputs, result) and the read-back staging.
+/// The buffers behind the three bindings (params, inputs, result) and the read-back staging,
+/// reused tensor after tensor (see [`GpuContext::take_scratch`]).
 pub struct Scratch {
     params: Growable,
     inputs: Growable,
@@ -59,6 +82,30 @@ pub struct Scratch {
     readback: Growable,
     /// Work was submitted since the last wait or read-back (see [`Scratch::settle`]).
     unsettled: bool,
+    /// Leading bytes of the input buffer still to be read by kernels (kept when it grows).
+    live: u64,
+    /// The whole tensor held in the input buffer, when it fits one binding.
+    resident: Option<Resident>,
+}
+
+/// Every slot of one tensor in the input buffer, uploaded once for all of its passes: the
+/// statistics passes of TIES or DELLA would otherwise read and upload each input again.
+#[derive(Debug, Clone)]
+pub struct Resident {
+    /// Byte offset and element size of each tensor slot.
+    slots: Vec<(u64, usize)>,
+    numel: usize,
+    /// Bytes the slots take; a pass's scratch regions go after them.
+    pub bytes: u64,
+}
+
+impl Resident {
+    /// The word where elements `range` of tensor slot `slot` start, unless they start mid-word.
+    pub fn word_of(&self, slot: usize, range: &Range<usize>) -> Option<u32> {
+        let (offset, size) = self.slots[slot];
+        let at = offset + (range.start * size) as u64;
+        (range.end <= self.numel && at % 4 == 0).then_some((at / 4) as u32)
+    }
 }
 
 impl Default for Scratch {
@@ -66,10 +113,12 @@ impl Default for Scratch {
         use wgpu::BufferUsages as U;
         Scratch {
             params: Growable::new(U::STORAGE | U::COPY_DST),
-            inputs: Growable::new(U::STORAGE | U::COPY_DST),
+            inputs: Growable::new(U::STORAGE | U::COPY_DST | U::COPY_SRC),
             result: Growable::new(U::STORAGE | U::COPY_SRC | U::COPY_DST),
             readback: Growable::new(U::MAP_READ | U::COPY_DST),
             unsettled: false,
+            live: 0,
+            resident: None,
         }
     }
 }
@@ -105,8 +154,66 @@ impl Scratch {
 
     /// Writes `bytes` (a multiple of 4) at `offset` of the input buffer, which holds `total`.
     pub fn write_inputs(&mut self, ctx: &GpuContext, total: u64, offset: u64, bytes: &[u8]) {
-        let buffer = self.inputs.get(&ctx.device, total);
+        let buffer = self.inputs.get_keeping(ctx, total, self.live);
         ctx.queue.write_buffer(buffer, offset, bytes);
+        self.live = self.live.max(offset + bytes.len() as u64);
+    }
+
+    /// Grows the input buffer to `total` bytes, keeping what kernels still read.
+    pub fn reserve_inputs(&mut self, ctx: &GpuContext, total: u64) {
+        self.inputs.get_keeping(ctx, total, self.live);
+    }
+
+    /// The input buffer's contents no longer matter: the next upload starts afresh.
+    pub fn forget_inputs(&mut self) {
+        self.live = 0;
+        self.resident = None;
+    }
+
+    pub fn resident(&self) -> Option<&Resident> {
+        self.resident.as_ref()
+    }
+
+    /// Uploads every slot (dtypes `slots`) of a `numel`-element tensor at once when together,
+    /// with `extra` bytes per element after them, they fit one binding; returns whether they did. Chunk uploads of this tensor then take
+    /// their elements from there (see `Chunker::upload`) until [`Scratch::forget_inputs`].
+    pub async fn hold_tensor(
+        &mut self,
+        ctx: &GpuContext,
+        reader: &mut dyn SlotReader,
+        slots: &[DType],
+        numel: usize,
+        extra: usize,
+    ) -> Result<bool> {
+        self.forget_inputs();
+        let mut offsets = Vec::with_capacity(slots.len());
+        let mut bytes = 0u64;
+        for dtype in slots {
+            offsets.push((bytes, dtype.size()));
+            bytes += (numel * dtype.size()).next_multiple_of(4) as u64;
+        }
+        if numel == 0 || bytes + (numel * extra) as u64 > ctx.binding_limit() {
+            return Ok(false);
+        }
+        let mut raw = Vec::new();
+        for (slot, &(offset, size)) in offsets.iter().enumerate() {
+            let mut read = match reader.take_whole(slot) {
+                Some(held) if held.len() == numel * size => held,
+                _ => {
+                    reader.read(slot, 0..numel, &mut raw).await?;
+                    std::mem::take(&mut raw)
+                }
+            };
+            read.resize((numel * size).next_multiple_of(4), 0);
+            self.write_inputs(ctx, bytes, offset, &read);
+            raw = read;
+        }
+        self.resident = Some(Resident {
+            slots: offsets,
+            numel,
+            bytes,
+        });
+        Ok(true)
     }
 
     /// Copies `bytes` of binding 2 from `from` into the input buffer at `to`, for a later kernel
@@ -119,6 +226,7 @@ impl Scratch {
         encoder.copy_buffer_to_buffer(result, from, inputs, to, bytes);
         ctx.queue.submit([encoder.finish()]);
         self.unsettled = true;
+        self.live = self.live.max(to + bytes);
     }
 
     /// Runs `kernel` over `workgroups` with binding 2 holding `result_bytes` (zeroed first when
@@ -156,9 +264,46 @@ impl Scratch {
             }
         }
         match readback {
-            Some((buffer, bytes)) => read_back(ctx, &buffer, bytes).await,
+            Some((buffer, bytes)) => read_back(ctx, &buffer, bytes, |b| b.to_vec()).await,
             None => Ok(Vec::new()),
         }
+    }
+
+    /// [`Scratch::run`] of an apply kernel: its first `out_bytes` of binding 2 go to `sink`
+    /// straight from the mapped read-back buffer.
+    #[allow(clippy::too_many_arguments)]
+    pub async fn run_into(
+        &mut self,
+        ctx: &GpuContext,
+        kernel: Kernel,
+        out: DType,
+        params: &Params,
+        input_bytes: u64,
+        workgroups: u32,
+        out_bytes: usize,
+        sink: &mut dyn FnMut(&[u8]) -> Result<()>,
+    ) -> Result<()> {
+        use wgpu::ErrorFilter::{OutOfMemory, Validation};
+        let scopes = [OutOfMemory, Validation].map(|f| ctx.device.push_error_scope(f));
+        let words = out_bytes.next_multiple_of(4) as u64;
+        let readback = self.dispatch(
+            ctx,
+            kernel,
+            out,
+            params,
+            input_bytes,
+            workgroups,
+            words,
+            false,
+            words,
+        );
+        for scope in scopes.into_iter().rev() {
+            if let Some(error) = scope.pop().await {
+                return Err(gpu_error(&format!("running {kernel:?}"), error));
+            }
+        }
+        let (buffer, bytes) = readback.expect("a read-back of at least one word");
+        read_back(ctx, &buffer, bytes, |b| sink(&b[..out_bytes])).await?
     }
 
     /// Encodes and submits one dispatch (and the copy to the staging buffer when `read_bytes`
@@ -258,7 +403,7 @@ impl Scratch {
         let params_buffer = self.params.get(device, params_bytes.len() as u64);
         ctx.queue.write_buffer(params_buffer, 0, &params_bytes);
         let params_buffer = params_buffer.clone();
-        let inputs = self.inputs.get(device, input_bytes).clone();
+        let inputs = self.inputs.get_keeping(ctx, input_bytes, self.live).clone();
         let result = self.result.get(device, result_bytes).clone();
         let pipeline = ctx.pipelines.get(device, kernel, out, params);
         let bind_group = device.create_bind_group(&wgpu::BindGroupDescriptor {
@@ -274,8 +419,13 @@ impl Scratch {
     }
 }
 
-/// The first `bytes` of a mappable buffer, once the GPU is done writing them.
-async fn read_back(ctx: &GpuContext, buffer: &wgpu::Buffer, bytes: u64) -> Result<Vec<u8>> {
+/// `take` of the first `bytes` of a mappable buffer, once the GPU is done writing them.
+async fn read_back<R>(
+    ctx: &GpuContext,
+    buffer: &wgpu::Buffer,
+    bytes: u64,
+    take: impl FnOnce(&[u8]) -> R,
+) -> Result<R> {
     let slice = buffer.slice(..bytes);
     let (sender, receiver) = oneshot::channel();
     slice.map_async(wgpu::MapMode::Read, move |r| {
@@ -297,13 +447,14 @@ async fn read_back(ctx: &GpuContext, buffer: &wgpu::Buffer, bytes: u64) -> Resul
     #[cfg(target_arch = "wasm32")]
     let mapped = receiver.await.map_err(|e| gpu_error("reading back", e))?;
     mapped.map_err(|e| gpu_error("reading back", e))?;
-    let data = slice
+    let mapped = slice
         .get_mapped_range()
-        .map_err(|e| gpu_error("reading back", e))?
-        .to_vec();
+        .map_err(|e| gpu_error("reading back", e))?;
+    let taken = take(&mapped);
+    drop(mapped);
     buffer.unmap();
     ctx.check()?;
-    Ok(data)
+    Ok(taken)
 }
 
 fn entry(binding: u32, buffer: &wgpu::Buffer, size: u64) -> wgpu::BindGroupEntry<'_> {

@@ -3,6 +3,7 @@
 
 use std::sync::{Arc, Mutex};
 
+use super::buffers::Scratch;
 use super::gpu_error;
 use super::pipelines::PipelineCache;
 use crate::error::Result;
@@ -17,6 +18,8 @@ pub struct GpuContext {
     /// result by global atomics (software adapters; see shaders/topk.wgsl).
     workgroup_histograms: bool,
     pub(crate) pipelines: PipelineCache,
+    /// Buffers of the last tensor merged, for the next (see [`GpuContext::take_scratch`]).
+    scratch: Mutex<Option<Scratch>>,
     /// The first error wgpu reported outside a call (out of memory, validation, device lost):
     /// left unhandled it would panic; recorded, it fails the next wait and the merge moves on
     /// to the CPU.
@@ -50,6 +53,7 @@ impl GpuContext {
             info,
             binding_limit,
             pipelines: PipelineCache::default(),
+            scratch: Mutex::default(),
             failure,
         }
     }
@@ -60,6 +64,24 @@ impl GpuContext {
             Some(message) => Err(gpu_error("device", message)),
             None => Ok(()),
         }
+    }
+
+    /// The buffers the last tensor left (creating GPU buffers of a gigabyte costs more than
+    /// using them), or new ones; hand them back with [`GpuContext::keep_scratch`].
+    pub(crate) fn take_scratch(&self) -> Scratch {
+        let held = self.scratch.lock().expect("scratch slot").take();
+        let mut scratch = held.unwrap_or_default();
+        scratch.forget_inputs();
+        scratch
+    }
+
+    pub(crate) fn keep_scratch(&self, scratch: Scratch) {
+        *self.scratch.lock().expect("scratch slot") = Some(scratch);
+    }
+
+    /// Frees the buffers kept between tensors (at the end of a merge).
+    pub fn release_scratch(&self) {
+        self.scratch.lock().expect("scratch slot").take();
     }
 
     /// Caps the bytes of one binding, so tests can force tensors into many small chunks.

@@ -1,16 +1,16 @@
 //! Running a whole plan with the GPU: tensors in file order, each merged by its kernel, or on
 //! the CPU when no kernel merges it yet (said once per method). A GPU failure mid-merge moves
 //! the rest of the merge to the CPU, resuming the failed tensor where its output stopped.
-//! One async body serves both callers: natively under `pollster`, in the browser awaited.
+//! One async body serves both callers: natively under `pollster` (src/gpu/native.rs, which
+//! also reads ahead), in the browser awaited.
 
 use std::ops::Range;
-use std::sync::atomic::{AtomicBool, Ordering};
 
 use super::kernels::has_kernel;
 use super::tensor::{merge_tensor, GpuTensor, SlotRead, SlotReader};
 use super::GpuContext;
 use crate::error::{MergeError, Result};
-use crate::exec::{ExecHooks, ExecOptions, Progress, TensorOnCpu};
+use crate::exec::{ExecHooks, Progress, TensorOnCpu};
 use crate::io::{Checkpoint, ShardSink, ShardWriter, TensorSource};
 use crate::merge::build_merger;
 use crate::plan::{MergePlan, PlannedTensor};
@@ -26,34 +26,7 @@ pub struct GpuRunReport {
     pub gpu_failure: Option<String>,
 }
 
-/// Merges every tensor of `plan` into `writer`, like [`crate::exec::run_native`], on `ctx`.
-pub fn run_gpu<S, K>(
-    ctx: &GpuContext,
-    plan: &MergePlan,
-    models: &[Checkpoint<S>],
-    writer: &mut ShardWriter<K>,
-    options: &ExecOptions,
-    cancel: &AtomicBool,
-    progress: &mut dyn FnMut(Progress),
-) -> Result<()>
-where
-    S: TensorSource + Sync,
-    K: ShardSink,
-{
-    let mut hooks = NativeHooks { cancel, progress };
-    let chunk_elements = options.chunk_elements;
-    pollster::block_on(run_gpu_async(
-        ctx,
-        plan,
-        models,
-        writer,
-        chunk_elements,
-        &mut hooks,
-    ))?;
-    Ok(())
-}
-
-/// [`run_gpu`] for callers that await (the browser worker): reads, read-backs and `hooks.drain`
+/// [`super::run_gpu`] for callers that await (the browser worker): reads, read-backs and `hooks.drain`
 /// are awaited, nothing blocks. CPU fallbacks read `chunk_elements` at a time.
 pub async fn run_gpu_async<S, K, H>(
     ctx: &GpuContext,
@@ -68,10 +41,42 @@ where
     K: ShardSink,
     H: ExecHooks,
 {
+    let mut nothing_ahead = |_: usize| None;
+    let run = run_tensors(
+        ctx,
+        plan,
+        models,
+        writer,
+        chunk_elements,
+        hooks,
+        &mut nothing_ahead,
+    );
+    let report = run.await;
+    ctx.release_scratch();
+    report
+}
+
+/// Slots of tensor `index` already read whole (natively, by [`Ahead`]), when they were.
+pub(crate) type ReadAhead<'a> = dyn FnMut(usize) -> Option<Vec<Vec<u8>>> + 'a;
+
+pub(crate) async fn run_tensors<S, K, H>(
+    ctx: &GpuContext,
+    plan: &MergePlan,
+    models: &[Checkpoint<S>],
+    writer: &mut ShardWriter<K>,
+    chunk_elements: usize,
+    hooks: &mut H,
+    ahead: &mut ReadAhead<'_>,
+) -> Result<GpuRunReport>
+where
+    S: TensorSource,
+    K: ShardSink,
+    H: ExecHooks,
+{
     let mut progress = Progress::start(plan);
     hooks.progress(progress);
     let mut report = GpuRunReport::default();
-    for tensor in &plan.tensors {
+    for (index, tensor) in plan.tensors.iter().enumerate() {
         if hooks.cancelled() {
             return Err(MergeError::Cancelled);
         }
@@ -85,9 +90,15 @@ where
         );
         let mut done = 0usize;
         if report.gpu_failure.is_none() && has_kernel(&job) {
+            let held = if held_whole(tensor, ctx.binding_limit()) {
+                ahead(index)
+            } else {
+                None
+            };
             let mut reader = ModelReader {
                 models,
                 tensor,
+                held: held.unwrap_or_default().into_iter().map(Some).collect(),
                 failed: None,
             };
             let mut sink_failed = None;
@@ -139,34 +150,28 @@ where
     Ok(report)
 }
 
-/// The native caller's flag and progress callback; notices go to stderr.
-struct NativeHooks<'a> {
-    cancel: &'a AtomicBool,
-    progress: &'a mut dyn FnMut(Progress),
-}
-
-impl ExecHooks for NativeHooks<'_> {
-    fn progress(&mut self, progress: Progress) {
-        (self.progress)(progress);
-    }
-
-    fn cancelled(&self) -> bool {
-        self.cancel.load(Ordering::SeqCst)
-    }
-
-    fn notice(&mut self, message: &str) {
-        eprintln!("mixmerge: {message}");
-    }
-
-    async fn drain(&mut self) -> Result<()> {
-        Ok(())
-    }
+/// Whether the executor merges `tensor` on the GPU holding all of its slots at once (within
+/// one binding of `limit` bytes): the tensors worth reading ahead.
+pub(crate) fn held_whole(tensor: &PlannedTensor, limit: u64) -> bool {
+    let slots: Vec<_> = tensor.base.iter().chain(&tensor.inputs).collect();
+    let bytes: u64 = (slots.iter())
+        .map(|s| (tensor.numel() * s.dtype.size()).next_multiple_of(4) as u64)
+        .sum();
+    let job = GpuTensor::new(
+        &tensor.recipe,
+        tensor.base.as_ref().map(|b| b.dtype),
+        tensor.inputs.iter().map(|i| i.dtype).collect(),
+        tensor.output.dtype,
+    );
+    tensor.numel() > 0 && bytes <= limit && has_kernel(&job)
 }
 
 /// Reads a planned tensor's slots (base first) from the checkpoints.
 struct ModelReader<'a, S> {
     models: &'a [Checkpoint<S>],
     tensor: &'a PlannedTensor,
+    /// Slots read ahead, whole; empty when none were.
+    held: Vec<Option<Vec<u8>>>,
     failed: Option<String>,
 }
 
@@ -185,12 +190,22 @@ impl<S: TensorSource> SlotReader for ModelReader<'_, S> {
                 .chain(&self.tensor.inputs)
                 .nth(slot)
                 .expect("slot of the planned tensor");
-            out.resize(range.len() * input.dtype.size(), 0);
+            let size = input.dtype.size();
+            if let Some(Some(held)) = self.held.get(slot) {
+                out.clear();
+                out.extend_from_slice(&held[range.start * size..range.end * size]);
+                return Ok(());
+            }
+            out.resize(range.len() * size, 0);
             let checkpoint = &self.models[input.model];
             checkpoint
                 .read_elements(&input.tensor, range.start, range.len(), out)
                 .await
                 .inspect_err(|e| self.failed = Some(e.to_string()))
         })
+    }
+
+    fn take_whole(&mut self, slot: usize) -> Option<Vec<u8>> {
+        self.held.get_mut(slot)?.take()
     }
 }

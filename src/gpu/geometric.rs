@@ -185,11 +185,29 @@ pub(crate) async fn merge_tensor(
     reader: &mut dyn SlotReader,
     sink: &mut dyn FnMut(&[u8]) -> Result<()>,
 ) -> Result<()> {
-    let mut scratch = Scratch::default();
-    let mut apply = ApplyPass::new(ctx, tensor, plan, &mut scratch, reader).await?;
+    let mut scratch = ctx.take_scratch();
+    let merged = merge_held(ctx, tensor, plan, &mut scratch, reader, sink).await;
+    scratch.forget_inputs();
+    ctx.keep_scratch(scratch);
+    merged
+}
+
+/// [`merge_tensor`] with the whole tensor uploaded once when it fits (the Gram pass and the
+/// apply pass then read it there).
+async fn merge_held(
+    ctx: &GpuContext,
+    tensor: &GpuTensor<'_>,
+    plan: &GeometricPlan,
+    scratch: &mut Scratch,
+    reader: &mut dyn SlotReader,
+    sink: &mut dyn FnMut(&[u8]) -> Result<()>,
+) -> Result<()> {
+    scratch
+        .hold_tensor(ctx, reader, &tensor.slots, tensor.numel(), 0)
+        .await?;
+    let mut apply = ApplyPass::new(ctx, tensor, plan, scratch, reader).await?;
     for range in apply.ranges.clone() {
-        let bytes = apply.run(ctx, &mut scratch, reader, &range).await?;
-        sink(&bytes[..range.len() * tensor.output.size()])?;
+        apply.merge_into(ctx, scratch, reader, &range, sink).await?;
     }
     Ok(())
 }
@@ -201,7 +219,6 @@ pub(crate) struct ApplyPass<'p> {
     params: Params,
     table: Vec<f32>,
     chunker: Chunker,
-    dtypes: Vec<DType>,
     output: DType,
 }
 
@@ -240,7 +257,6 @@ impl<'p> ApplyPass<'p> {
             params,
             table,
             chunker: Chunker::new(ctx, &dtypes, Some(tensor.output)),
-            dtypes,
             output: tensor.output,
         })
     }
@@ -253,59 +269,50 @@ impl<'p> ApplyPass<'p> {
         reader: &mut dyn SlotReader,
         range: &Range<usize>,
     ) -> Result<u64> {
-        let slot_bytes: u64 = (self.dtypes.iter())
-            .map(|d| (range.len() * d.size()).next_multiple_of(4) as u64)
-            .sum();
+        let uploads = self.plan.set.uploads();
         let table = self.plan.table_for(&self.table, range);
         let table_bytes = 4 * table.len() as u64;
-        // The table first: the input buffer then already holds both (it never shrinks).
+        let mut slot_bytes = (self.chunker)
+            .upload(ctx, scratch, reader, &uploads, range, &mut self.params)
+            .await?;
+        if slot_bytes + table_bytes > ctx.binding_limit() && scratch.resident().is_some() {
+            // The held tensor leaves no room for the table: this chunk alone, then.
+            scratch.forget_inputs();
+            slot_bytes = (self.chunker)
+                .upload(ctx, scratch, reader, &uploads, range, &mut self.params)
+                .await?;
+        }
         if !table.is_empty() {
             let words = bytemuck::cast_slice(&table);
             scratch.write_inputs(ctx, slot_bytes + table_bytes, slot_bytes, words);
         }
         self.params.header.u[2] = (slot_bytes / 4) as u32;
-        let uploads = self.plan.set.uploads();
-        let bytes = (self.chunker)
-            .upload(ctx, scratch, reader, &uploads, range, &mut self.params)
-            .await?;
-        Ok(bytes + table_bytes)
+        Ok(slot_bytes + table_bytes)
     }
 
-    /// Runs the apply kernel on the uploaded chunk `range`; returns its encoded words when
-    /// `read_back`.
-    pub async fn dispatch(
-        &self,
-        ctx: &GpuContext,
-        scratch: &mut Scratch,
-        input_bytes: u64,
-        len: usize,
-        read_back: bool,
-    ) -> Result<Vec<u8>> {
-        let out_bytes = ((len * self.output.size()).div_ceil(4) * 4) as u64;
-        scratch
-            .run(
-                ctx,
-                self.plan.kernel,
-                self.output,
-                &self.params,
-                input_bytes,
-                self.plan.kernel.workgroups(len),
-                out_bytes,
-                false,
-                if read_back { out_bytes } else { 0 },
-            )
-            .await
-    }
-
-    async fn run(
+    /// Uploads and merges chunk `range`, its encoded bytes to `sink`.
+    async fn merge_into(
         &mut self,
         ctx: &GpuContext,
         scratch: &mut Scratch,
         reader: &mut dyn SlotReader,
         range: &Range<usize>,
-    ) -> Result<Vec<u8>> {
+        sink: &mut dyn FnMut(&[u8]) -> Result<()>,
+    ) -> Result<()> {
         let input_bytes = self.upload(ctx, scratch, reader, range).await?;
-        self.dispatch(ctx, scratch, input_bytes, range.len(), true)
+        let groups = self.plan.kernel.workgroups(range.len());
+        let out_bytes = range.len() * self.output.size();
+        (scratch)
+            .run_into(
+                ctx,
+                self.plan.kernel,
+                self.output,
+                &self.params,
+                input_bytes,
+                groups,
+                out_bytes,
+                sink,
+            )
             .await
     }
 }

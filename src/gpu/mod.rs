@@ -12,8 +12,12 @@ mod della;
 mod executor;
 pub(crate) mod geometric;
 mod kernels;
+#[cfg(not(target_arch = "wasm32"))]
+mod native;
 mod params;
 mod pipelines;
+#[cfg(not(target_arch = "wasm32"))]
+mod prefetch;
 mod reduce;
 mod sce;
 mod selection;
@@ -26,8 +30,10 @@ pub use context::request_native;
 #[cfg(target_arch = "wasm32")]
 pub use context::request_web;
 pub use context::GpuContext;
-pub use executor::{run_gpu, run_gpu_async, GpuRunReport};
+pub use executor::{run_gpu_async, GpuRunReport};
 pub use kernels::supports;
+#[cfg(not(target_arch = "wasm32"))]
+pub use native::run_gpu;
 pub use tensor::{merge_tensor, GpuTensor, SlotRead, SlotReader};
 
 /// Maps a wgpu failure into the library's error type.

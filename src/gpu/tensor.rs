@@ -70,6 +70,12 @@ pub trait SlotReader {
         range: Range<usize>,
         out: &'a mut Vec<u8>,
     ) -> SlotRead<'a>;
+
+    /// Every element of `slot`, when the reader already holds them (read ahead natively),
+    /// handed over once; `None` otherwise.
+    fn take_whole(&mut self, _slot: usize) -> Option<Vec<u8>> {
+        None
+    }
 }
 
 /// Merges `tensor` on the GPU, handing its encoded bytes to `sink` chunk by chunk in element
@@ -96,9 +102,28 @@ pub async fn merge_tensor(
             tensor.recipe.name
         ))
     })?;
-    let mut scratch = Scratch::default();
-    gather_statistics(ctx, &mut scratch, tensor, reader, &mut plan).await?;
-    let mut chunker = Chunker::for_plan(ctx, tensor, &plan)?;
+    let mut scratch = ctx.take_scratch();
+    let merged = merge_planned(ctx, &mut scratch, tensor, &mut plan, reader, sink).await;
+    scratch.forget_inputs();
+    ctx.keep_scratch(scratch);
+    merged
+}
+
+/// [`merge_tensor`] by a [`MethodPlan`]: the whole tensor uploaded once when it fits.
+async fn merge_planned(
+    ctx: &GpuContext,
+    scratch: &mut Scratch,
+    tensor: &GpuTensor<'_>,
+    plan: &mut MethodPlan,
+    reader: &mut dyn SlotReader,
+    sink: &mut dyn FnMut(&[u8]) -> Result<()>,
+) -> Result<()> {
+    let regions = plan.selection.as_ref().map_or(0, |s| s.scratch_regions());
+    scratch
+        .hold_tensor(ctx, reader, &tensor.slots, tensor.numel(), 4 * regions)
+        .await?;
+    gather_statistics(ctx, scratch, tensor, reader, plan).await?;
+    let mut chunker = Chunker::for_plan(ctx, tensor, plan)?;
     let mut params = Params {
         header: plan.header,
         slots: plan.slots.clone(),
@@ -106,35 +131,25 @@ pub async fn merge_tensor(
     let out_size = tensor.output.size();
     for range in chunker.ranges(tensor.numel()) {
         let input_bytes = chunker
-            .upload(
-                ctx,
-                &mut scratch,
-                reader,
-                &plan.uploads,
-                &range,
-                &mut params,
-            )
+            .upload(ctx, scratch, reader, &plan.uploads, &range, &mut params)
             .await?;
         if let Some(selection) = &plan.selection {
             selection
-                .prepare(ctx, &mut scratch, &range, &mut params, input_bytes)
+                .prepare(ctx, scratch, &range, &mut params, input_bytes)
                 .await?;
         }
-        let out_words = (range.len() * out_size).div_ceil(4) as u64;
-        let bytes = scratch
-            .run(
+        scratch
+            .run_into(
                 ctx,
                 plan.kernel,
                 tensor.output,
                 &params,
                 input_bytes,
                 plan.kernel.workgroups(range.len()),
-                out_words * 4,
-                false,
-                out_words * 4,
+                range.len() * out_size,
+                sink,
             )
             .await?;
-        sink(&bytes[..range.len() * out_size])?;
     }
     Ok(())
 }
@@ -219,6 +234,12 @@ impl Chunker {
             .iter()
             .map(|d| (range.len() * d.size()).next_multiple_of(4) as u64)
             .collect();
+        params.header.len = range.len() as u32;
+        params.header.start = range.start as u32;
+        if let Some(total) = self.use_resident(ctx, scratch, sources, range, &regions, params) {
+            return Ok(total);
+        }
+        scratch.forget_inputs();
         let total: u64 = regions.iter().sum();
         self.raw.resize_with(sources.len(), Vec::new);
         // Read every slot while the GPU still runs the previous chunk, then wait for it.
@@ -233,9 +254,33 @@ impl Chunker {
             params.slots[k].offset = (offset / 4) as u32;
             offset += region;
         }
-        params.header.len = range.len() as u32;
-        params.header.start = range.start as u32;
         Ok(total)
+    }
+
+    /// Points `params` at the resident tensor's elements `range` of `sources`, with this
+    /// chunker's scratch regions after them; `None` when they are not all there.
+    fn use_resident(
+        &self,
+        ctx: &GpuContext,
+        scratch: &mut Scratch,
+        sources: &[usize],
+        range: &Range<usize>,
+        regions: &[u64],
+        params: &mut Params,
+    ) -> Option<u64> {
+        let resident = scratch.resident()?;
+        let words: Option<Vec<u32>> = (sources.iter())
+            .map(|&s| resident.word_of(s, range))
+            .collect();
+        let total = resident.bytes + regions[sources.len()..].iter().sum::<u64>();
+        if total > ctx.binding_limit() {
+            return None;
+        }
+        for (slot, word) in params.slots.iter_mut().zip(words?) {
+            slot.offset = word;
+        }
+        scratch.reserve_inputs(ctx, total);
+        Some(total)
     }
 }
 

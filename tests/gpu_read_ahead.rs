@@ -1,0 +1,91 @@
+#![cfg(feature = "gpu")]
+//! The native GPU merge reads the next held tensor on a thread: with tensors held whole and
+//! tensors too large for one binding (chunked, not read ahead) mixed in one merge, the output
+//! equals the CPU's; a cancelled merge stops without waiting on the reading thread.
+
+mod common;
+
+use std::path::Path;
+use std::sync::atomic::AtomicBool;
+use std::sync::Arc;
+
+use common::gpu::adapter;
+use common::{llama_like, read_all};
+use mixmerge::dtype::DType;
+use mixmerge::gpu::{request_native, GpuContext};
+use mixmerge::native::{merge_to_folder, prepare, read_config, Device, MergeOptions};
+use mixmerge::MergeError;
+
+const RECIPE: &str = "merge_method: ties\nbase_model: base\nmodels:\n  - model: a\n    parameters: {weight: 0.6, density: 0.5}\n  - model: b\n    parameters: {weight: 0.4, density: 0.7}\n";
+
+fn models(dir: &Path) {
+    llama_like(&dir.join("base"), 3, DType::BF16, 0.0);
+    llama_like(&dir.join("a"), 3, DType::BF16, 1.0);
+    llama_like(&dir.join("b"), 3, DType::BF16, -2.0);
+    std::fs::write(dir.join("recipe.yml"), RECIPE).unwrap();
+}
+
+fn merge(dir: &Path, out: &str, device: Device, cancel: bool) -> mixmerge::Result<()> {
+    let prepared = prepare(read_config(&dir.join("recipe.yml"))?, Some(3))?;
+    let options = MergeOptions {
+        device,
+        ..MergeOptions::default()
+    };
+    let cancel = AtomicBool::new(cancel);
+    merge_to_folder(&prepared, &dir.join(out), &options, &cancel, &mut |_| {}).map(|_| ())
+}
+
+/// A context whose bindings hold the base and both inputs of an 8×8 bf16 tensor (3 × 128 bytes)
+/// but not of the 16×8 embedding.
+fn small_bindings() -> Option<GpuContext> {
+    adapter(false)?;
+    let ctx = request_native(false).expect("requesting an adapter")?;
+    Some(ctx.with_binding_limit(3 * 128 + 64))
+}
+
+#[test]
+fn held_and_chunked_tensors_in_one_merge_equal_the_cpu() {
+    let Some(ctx) = small_bindings() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    models(dir.path());
+    merge(dir.path(), "cpu", Device::Cpu, false).unwrap();
+    merge(dir.path(), "gpu", Device::Gpu(Arc::new(ctx)), false).unwrap();
+    let (cpu, gpu) = (
+        read_all(&dir.path().join("cpu")),
+        read_all(&dir.path().join("gpu")),
+    );
+    assert_eq!(
+        cpu.keys().collect::<Vec<_>>(),
+        gpu.keys().collect::<Vec<_>>()
+    );
+    for (name, (dtype, shape, bytes)) in &cpu {
+        let (gpu_dtype, gpu_shape, gpu_bytes) = &gpu[name];
+        assert_eq!((dtype, shape), (gpu_dtype, gpu_shape), "{name}");
+        let ulps = bytes
+            .chunks_exact(2)
+            .zip(gpu_bytes.chunks_exact(2))
+            .map(|(c, g)| {
+                (i16::from_le_bytes([c[0], c[1]]) as i32 - i16::from_le_bytes([g[0], g[1]]) as i32)
+                    .abs()
+            })
+            .max()
+            .unwrap_or(0);
+        assert!(ulps <= 1, "{name}: {ulps} ulp");
+    }
+}
+
+#[test]
+fn a_cancelled_gpu_merge_returns_without_output() {
+    if adapter(false).is_none() {
+        return;
+    }
+    let ctx = (request_native(false).expect("requesting an adapter")).expect("an adapter");
+    let dir = tempfile::tempdir().unwrap();
+    models(dir.path());
+    let cancelled = merge(dir.path(), "gpu", Device::Gpu(Arc::new(ctx)), true);
+    assert!(
+        matches!(cancelled, Err(MergeError::Cancelled)),
+        "{cancelled:?}"
+    );
+    assert!(!dir.path().join("gpu").exists());
+}
