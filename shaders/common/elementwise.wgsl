@@ -7,6 +7,10 @@
 // load and store instruction of a workgroup touches consecutive words.
 
 const ELEMENTS_PER_INVOCATION: u32 = ELEMENTS_PER_WORKGROUP / 256u;
+const_assert ELEMENTS_PER_INVOCATION == 8u; // `main` merges eight, one call each
+
+// Every slot's values of an invocation's elements.
+alias Loaded = array<array<f32, ELEMENTS_PER_INVOCATION>, SLOTS>;
 
 @group(0) @binding(2) var<storage, read_write> output: array<u32>;
 
@@ -16,6 +20,14 @@ var<private> current: array<f32, SLOTS>;
 // Slot `slot` of the element being merged (`i` is that element: kernels read no other).
 fn load(slot: u32, i: u32) -> f32 {
     return current[slot];
+}
+
+// Element j of the invocation, merged from its loaded values.
+fn merge_loaded(values: ptr<function, Loaded>, first: u32, lid: u32, j: u32) -> f32 {
+    for (var s = 0u; s < SLOTS; s++) {
+        current[s] = (*values)[s][j];
+    }
+    return merge_one(element_of(first, lid, j));
 }
 
 // Chunk index of element j of invocation `lid` in the workgroup starting at element `first`.
@@ -37,7 +49,7 @@ fn main(
         return;
     }
     // Past the chunk's end the loads read other words (or are clamped): never stored.
-    var values: array<array<f32, ELEMENTS_PER_INVOCATION>, SLOTS>;
+    var values: Loaded;
     for (var s = 0u; s < SLOTS; s++) {
         for (var j = 0u; j < ELEMENTS_PER_INVOCATION; j += 2u) {
             if (OUT_DTYPE == DTYPE_F32) {
@@ -50,13 +62,18 @@ fn main(
             }
         }
     }
-    var merged: array<f32, ELEMENTS_PER_INVOCATION>;
-    for (var j = 0u; j < ELEMENTS_PER_INVOCATION; j++) {
-        for (var s = 0u; s < SLOTS; s++) {
-            current[s] = values[s][j];
-        }
-        merged[j] = merge_one(element_of(first, lid, j));
-    }
+    // Spelled out rather than looped: each call's j is a constant once inlined, so `values` is
+    // only ever indexed by constants and stays in registers, unrolled loop or not.
+    let merged = array<f32, ELEMENTS_PER_INVOCATION>(
+        merge_loaded(&values, first, lid, 0u),
+        merge_loaded(&values, first, lid, 1u),
+        merge_loaded(&values, first, lid, 2u),
+        merge_loaded(&values, first, lid, 3u),
+        merge_loaded(&values, first, lid, 4u),
+        merge_loaded(&values, first, lid, 5u),
+        merge_loaded(&values, first, lid, 6u),
+        merge_loaded(&values, first, lid, 7u),
+    );
     for (var j = 0u; j < ELEMENTS_PER_INVOCATION; j += 2u) {
         let i = element_of(first, lid, j);
         if (OUT_DTYPE == DTYPE_F32) {
