@@ -6,6 +6,8 @@ use std::sync::Arc;
 use super::gpu_error;
 use super::params::Params;
 use super::shaders::Kernel;
+#[cfg(not(target_arch = "wasm32"))]
+use super::staging::Staging;
 use super::tensor::SlotReader;
 use super::GpuContext;
 use crate::dtype::DType;
@@ -86,6 +88,8 @@ pub struct Scratch {
     live: u64,
     /// The whole tensor held in the input buffer, when it fits one binding.
     resident: Option<Resident>,
+    #[cfg(not(target_arch = "wasm32"))]
+    staging: Staging,
 }
 
 /// Every slot of one tensor in the input buffer, uploaded once for all of its passes: the
@@ -119,6 +123,8 @@ impl Default for Scratch {
             unsettled: false,
             live: 0,
             resident: None,
+            #[cfg(not(target_arch = "wasm32"))]
+            staging: Staging::default(),
         }
     }
 }
@@ -195,18 +201,33 @@ impl Scratch {
         if numel == 0 || bytes + (numel * extra) as u64 > ctx.binding_limit() {
             return Ok(false);
         }
+        #[cfg(not(target_arch = "wasm32"))]
+        let mut staging = self.staging.map(ctx, bytes)?;
         let mut raw = Vec::new();
         for (slot, &(offset, size)) in offsets.iter().enumerate() {
-            let mut read = match reader.take_whole(slot) {
-                Some(held) if held.len() == numel * size => held,
+            let (mut read, held) = match reader.take_whole(slot) {
+                Some(held) if held.len() == numel * size => (held, true),
                 _ => {
                     reader.read(slot, 0..numel, &mut raw).await?;
-                    std::mem::take(&mut raw)
+                    (std::mem::take(&mut raw), false)
                 }
             };
             read.resize((numel * size).next_multiple_of(4), 0);
+            #[cfg(not(target_arch = "wasm32"))]
+            staging.write(offset, &read);
+            #[cfg(target_arch = "wasm32")]
             self.write_inputs(ctx, bytes, offset, &read);
-            raw = read;
+            if held {
+                reader.recycle(read);
+            } else {
+                raw = read;
+            }
+        }
+        #[cfg(not(target_arch = "wasm32"))]
+        {
+            let inputs = self.inputs.get(&ctx.device, bytes);
+            staging.copy_to(ctx, inputs);
+            self.live = bytes;
         }
         self.resident = Some(Resident {
             slots: offsets,

@@ -41,7 +41,7 @@ where
     K: ShardSink,
     H: ExecHooks,
 {
-    let mut nothing_ahead = |_: usize| None;
+    let mut nothing = NothingAhead;
     let run = run_tensors(
         ctx,
         plan,
@@ -49,15 +49,32 @@ where
         writer,
         chunk_elements,
         hooks,
-        &mut nothing_ahead,
+        &mut nothing,
     );
     let report = run.await;
     ctx.release_scratch();
     report
 }
 
-/// Slots of tensor `index` already read whole (natively, by [`Ahead`]), when they were.
-pub(crate) type ReadAhead<'a> = dyn FnMut(usize) -> Option<Vec<Vec<u8>>> + 'a;
+/// Tensors read whole before the executor gets to them (natively, by a thread).
+pub(crate) trait ReadAhead {
+    /// The slots of tensor `index`, when they were read ahead.
+    fn take(&mut self, index: usize) -> Option<Vec<Vec<u8>>>;
+
+    /// Hands bytes from [`ReadAhead::take`] back once uploaded, to read into again.
+    fn recycle(&mut self, bytes: Vec<u8>);
+}
+
+/// The browser's: tensors are read when merged.
+struct NothingAhead;
+
+impl ReadAhead for NothingAhead {
+    fn take(&mut self, _index: usize) -> Option<Vec<Vec<u8>>> {
+        None
+    }
+
+    fn recycle(&mut self, _bytes: Vec<u8>) {}
+}
 
 pub(crate) async fn run_tensors<S, K, H>(
     ctx: &GpuContext,
@@ -66,7 +83,7 @@ pub(crate) async fn run_tensors<S, K, H>(
     writer: &mut ShardWriter<K>,
     chunk_elements: usize,
     hooks: &mut H,
-    ahead: &mut ReadAhead<'_>,
+    ahead: &mut dyn ReadAhead,
 ) -> Result<GpuRunReport>
 where
     S: TensorSource,
@@ -91,7 +108,7 @@ where
         let mut done = 0usize;
         if report.gpu_failure.is_none() && has_kernel(&job) {
             let held = if held_whole(tensor, ctx.binding_limit()) {
-                ahead(index)
+                ahead.take(index)
             } else {
                 None
             };
@@ -99,6 +116,7 @@ where
                 models,
                 tensor,
                 held: held.unwrap_or_default().into_iter().map(Some).collect(),
+                ahead: &mut *ahead,
                 failed: None,
             };
             let mut sink_failed = None;
@@ -172,7 +190,16 @@ struct ModelReader<'a, S> {
     tensor: &'a PlannedTensor,
     /// Slots read ahead, whole; empty when none were.
     held: Vec<Option<Vec<u8>>>,
+    ahead: &'a mut dyn ReadAhead,
     failed: Option<String>,
+}
+
+impl<S> Drop for ModelReader<'_, S> {
+    fn drop(&mut self) {
+        for bytes in self.held.drain(..).flatten() {
+            self.ahead.recycle(bytes);
+        }
+    }
 }
 
 impl<S: TensorSource> SlotReader for ModelReader<'_, S> {
@@ -207,5 +234,9 @@ impl<S: TensorSource> SlotReader for ModelReader<'_, S> {
 
     fn take_whole(&mut self, slot: usize) -> Option<Vec<u8>> {
         self.held.get_mut(slot)?.take()
+    }
+
+    fn recycle(&mut self, bytes: Vec<u8>) {
+        self.ahead.recycle(bytes);
     }
 }

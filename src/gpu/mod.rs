@@ -22,6 +22,8 @@ mod reduce;
 mod sce;
 mod selection;
 pub mod shaders;
+#[cfg(not(target_arch = "wasm32"))]
+mod staging;
 mod tensor;
 mod topk;
 

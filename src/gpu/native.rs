@@ -29,7 +29,6 @@ where
     let chunk_elements = options.chunk_elements;
     let run = std::thread::scope(|scope| {
         let mut ahead = Ahead::start(scope, plan, models, ctx.binding_limit(), cancel);
-        let mut take = |index: usize| ahead.take(index);
         let run = run_tensors(
             ctx,
             plan,
@@ -37,7 +36,7 @@ where
             writer,
             chunk_elements,
             &mut hooks,
-            &mut take,
+            &mut ahead,
         );
         pollster::block_on(run)
     });

@@ -3,23 +3,26 @@
 //! from disk or page cache overlaps uploads, kernels and read-backs.
 
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::mpsc::{sync_channel, Receiver, SyncSender};
+use std::sync::mpsc::{channel, sync_channel, Receiver, Sender, SyncSender};
 use std::thread::Scope;
 
-use super::executor::held_whole;
+use super::executor::{held_whole, ReadAhead};
 use crate::io::{Checkpoint, TensorSource};
 use crate::plan::MergePlan;
 
 /// The slots of tensor `index` of the plan, read whole.
-struct ReadAhead {
+struct ReadTensor {
     index: usize,
     slots: Vec<Vec<u8>>,
 }
 
 /// The executor's end of the read-ahead thread.
 pub(crate) struct Ahead {
-    receiver: Receiver<ReadAhead>,
-    next: Option<ReadAhead>,
+    receiver: Receiver<ReadTensor>,
+    next: Option<ReadTensor>,
+    /// Uploaded slots' memory, back to the thread: fresh pages cost more to fault in than
+    /// reading fills them.
+    recycle: Sender<Vec<u8>>,
 }
 
 impl Ahead {
@@ -33,15 +36,23 @@ impl Ahead {
     ) -> Self {
         // Rendezvous: one tensor read ahead while the executor merges the current one.
         let (sender, receiver) = sync_channel(0);
-        scope.spawn(move || read_ahead(plan, models, limit, cancel, sender));
+        let (recycle, recycled) = channel();
+        let pool = Pool {
+            recycled,
+            free: Vec::new(),
+        };
+        scope.spawn(move || read_ahead(plan, models, limit, cancel, sender, pool));
         Ahead {
             receiver,
             next: None,
+            recycle,
         }
     }
+}
 
+impl ReadAhead for Ahead {
     /// The slots of tensor `index` (one with [`held_whole`]), when the thread read them all.
-    pub fn take(&mut self, index: usize) -> Option<Vec<Vec<u8>>> {
+    fn take(&mut self, index: usize) -> Option<Vec<Vec<u8>>> {
         loop {
             if self.next.is_none() {
                 self.next = Some(self.receiver.recv().ok()?);
@@ -56,6 +67,44 @@ impl Ahead {
             }
         }
     }
+
+    fn recycle(&mut self, bytes: Vec<u8>) {
+        // The thread has stopped when this fails: the memory is simply freed.
+        let _ = self.recycle.send(bytes);
+    }
+}
+
+/// Memory for slots, reused as the executor hands it back.
+struct Pool {
+    recycled: Receiver<Vec<u8>>,
+    free: Vec<Vec<u8>>,
+}
+
+impl Pool {
+    /// Bytes read ahead are at most two tensors' worth: more buffers than that are not kept.
+    const KEEP: usize = 16;
+
+    /// `len` zeroed bytes, in recycled memory when some is large enough.
+    fn take(&mut self, len: usize) -> Vec<u8> {
+        self.free.extend(self.recycled.try_iter());
+        self.free.sort_by_key(Vec::capacity);
+        self.free.truncate(Self::KEEP);
+        // Room for the upload's padding to a word, so that it never reallocates.
+        let room = len.next_multiple_of(4);
+        let mut bytes = match self.free.iter().position(|b| b.capacity() >= room) {
+            Some(at) => self.free.swap_remove(at),
+            None => Vec::with_capacity(room),
+        };
+        bytes.clear();
+        bytes.resize(len, 0);
+        bytes
+    }
+}
+
+/// Pieces a slot is read in at once (page-cache reads are copies: more cores, more speed).
+fn pieces(bytes: usize) -> usize {
+    const PIECE: usize = 64 << 20;
+    bytes.div_ceil(PIECE).clamp(1, 4)
 }
 
 fn read_ahead<S: TensorSource + Sync>(
@@ -63,7 +112,8 @@ fn read_ahead<S: TensorSource + Sync>(
     models: &[Checkpoint<S>],
     limit: u64,
     cancel: &AtomicBool,
-    sender: SyncSender<ReadAhead>,
+    sender: SyncSender<ReadTensor>,
+    mut pool: Pool,
 ) {
     for (index, tensor) in plan.tensors.iter().enumerate() {
         if cancel.load(Ordering::Relaxed) {
@@ -72,29 +122,32 @@ fn read_ahead<S: TensorSource + Sync>(
         if !held_whole(tensor, limit) {
             continue;
         }
-        let slots: Vec<_> = tensor.base.iter().chain(&tensor.inputs).collect();
+        let numel = tensor.numel();
+        let inputs: Vec<_> = tensor.base.iter().chain(&tensor.inputs).collect();
+        let mut slots: Vec<Vec<u8>> = (inputs.iter())
+            .map(|input| pool.take(numel * input.dtype.size()))
+            .collect();
         let read = std::thread::scope(|scope| {
-            let readers: Vec<_> = (slots.iter())
-                .map(|input| {
-                    scope.spawn(move || {
-                        let mut bytes = vec![0u8; tensor.numel() * input.dtype.size()];
-                        let read = models[input.model].read_elements(
-                            &input.tensor,
-                            0,
-                            tensor.numel(),
-                            &mut bytes,
-                        );
-                        pollster::block_on(read).ok().map(|()| bytes)
-                    })
-                })
-                .collect();
-            (readers.into_iter())
-                .map(|r| r.join().ok().flatten())
-                .collect::<Option<Vec<_>>>()
+            let mut readers = Vec::new();
+            for (input, bytes) in inputs.iter().zip(&mut slots) {
+                let size = input.dtype.size();
+                let per_piece = numel.div_ceil(pieces(bytes.len())).max(1);
+                for (piece, out) in bytes.chunks_mut(per_piece * size).enumerate() {
+                    let model = &models[input.model];
+                    readers.push(scope.spawn(move || {
+                        let first = piece * per_piece;
+                        let read = model.read_elements(&input.tensor, first, out.len() / size, out);
+                        pollster::block_on(read).is_ok()
+                    }));
+                }
+            }
+            readers.into_iter().all(|r| r.join().unwrap_or(false))
         });
         // A failed read is left to the executor, which reads again and reports it.
-        let Some(slots) = read else { continue };
-        if sender.send(ReadAhead { index, slots }).is_err() {
+        if !read {
+            continue;
+        }
+        if sender.send(ReadTensor { index, slots }).is_err() {
             return;
         }
     }

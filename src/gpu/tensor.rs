@@ -76,6 +76,9 @@ pub trait SlotReader {
     fn take_whole(&mut self, _slot: usize) -> Option<Vec<u8>> {
         None
     }
+
+    /// Returns bytes from [`SlotReader::take_whole`] once uploaded, for reading ahead again.
+    fn recycle(&mut self, _bytes: Vec<u8>) {}
 }
 
 /// Merges `tensor` on the GPU, handing its encoded bytes to `sink` chunk by chunk in element
