@@ -17,11 +17,15 @@ fn main() {
         .and_then(|v| v.parse().ok())
         .unwrap_or(1 << 24);
     println!(
-        "adapter: {} ({:?}, {:?}); {numel} elements per tensor",
+        "adapter: {} ({:?}, {:?}); {numel} elements per tensor; max storage binding {} MiB \
+         (chunks of at most {} MiB of inputs)",
         ctx.info().name,
         ctx.info().device_type,
-        ctx.info().backend
+        ctx.info().backend,
+        ctx.device().limits().max_storage_buffer_binding_size >> 20,
+        ctx.binding_limit() >> 20
     );
+    println!("kernel: the apply kernel on one resident chunk, 32 dispatches per submission; merge: merge_tensor end to end");
     println!(
         "{:<18} {:>5} {:>12} {:>12}",
         "method", "dtype", "kernel GB/s", "merge GB/s"

@@ -8,9 +8,9 @@ fn sign_of(x: f32) -> f32 {
 }
 
 // The weighted sparse delta of the k-th input; recomputed rather than kept in a private array
-// (which spills to memory on some drivers): the second read hits the cache.
+// (which spills to memory on some drivers): `load` hands back the element's prefetched values.
 fn weighted_delta(k: u32, i: u32, base: f32) -> f32 {
-    let slot = params.first_input + k;
+    let slot = FIRST_INPUT + k;
     return sparse_delta(slot, i, base) * params.slots[slot].weight;
 }
 
@@ -20,23 +20,23 @@ fn merge_one(i: u32) -> f32 {
     var mixed = bitcast<f32>(0x80000000u); // -0.0, as the CPU starts its sum
     var divisor = params.b;
     if (election == 0u) {
-        for (var k = 0u; k < params.count; k++) {
+        for (var k = 0u; k < INPUTS; k++) {
             mixed += weighted_delta(k, i, base);
         }
     } else {
         var score = 0.0;
-        for (var k = 0u; k < params.count; k++) {
+        for (var k = 0u; k < INPUTS; k++) {
             let d = weighted_delta(k, i, base);
             score += select(d, sign_of(d), election == 2u);
         }
         let elected = select(-1.0, 1.0, score >= 0.0);
         mixed = 0.0;
         divisor = 0.0;
-        for (var k = 0u; k < params.count; k++) {
+        for (var k = 0u; k < INPUTS; k++) {
             let d = weighted_delta(k, i, base);
             let agrees = sign_of(d) == elected;
             mixed += select(0.0, d, agrees);
-            divisor += select(0.0, params.slots[params.first_input + k].weight, agrees);
+            divisor += select(0.0, params.slots[FIRST_INPUT + k].weight, agrees);
         }
         if (divisor == 0.0) {
             divisor = 1.0;

@@ -2,8 +2,8 @@
 
 fn merge_one(i: u32) -> f32 {
     var o = 0.0;
-    for (var k = 0u; k < params.count; k++) {
-        let slot = params.first_input + k;
+    for (var k = 0u; k < INPUTS; k++) {
+        let slot = FIRST_INPUT + k;
         o += load(slot, i) * params.slots[slot].weight;
     }
     if (params.a != 1.0) {

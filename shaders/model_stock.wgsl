@@ -2,10 +2,10 @@
 // vector's ratio t from the table (one per tensor, or per row with `filter_wise`).
 
 fn merge_one(i: u32) -> f32 {
-    var sum = load(params.first_input, i);
-    for (var k = 1u; k < params.count; k++) {
-        sum += load(params.first_input + k, i);
+    var sum = load(FIRST_INPUT, i);
+    for (var k = 1u; k < INPUTS; k++) {
+        sum += load(FIRST_INPUT + k, i);
     }
     let t = table_word(i, 0u, 1u);
-    return t * (sum / f32(params.count)) + (1.0 - t) * load(0u, i);
+    return t * (sum / f32(INPUTS)) + (1.0 - t) * load(0u, i);
 }

@@ -4,12 +4,12 @@
 fn merge_one(i: u32) -> f32 {
     let base = load(0u, i);
     var count = 0u;
-    for (var k = 0u; k < params.count; k++) {
-        count += u32(abs(load(params.first_input + k, i) - base) > params.a);
+    for (var k = 0u; k < INPUTS; k++) {
+        count += u32(abs(load(FIRST_INPUT + k, i) - base) > params.a);
     }
     var merged = 0.0;
-    for (var k = 0u; k < params.count; k++) {
-        let delta = load(params.first_input + k, i) - base;
+    for (var k = 0u; k < INPUTS; k++) {
+        let delta = load(FIRST_INPUT + k, i) - base;
         if (abs(delta) > params.a) {
             merged += div_count(delta, count);
         }

@@ -12,15 +12,15 @@ fn merge_one(i: u32) -> f32 {
         return base + 0.0;
     }
     var score = bitcast<f32>(0x80000000u);
-    for (var k = 0u; k < params.count; k++) {
+    for (var k = 0u; k < INPUTS; k++) {
         score += task_delta(k, i, base);
     }
     let elected = select(-1.0, 1.0, score >= 0.0);
     var merged = 0.0;
     var divisor = 0.0;
-    for (var k = 0u; k < params.count; k++) {
+    for (var k = 0u; k < INPUTS; k++) {
         let d = task_delta(k, i, base);
-        let w = select(0.0, params.slots[params.first_input + k].weight, sign_of(d) == elected);
+        let w = select(0.0, params.slots[FIRST_INPUT + k].weight, sign_of(d) == elected);
         merged += d * w;
         divisor += w;
     }

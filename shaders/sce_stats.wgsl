@@ -36,7 +36,7 @@ fn squares(
             kept[e] = sce_selected(first + e, bases[e]);
         }
     }
-    for (var k = 0u; k < params.count; k++) {
+    for (var k = 0u; k < INPUTS; k++) {
         var sum = vec2<f32>(0.0);
         for (var e = 0u; e < 2u; e++) {
             if (kept[e]) {
@@ -53,8 +53,8 @@ fn squares(
         }
         workgroupBarrier();
         if (lid == 0u) {
-            stats[2u * (group * params.count + k)] = partial[0].x;
-            stats[2u * (group * params.count + k) + 1u] = partial[0].y;
+            stats[2u * (group * INPUTS + k)] = partial[0].x;
+            stats[2u * (group * INPUTS + k) + 1u] = partial[0].y;
         }
         workgroupBarrier();
     }

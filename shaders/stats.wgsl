@@ -15,7 +15,7 @@ const ROW_BLOCK: u32 = 64u;
 var<workgroup> lanes: array<vec2<f32>, 256>;
 
 fn pair_count() -> u32 {
-    return params.count * (params.count + 1u) / 2u;
+    return INPUTS * (INPUTS + 1u) / 2u;
 }
 
 fn write_partial(slot: u32, sum: vec2<f32>) {
@@ -38,8 +38,8 @@ fn gram_rows(
     let end = min(min(first + SEGMENT, (row + 1u) * row_len), params.start + params.len);
     let begin = max(first, params.start);
     var pair = 0u;
-    for (var a = 0u; a < params.count; a++) {
-        for (var b = a; b < params.count; b++) {
+    for (var a = 0u; a < INPUTS; a++) {
+        for (var b = a; b < INPUTS; b++) {
             var sum = vec2<f32>(0.0);
             for (var e = begin + lid; e < end; e += 256u) {
                 let i = e - params.start;
@@ -77,8 +77,8 @@ fn gram_columns(
     let first_row = (params.u3 + block) * ROW_BLOCK;
     let end = params.start + params.len;
     var pair = 0u;
-    for (var a = 0u; a < params.count; a++) {
-        for (var b = a; b < params.count; b++) {
+    for (var a = 0u; a < INPUTS; a++) {
+        for (var b = a; b < INPUTS; b++) {
             var sum = vec2<f32>(0.0);
             for (var r = first_row; r < first_row + ROW_BLOCK; r++) {
                 let e = r * stride + column;

@@ -9,6 +9,8 @@
 //  locate:    one workgroup on one block: chunk index of the u1-th element with key u0 → stats[0].
 
 const BINS: u32 = 2048u;
+// The histograms' ELEMENTS_PER_WORKGROUP is 512 · PAIRS_PER_INVOCATION; this file's other
+// entries have their own, so the histograms' is spelled out here.
 const PAIRS_PER_INVOCATION: u32 = 8u;
 
 @group(0) @binding(2) var<storage, read_write> stats: array<atomic<u32>>;
@@ -24,12 +26,11 @@ fn key_at(i: u32) -> u32 {
     return magnitude_key(load(params.mode, i) - load(0u, i));
 }
 
-/// The bin of element `i`'s digit, or BINS when it is outside the chunk or the prefix.
-fn digit_bin(i: u32) -> u32 {
+/// The bin of digit `key` of element `i`, or BINS when it is outside the chunk or the prefix.
+fn digit_bin(i: u32, key: u32) -> u32 {
     if (i >= params.len) {
         return BINS;
     }
-    let key = key_at(i);
     // Shifting by 31 leaves 0 for every key: the first digit counts all elements.
     if ((key >> (params.u0 + params.u1)) != params.u2) {
         return BINS;
@@ -37,9 +38,24 @@ fn digit_bin(i: u32) -> u32 {
     return (key >> params.u0) & ((1u << params.u1) - 1u);
 }
 
-/// The j-th element of invocation `lid` in workgroup `wid` (each takes 2 × PAIRS_PER_INVOCATION).
-fn histogram_element(wid: vec3<u32>, nwg: vec3<u32>, lid: u32, j: u32) -> u32 {
-    return workgroup_index(wid, nwg) * 512u * PAIRS_PER_INVOCATION + j * 256u + lid;
+/// The bins of the 2 × PAIRS_PER_INVOCATION elements of invocation `lid`: pairs j·256 + lid of
+/// its workgroup's (one word of halves each, so each load instruction reads consecutive words),
+/// all loaded before any is counted.
+fn invocation_bins(wid: vec3<u32>, nwg: vec3<u32>, lid: u32) -> array<u32, 2u * PAIRS_PER_INVOCATION> {
+    let first = workgroup_index(wid, nwg) * 256u * PAIRS_PER_INVOCATION;
+    var found: array<u32, 2u * PAIRS_PER_INVOCATION>;
+    for (var j = 0u; j < PAIRS_PER_INVOCATION; j++) {
+        let p = first + j * 256u + lid;
+        // Both slots are read whatever u3 says: no branch between the loads.
+        let x = fetch_pair(params.mode, p);
+        let base = fetch_pair(0u, p);
+        let delta = vec2<u32>(magnitude_key(x.x - base.x), magnitude_key(x.y - base.y));
+        let value = vec2<u32>(magnitude_key(x.x), magnitude_key(x.y));
+        let keys = select(delta, value, params.u3 == 1u);
+        found[2u * j] = digit_bin(2u * p, keys.x);
+        found[2u * j + 1u] = digit_bin(2u * p + 1u, keys.y);
+    }
+    return found;
 }
 
 @compute @workgroup_size(256)
@@ -51,11 +67,11 @@ fn histogram(
     for (var b = lid; b < BINS; b += 256u) {
         atomicStore(&bins[b], 0u);
     }
+    let found = invocation_bins(wid, nwg, lid);
     workgroupBarrier();
     for (var j = 0u; j < 2u * PAIRS_PER_INVOCATION; j++) {
-        let bin = digit_bin(histogram_element(wid, nwg, lid, j));
-        if (bin < BINS) {
-            atomicAdd(&bins[bin], 1u);
+        if (found[j] < BINS) {
+            atomicAdd(&bins[found[j]], 1u);
         }
     }
     workgroupBarrier();
@@ -73,10 +89,10 @@ fn histogram_global(
     @builtin(num_workgroups) nwg: vec3<u32>,
     @builtin(local_invocation_index) lid: u32,
 ) {
+    let found = invocation_bins(wid, nwg, lid);
     for (var j = 0u; j < 2u * PAIRS_PER_INVOCATION; j++) {
-        let bin = digit_bin(histogram_element(wid, nwg, lid, j));
-        if (bin < BINS) {
-            atomicAdd(&stats[bin], 1u);
+        if (found[j] < BINS) {
+            atomicAdd(&stats[found[j]], 1u);
         }
     }
 }

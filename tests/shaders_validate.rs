@@ -1,11 +1,37 @@
 #![cfg(feature = "gpu")]
 //! Every WGSL file parses and validates with naga (no device needed), as composed for each
-//! kernel and output dtype, without `shader-f16` or other optional capabilities, within the
-//! limits a browser's WebGPU guarantees.
+//! kernel, output dtype and slot layout (count, mixed dtypes), without `shader-f16` or other
+//! optional capabilities, within the limits a browser's WebGPU guarantees.
 
 use mixmerge::dtype::DType;
-use mixmerge::gpu::shaders::{self, Kernel};
+use mixmerge::gpu::shaders::{self, dtype_code, Kernel, Variant};
 use wgpu::naga;
+
+/// Slot layouts of the variants validated: (slot dtypes, inputs, first input).
+fn layouts() -> Vec<(Vec<DType>, u32, u32)> {
+    use DType::*;
+    let many: Vec<DType> = (0..17).map(|s| [BF16, F16, F32][s % 3]).collect();
+    vec![
+        (vec![F32], 1, 0),
+        (vec![BF16, F16, F32], 2, 1),
+        (vec![F16, BF16], 2, 0),
+        (many, 16, 1),
+    ]
+}
+
+fn variant(
+    kernel: Kernel,
+    out: DType,
+    (dtypes, inputs, first): &(Vec<DType>, u32, u32),
+) -> Variant {
+    let codes = dtypes.iter().map(|&d| dtype_code(d)).collect();
+    Variant::new(kernel, out, codes, *inputs, *first)
+}
+
+/// Constants of a variant, for preludes validated on their own.
+fn constants() -> String {
+    variant(Kernel::Gta, DType::BF16, &layouts()[1]).constants()
+}
 
 fn validate(name: &str, source: &str) -> naga::Module {
     let module = naga::front::wgsl::parse_str(source)
@@ -20,10 +46,13 @@ fn validate(name: &str, source: &str) -> naga::Module {
 }
 
 #[test]
-fn every_kernel_validates_for_every_output_dtype() {
+fn every_kernel_validates_for_every_output_dtype_and_slot_layout() {
     for kernel in Kernel::ALL {
-        for out in [DType::F32, DType::F16, DType::BF16] {
-            let module = validate(kernel.file(), &shaders::source(kernel, out));
+        for (out, layout) in [DType::F32, DType::F16, DType::BF16]
+            .into_iter()
+            .flat_map(|out| layouts().into_iter().map(move |l| (out, l)))
+        {
+            let module = validate(kernel.file(), &variant(kernel, out, &layout).source());
             let entry = module
                 .entry_points
                 .iter()
@@ -45,16 +74,19 @@ fn every_kernel_validates_for_every_output_dtype() {
 fn preludes_validate_on_their_own() {
     validate("common/dtype.wgsl", shaders::DTYPE);
     validate("common/rng.wgsl", shaders::RNG);
+    let constants = constants();
     validate(
         "common/chunk.wgsl",
-        &[shaders::DTYPE, shaders::CHUNK].join("\n"),
+        &[&constants, shaders::DTYPE, shaders::CHUNK].join("\n"),
     );
     validate(
         "common/sparsify.wgsl",
         &[
+            &constants,
             shaders::DTYPE,
             shaders::RNG,
             shaders::CHUNK,
+            shaders::DIRECT,
             shaders::SPARSIFY,
         ]
         .join("\n"),
@@ -62,8 +94,10 @@ fn preludes_validate_on_their_own() {
     validate(
         "common/reduce.wgsl + vectors.wgsl",
         &[
+            &constants,
             shaders::DTYPE,
             shaders::CHUNK,
+            shaders::DIRECT,
             shaders::REDUCE,
             shaders::VECTORS,
         ]
@@ -73,9 +107,11 @@ fn preludes_validate_on_their_own() {
     validate(
         "common/variance.wgsl",
         &[
+            &constants,
             shaders::DTYPE,
             shaders::RNG,
             shaders::CHUNK,
+            shaders::DIRECT,
             shaders::SPARSIFY,
             shaders::DIVIDE,
             shaders::VARIANCE,
@@ -87,7 +123,11 @@ fn preludes_validate_on_their_own() {
 #[test]
 fn workgroup_memory_fits_the_webgpu_minimum() {
     for kernel in Kernel::ALL {
-        let module = validate(kernel.file(), &shaders::source(kernel, DType::F32));
+        let largest = layouts().pop().expect("a layout");
+        let module = validate(
+            kernel.file(),
+            &variant(kernel, DType::F32, &largest).source(),
+        );
         let mut layouter = naga::proc::Layouter::default();
         layouter.update(module.to_ctx()).expect("layout");
         let bytes: u32 = module

@@ -24,7 +24,8 @@ struct Params {
     // Elements in this chunk, and the tensor index of its first one.
     len: u32,
     start: u32,
-    // Non-base inputs, and the slot of the first one (1 when slot 0 holds the base).
+    // Non-base inputs, and the slot of the first one (1 when slot 0 holds the base); kernels
+    // read them as the constants INPUTS and FIRST_INPUT of their variant.
     count: u32,
     first_input: u32,
     // Kernel-specific scalars.
@@ -42,13 +43,32 @@ struct Params {
 @group(0) @binding(0) var<storage, read> params: Params;
 @group(0) @binding(1) var<storage, read> inputs: array<u32>;
 
-fn load(slot: u32, i: u32) -> f32 {
+// A pipeline variant fixes SLOTS, SLOT_DTYPES, INPUTS (= `count`), FIRST_INPUT (=
+// `first_input`) and OUT_DTYPE as constants (src/gpu/shaders.rs `Variant`): with a constant
+// slot, the dtype branches below fold away.
+fn slot_dtype(slot: u32) -> u32 {
+    return SLOT_DTYPES[slot];
+}
+
+// Element i of a slot, straight from memory.
+fn fetch(slot: u32, i: u32) -> f32 {
     let offset = params.slots[slot].offset;
-    let dtype = params.slots[slot].dtype;
+    let dtype = slot_dtype(slot);
     if (dtype == DTYPE_F32) {
         return bitcast<f32>(inputs[offset + i]);
     }
     return decode_half(dtype, inputs[offset + (i >> 1u)], i);
+}
+
+// Elements 2p and 2p + 1 of a slot: one word of halves, two words of f32.
+fn fetch_pair(slot: u32, p: u32) -> vec2<f32> {
+    let offset = params.slots[slot].offset;
+    let dtype = slot_dtype(slot);
+    if (dtype == DTYPE_F32) {
+        return vec2<f32>(bitcast<f32>(inputs[offset + 2u * p]), bitcast<f32>(inputs[offset + 2u * p + 1u]));
+    }
+    let word = inputs[offset + p];
+    return vec2<f32>(decode_half(dtype, word, 0u), decode_half(dtype, word, 1u));
 }
 
 // Workgroups run 256 invocations over a 2-D grid (≤ 65535 per dimension).

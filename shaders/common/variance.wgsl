@@ -4,21 +4,21 @@
 // `one` (a runtime 1.0) so that no driver fuses it with the sum into an FMA.
 
 fn task_delta(k: u32, i: u32, base: f32) -> f32 {
-    return load(params.first_input + k, i) - base;
+    return load(FIRST_INPUT + k, i) - base;
 }
 
 fn variance(i: u32, base: f32, one: f32) -> f32 {
     var sum = bitcast<f32>(0x80000000u);
-    for (var k = 0u; k < params.count; k++) {
+    for (var k = 0u; k < INPUTS; k++) {
         sum += task_delta(k, i, base);
     }
-    let mean = div_count(sum, params.count);
+    let mean = div_count(sum, INPUTS);
     var squares = bitcast<f32>(0x80000000u);
-    for (var k = 0u; k < params.count; k++) {
+    for (var k = 0u; k < INPUTS; k++) {
         let t = task_delta(k, i, base) - mean;
         squares += (t * t) * one;
     }
-    return div_count(squares, params.count);
+    return div_count(squares, INPUTS);
 }
 
 // Whether element i (variance v) survives SCE's selection: mode 0 all, 1 none, 2 the top-k

@@ -3,7 +3,7 @@
 // Per-vector coefficients sit in a table in `inputs` from word u2 on, a fixed number of words each.
 
 fn vector_at(k: u32, i: u32) -> f32 {
-    let x = load(params.first_input + k, i);
+    let x = load(FIRST_INPUT + k, i);
     if ((params.mode & 1u) != 0u) {
         return x - load(0u, i);
     }

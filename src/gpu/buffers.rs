@@ -1,6 +1,7 @@
 //! Reused device buffers of one tensor merge, grown on demand, and the dispatch/read-back steps.
 
 use std::ops::Range;
+use std::sync::Arc;
 
 use super::gpu_error;
 use super::params::Params;
@@ -346,22 +347,8 @@ impl Scratch {
         read_bytes: u64,
     ) -> Option<(wgpu::Buffer, u64)> {
         let device = &ctx.device;
-        let params_bytes = params.bytes();
-        let params_buffer = self.params.get(device, params_bytes.len() as u64);
-        ctx.queue.write_buffer(params_buffer, 0, &params_bytes);
-        let params_buffer = params_buffer.clone();
-        let inputs = self.inputs.get_keeping(ctx, input_bytes, self.live).clone();
-        let result = self.result.get(device, result_bytes).clone();
-        let pipeline = ctx.pipelines.get(device, kernel, out);
-        let bind_group = device.create_bind_group(&wgpu::BindGroupDescriptor {
-            label: None,
-            layout: &pipeline.get_bind_group_layout(0),
-            entries: &[
-                entry(0, &params_buffer, params_bytes.len() as u64),
-                entry(1, &inputs, input_bytes.max(4)),
-                entry(2, &result, result_bytes.max(4)),
-            ],
-        });
+        let (pipeline, bind_group, result) =
+            self.bind(ctx, kernel, out, params, input_bytes, result_bytes);
         let mut encoder = device.create_command_encoder(&Default::default());
         if clear {
             encoder.clear_buffer(&result, 0, Some(result_bytes.next_multiple_of(4)));
@@ -388,6 +375,72 @@ impl Scratch {
         // The read-back waits for this submission, and so for everything before it.
         self.unsettled = false;
         Some((readback, read_bytes))
+    }
+
+    /// Records `repeats` dispatches of `kernel` (as [`Scratch::run`] runs it, params written
+    /// once) in one compute pass and submits them together, for the benchmark: one submission's
+    /// overhead spread over many dispatches leaves the device's time. Does not wait.
+    #[allow(clippy::too_many_arguments)]
+    pub fn run_repeated(
+        &mut self,
+        ctx: &GpuContext,
+        kernel: Kernel,
+        out: DType,
+        params: &Params,
+        input_bytes: u64,
+        workgroups: u32,
+        result_bytes: u64,
+        repeats: usize,
+    ) {
+        let device = &ctx.device;
+        let (pipeline, bind_group, _) =
+            self.bind(ctx, kernel, out, params, input_bytes, result_bytes);
+        let (x, y) = grid(
+            workgroups,
+            device.limits().max_compute_workgroups_per_dimension,
+        );
+        let mut encoder = device.create_command_encoder(&Default::default());
+        {
+            let mut pass = encoder.begin_compute_pass(&Default::default());
+            pass.set_pipeline(&pipeline);
+            pass.set_bind_group(0, &bind_group, &[]);
+            for _ in 0..repeats {
+                pass.dispatch_workgroups(x, y, 1);
+            }
+        }
+        ctx.queue.submit([encoder.finish()]);
+        self.unsettled = true;
+    }
+
+    /// Writes `params` and binds the three buffers for `kernel`'s pipeline variant; returns the
+    /// pipeline, the bind group and the result buffer.
+    fn bind(
+        &mut self,
+        ctx: &GpuContext,
+        kernel: Kernel,
+        out: DType,
+        params: &Params,
+        input_bytes: u64,
+        result_bytes: u64,
+    ) -> (Arc<wgpu::ComputePipeline>, wgpu::BindGroup, wgpu::Buffer) {
+        let device = &ctx.device;
+        let params_bytes = params.bytes();
+        let params_buffer = self.params.get(device, params_bytes.len() as u64);
+        ctx.queue.write_buffer(params_buffer, 0, &params_bytes);
+        let params_buffer = params_buffer.clone();
+        let inputs = self.inputs.get_keeping(ctx, input_bytes, self.live).clone();
+        let result = self.result.get(device, result_bytes).clone();
+        let pipeline = ctx.pipelines.get(device, kernel, out, params);
+        let bind_group = device.create_bind_group(&wgpu::BindGroupDescriptor {
+            label: None,
+            layout: &pipeline.get_bind_group_layout(0),
+            entries: &[
+                entry(0, &params_buffer, params_bytes.len() as u64),
+                entry(1, &inputs, input_bytes.max(4)),
+                entry(2, &result, result_bytes.max(4)),
+            ],
+        });
+        (pipeline, bind_group, result)
     }
 }
 

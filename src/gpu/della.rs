@@ -178,7 +178,7 @@ impl DellaPlan {
             let ranks = regions.word(input);
             run(
                 Kernel::DellaRank,
-                len.div_ceil(256) as u32,
+                Kernel::DellaRank.workgroups(len),
                 4 * len as u64,
                 ranks,
             )

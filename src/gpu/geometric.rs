@@ -223,6 +223,11 @@ pub(crate) struct ApplyPass<'p> {
 }
 
 impl<'p> ApplyPass<'p> {
+    /// The apply kernel's params (the benchmark dispatches them itself).
+    pub fn params(&self) -> &Params {
+        &self.params
+    }
+
     pub async fn new(
         ctx: &GpuContext,
         tensor: &GpuTensor<'_>,
@@ -295,7 +300,7 @@ impl<'p> ApplyPass<'p> {
         sink: &mut dyn FnMut(&[u8]) -> Result<()>,
     ) -> Result<()> {
         let input_bytes = self.upload(ctx, scratch, reader, range).await?;
-        let groups = range.len().div_ceil(512) as u32;
+        let groups = self.plan.kernel.workgroups(range.len());
         let out_bytes = range.len() * self.output.size();
         (scratch)
             .run_into(
@@ -307,32 +312,6 @@ impl<'p> ApplyPass<'p> {
                 groups,
                 out_bytes,
                 sink,
-            )
-            .await
-    }
-
-    /// Runs the apply kernel on the uploaded chunk `range`; returns its encoded words when
-    /// `read_back`.
-    pub async fn dispatch(
-        &self,
-        ctx: &GpuContext,
-        scratch: &mut Scratch,
-        input_bytes: u64,
-        len: usize,
-        read_back: bool,
-    ) -> Result<Vec<u8>> {
-        let out_bytes = ((len * self.output.size()).div_ceil(4) * 4) as u64;
-        scratch
-            .run(
-                ctx,
-                self.plan.kernel,
-                self.output,
-                &self.params,
-                input_bytes,
-                len.div_ceil(512) as u32,
-                out_bytes,
-                false,
-                if read_back { out_bytes } else { 0 },
             )
             .await
     }

@@ -2,6 +2,9 @@
 
 use bytemuck::{Pod, Zeroable};
 
+use super::shaders::{Kernel, Variant};
+use crate::dtype::DType;
+
 /// Sparsifier codes of `Slot::sparsify`.
 pub const SPARSIFY_DENSE: u32 = 0;
 pub const SPARSIFY_BERNOULLI: u32 = 1;
@@ -58,6 +61,13 @@ pub struct Params {
 }
 
 impl Params {
+    /// The pipeline variant of `kernel` that reads these slots.
+    pub fn variant(&self, kernel: Kernel, out: DType) -> Variant {
+        let dtypes = self.slots.iter().map(|s| s.dtype).collect();
+        let header = &self.header;
+        Variant::new(kernel, out, dtypes, header.count, header.first_input)
+    }
+
     pub fn bytes(&self) -> Vec<u8> {
         let mut bytes = bytemuck::bytes_of(&self.header).to_vec();
         bytes.extend_from_slice(bytemuck::cast_slice(&self.slots));

@@ -94,7 +94,7 @@ impl ScePlan {
         let mut sums = vec![0f64; n];
         let visit =
             async |scratch: &mut Scratch, range: &Range<usize>, params: &Params, bytes: u64| {
-                let groups = range.len().div_ceil(512) as u64;
+                let groups = Kernel::SceSquares.workgroups(range.len()) as u64;
                 let result = groups * n as u64 * 8;
                 let partials = scratch
                     .run(
@@ -209,7 +209,7 @@ impl KeySource for VarianceKeys {
                 DType::F32,
                 p,
                 bytes,
-                len.div_ceil(256) as u32,
+                Kernel::SceVariances.workgroups(range.len()),
                 at + len * 4,
                 false,
                 0,

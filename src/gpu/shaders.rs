@@ -1,5 +1,5 @@
 //! The one file that names the WGSL sources: each kernel is its own file in `shaders/`, composed
-//! after the shared preludes it needs and a line fixing the output dtype.
+//! after the shared preludes it needs and the constants of its variant (output dtype, slots).
 
 use crate::dtype::DType;
 
@@ -7,6 +7,7 @@ pub const DTYPE: &str = include_str!("../../shaders/common/dtype.wgsl");
 pub const RNG: &str = include_str!("../../shaders/common/rng.wgsl");
 pub const CHUNK: &str = include_str!("../../shaders/common/chunk.wgsl");
 pub const ELEMENTWISE: &str = include_str!("../../shaders/common/elementwise.wgsl");
+pub const DIRECT: &str = include_str!("../../shaders/common/direct.wgsl");
 pub const SPARSIFY: &str = include_str!("../../shaders/common/sparsify.wgsl");
 pub const REDUCE: &str = include_str!("../../shaders/common/reduce.wgsl");
 pub const VECTORS: &str = include_str!("../../shaders/common/vectors.wgsl");
@@ -34,6 +35,7 @@ pub const FILES: &[(&str, &str)] = &[
     ("common/rng.wgsl", RNG),
     ("common/chunk.wgsl", CHUNK),
     ("common/elementwise.wgsl", ELEMENTWISE),
+    ("common/direct.wgsl", DIRECT),
     ("common/sparsify.wgsl", SPARSIFY),
     ("common/reduce.wgsl", REDUCE),
     ("common/vectors.wgsl", VECTORS),
@@ -163,6 +165,24 @@ impl Kernel {
         )
     }
 
+    /// Elements one workgroup covers (`ELEMENTS_PER_WORKGROUP` in the kernel's source). Grids
+    /// of the Gram, DELLA sort and topk locate kernels follow segments, tiles and blocks: their
+    /// callers size them.
+    pub fn elements_per_workgroup(self) -> usize {
+        match self {
+            _ if self.is_elementwise() => 2048,
+            // 512 · PAIRS_PER_INVOCATION of topk.wgsl.
+            Kernel::TopkHistogram | Kernel::TopkHistogramGlobal | Kernel::SparsifyL1 => 4096,
+            Kernel::TopkCountKey | Kernel::SceSquares => 512,
+            _ => 256,
+        }
+    }
+
+    /// Workgroups covering a chunk of `len` elements.
+    pub fn workgroups(self, len: usize) -> u32 {
+        len.div_ceil(self.elements_per_workgroup()) as u32
+    }
+
     /// Preludes beyond the ones every kernel gets.
     fn preludes(self) -> &'static [&'static str] {
         match self {
@@ -212,17 +232,75 @@ pub fn dtype_code(dtype: DType) -> u32 {
     }
 }
 
-/// The full module of `kernel` writing `out` elements.
-pub fn source(kernel: Kernel, out: DType) -> String {
-    let mut parts = vec![DTYPE, RNG, CHUNK, SPARSIFY];
-    parts.extend(kernel.preludes());
-    if kernel.is_elementwise() {
-        parts.push(ELEMENTWISE);
+/// One compiled form of a kernel: its output dtype and, as WGSL constants, the slots it reads
+/// (their count and dtypes) and where its inputs start, so slot loops have constant bounds
+/// (drivers unroll them and issue every slot's loads together) and dtype branches fold.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Variant {
+    pub kernel: Kernel,
+    /// Output dtype; F32 for statistics kernels, which write no elements.
+    pub out: DType,
+    /// Dtype code (`dtype_code`) of each kernel slot, base first when there is one.
+    pub slot_dtypes: Vec<u32>,
+    /// Non-base inputs (`Params::count`) and the slot of the first one.
+    pub inputs: u32,
+    pub first_input: u32,
+}
+
+impl Variant {
+    pub fn new(
+        kernel: Kernel,
+        out: DType,
+        slot_dtypes: Vec<u32>,
+        inputs: u32,
+        first_input: u32,
+    ) -> Self {
+        let out = if kernel.is_elementwise() {
+            out
+        } else {
+            DType::F32
+        };
+        Variant {
+            kernel,
+            out,
+            slot_dtypes,
+            inputs,
+            first_input,
+        }
     }
-    parts.push(kernel.body());
-    format!(
-        "const OUT_DTYPE: u32 = {}u;\n{}",
-        dtype_code(out),
-        parts.join("\n")
-    )
+
+    /// The full module: the variant's constants, the preludes, then the kernel.
+    pub fn source(&self) -> String {
+        let kernel = self.kernel;
+        let mut parts = vec![DTYPE, RNG, CHUNK, SPARSIFY];
+        parts.extend(kernel.preludes());
+        parts.push(if kernel.is_elementwise() {
+            ELEMENTWISE
+        } else {
+            DIRECT
+        });
+        parts.push(kernel.body());
+        format!("{}{}", self.constants(), parts.join("\n"))
+    }
+
+    /// The WGSL constants of this variant, one line each.
+    pub fn constants(&self) -> String {
+        // An empty slot list still declares a one-element array (WGSL has no empty arrays).
+        let dtypes: Vec<String> = match self.slot_dtypes.as_slice() {
+            [] => vec!["0u".into()],
+            codes => codes.iter().map(|c| format!("{c}u")).collect(),
+        };
+        format!(
+            "const OUT_DTYPE: u32 = {}u;\nconst SLOTS: u32 = {}u;\n\
+             const SLOT_DTYPES = array<u32, SLOTS>({});\n\
+             const INPUTS: u32 = {}u;\nconst FIRST_INPUT: u32 = {}u;\n\
+             const ELEMENTS_PER_WORKGROUP: u32 = {}u;\n",
+            dtype_code(self.out),
+            dtypes.len(),
+            dtypes.join(", "),
+            self.inputs,
+            self.first_input,
+            self.kernel.elements_per_workgroup(),
+        )
+    }
 }

@@ -148,7 +148,7 @@ async fn merge_planned(
                 tensor.output,
                 &params,
                 input_bytes,
-                range.len().div_ceil(512) as u32,
+                plan.kernel.workgroups(range.len()),
                 range.len() * out_size,
                 sink,
             )
@@ -407,7 +407,7 @@ pub(crate) async fn l1_partials(
     input_bytes: u64,
     len: usize,
 ) -> Result<(f64, f64)> {
-    let groups = len.div_ceil(512) as u64;
+    let groups = Kernel::SparsifyL1.workgroups(len) as u64;
     // common/reduce.wgsl pins its error-free steps by multiplying with `c`: it must be 1.
     let mut params = params.clone();
     params.header.c = 1.0;

@@ -15,7 +15,6 @@ use crate::error::Result;
 
 /// (shift, bits) of each digit, most significant first.
 const DIGITS: [(u32, u32); 3] = [(20, 11), (9, 11), (0, 9)];
-const PAIRS_PER_INVOCATION: usize = 8;
 const BLOCK: usize = 512;
 
 /// Where the keys of a rank cut come from, chunk by chunk.
@@ -111,7 +110,7 @@ pub async fn rank_cut(
                     DType::F32,
                     &params,
                     bytes,
-                    range.len().div_ceil(BLOCK * PAIRS_PER_INVOCATION) as u32,
+                    histogram_kernel.workgroups(range.len()),
                     2048 * 4,
                     c == 0,
                     if last { bins as u64 * 4 } else { 0 },

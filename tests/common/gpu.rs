@@ -108,10 +108,15 @@ pub fn cpu_merge(recipe: &TensorRecipe, data: &MemorySlots, out: DType) -> Vec<u
             v
         })
         .collect();
+    cpu_merge_values(recipe, &decoded, out)
+}
+
+/// The CPU twin's merge of decoded slots (the base first when present), encoded in `out`.
+pub fn cpu_merge_values(recipe: &TensorRecipe, decoded: &[Vec<f32>], out: DType) -> Vec<u8> {
     let (base, inputs) = if recipe.has_base {
         (Some(decoded[0].as_slice()), &decoded[1..])
     } else {
-        (None, &decoded[..])
+        (None, decoded)
     };
     let inputs: Vec<&[f32]> = inputs.iter().map(Vec::as_slice).collect();
     let chunk = Chunk {
