@@ -76,6 +76,7 @@ impl ReadAhead for NothingAhead {
     fn recycle(&mut self, _bytes: Vec<u8>) {}
 }
 
+/// The executor both callers share: every tensor of `plan`, slots read ahead taken from `ahead`.
 pub(crate) async fn run_tensors<S, K, H>(
     ctx: &GpuContext,
     plan: &MergePlan,
