@@ -270,24 +270,19 @@ impl Scratch {
         clear: bool,
         read_bytes: u64,
     ) -> Result<Vec<u8>> {
-        use wgpu::ErrorFilter::{OutOfMemory, Validation};
-        let scopes = [OutOfMemory, Validation].map(|f| ctx.device.push_error_scope(f));
-        let readback = self.dispatch(
-            ctx,
-            kernel,
-            out,
-            params,
-            input_bytes,
-            workgroups,
-            result_bytes,
-            clear,
-            read_bytes,
-        );
-        for scope in scopes.into_iter().rev() {
-            if let Some(error) = scope.pop().await {
-                return Err(gpu_error(&format!("running {kernel:?}"), error));
-            }
-        }
+        let readback = self
+            .dispatch_checked(
+                ctx,
+                kernel,
+                out,
+                params,
+                input_bytes,
+                workgroups,
+                result_bytes,
+                clear,
+                read_bytes,
+            )
+            .await?;
         match readback {
             Some((buffer, bytes)) => read_back(ctx, &buffer, bytes, |b| b.to_vec()).await,
             None => Ok(Vec::new()),
@@ -308,9 +303,41 @@ impl Scratch {
         out_bytes: usize,
         sink: &mut dyn FnMut(&[u8]) -> Result<()>,
     ) -> Result<()> {
+        let words = out_bytes.next_multiple_of(4) as u64;
+        let readback = self
+            .dispatch_checked(
+                ctx,
+                kernel,
+                out,
+                params,
+                input_bytes,
+                workgroups,
+                words,
+                false,
+                words,
+            )
+            .await?;
+        let (buffer, bytes) = readback.expect("a read-back of at least one word");
+        read_back(ctx, &buffer, bytes, |b| sink(&b[..out_bytes])).await?
+    }
+
+    /// [`Scratch::dispatch`] inside error scopes: a device error (validation, out of memory)
+    /// fails the call, so the executor can merge on the CPU instead.
+    #[allow(clippy::too_many_arguments)]
+    async fn dispatch_checked(
+        &mut self,
+        ctx: &GpuContext,
+        kernel: Kernel,
+        out: DType,
+        params: &Params,
+        input_bytes: u64,
+        workgroups: u32,
+        result_bytes: u64,
+        clear: bool,
+        read_bytes: u64,
+    ) -> Result<Option<(wgpu::Buffer, u64)>> {
         use wgpu::ErrorFilter::{OutOfMemory, Validation};
         let scopes = [OutOfMemory, Validation].map(|f| ctx.device.push_error_scope(f));
-        let words = out_bytes.next_multiple_of(4) as u64;
         let readback = self.dispatch(
             ctx,
             kernel,
@@ -318,17 +345,16 @@ impl Scratch {
             params,
             input_bytes,
             workgroups,
-            words,
-            false,
-            words,
+            result_bytes,
+            clear,
+            read_bytes,
         );
         for scope in scopes.into_iter().rev() {
             if let Some(error) = scope.pop().await {
                 return Err(gpu_error(&format!("running {kernel:?}"), error));
             }
         }
-        let (buffer, bytes) = readback.expect("a read-back of at least one word");
-        read_back(ctx, &buffer, bytes, |b| sink(&b[..out_bytes])).await?
+        Ok(readback)
     }
 
     /// Encodes and submits one dispatch (and the copy to the staging buffer when `read_bytes`
