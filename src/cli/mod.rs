@@ -102,6 +102,7 @@ pub enum Command {
 }
 
 pub fn run(cli: Cli) -> anyhow::Result<()> {
+    limit_simd_from_env()?;
     match cli.command {
         Command::Merge(args) => merge_cmd::run(args),
         Command::Inspect { path, all } => inspect_cmd::run(&path, all),
@@ -130,4 +131,18 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
             shard_size,
         } => synth_cmd::run(&out_dir, &shape, variant, &dtype, shard_size),
     }
+}
+
+/// `MIXMERGE_SIMD=baseline|avx2|avx512` caps the instruction set of the CPU hot loops (results
+/// are identical at every level; this is for measuring).
+fn limit_simd_from_env() -> anyhow::Result<()> {
+    use mixmerge::merge::sparsify::wide::{limit_simd, SimdLevel};
+    let Ok(value) = std::env::var("MIXMERGE_SIMD") else {
+        return Ok(());
+    };
+    let level = SimdLevel::parse(&value).ok_or_else(|| {
+        anyhow::anyhow!("MIXMERGE_SIMD={value:?}: expected baseline, avx2 or avx512")
+    })?;
+    limit_simd(level);
+    Ok(())
 }

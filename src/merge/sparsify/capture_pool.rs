@@ -8,15 +8,17 @@ use std::sync::Mutex;
 /// Buffers kept: two cuts for each of a few inputs of the tensors being prepared.
 const KEPT: usize = 8;
 
-static POOL: Mutex<Vec<Vec<u64>>> = Mutex::new(Vec::new());
+static POOL: Mutex<Pool> = Mutex::new(Pool {
+    buffers: Vec::new(),
+    kept: KEPT,
+});
 
 /// An empty buffer with room for at least `capacity` entries.
 pub fn take(capacity: usize) -> Vec<u64> {
-    let mut pool = POOL.lock().unwrap_or_else(|p| p.into_inner());
-    // The largest kept buffer: the next tensor is rarely bigger than the first ones.
-    let largest = (0..pool.len()).max_by_key(|&i| pool[i].capacity());
-    let mut buffer = largest.map(|i| pool.swap_remove(i)).unwrap_or_default();
-    drop(pool);
+    let mut buffer = POOL
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .take(capacity);
     buffer.clear();
     buffer.reserve(capacity);
     buffer
@@ -24,12 +26,38 @@ pub fn take(capacity: usize) -> Vec<u64> {
 
 /// Returns a buffer for a later tensor.
 pub fn give(buffer: Vec<u64>) {
-    if buffer.capacity() == 0 {
-        return;
+    POOL.lock().unwrap_or_else(|p| p.into_inner()).give(buffer);
+}
+
+struct Pool {
+    buffers: Vec<Vec<u64>>,
+    kept: usize,
+}
+
+impl Pool {
+    /// The smallest kept buffer that is large enough, else the largest (or a new one): big
+    /// buffers stay for big tensors.
+    fn take(&mut self, capacity: usize) -> Vec<u64> {
+        let sizes = || (0..self.buffers.len()).map(|i| (self.buffers[i].capacity(), i));
+        let fits = sizes().filter(|&(size, _)| size >= capacity).min();
+        match fits.or_else(|| sizes().max()) {
+            Some((_, i)) => self.buffers.swap_remove(i),
+            None => Vec::new(),
+        }
     }
-    let mut pool = POOL.lock().unwrap_or_else(|p| p.into_inner());
-    if pool.len() < KEPT {
-        pool.push(buffer);
+
+    /// Keeps `buffer` unless the pool is full of larger ones (whose pages are already touched).
+    fn give(&mut self, buffer: Vec<u64>) {
+        if buffer.capacity() == 0 {
+            return;
+        }
+        if self.buffers.len() < self.kept {
+            return self.buffers.push(buffer);
+        }
+        let smallest = (0..self.buffers.len()).min_by_key(|&i| self.buffers[i].capacity());
+        if let Some(i) = smallest.filter(|&i| self.buffers[i].capacity() < buffer.capacity()) {
+            self.buffers[i] = buffer;
+        }
     }
 }
 
@@ -46,5 +74,22 @@ mod tests {
         let again = take(10);
         assert!(again.is_empty());
         assert!(again.capacity() >= 10);
+    }
+
+    #[test]
+    fn a_full_pool_keeps_its_largest_buffers_and_fits_requests() {
+        let mut pool = Pool {
+            buffers: Vec::new(),
+            kept: 2,
+        };
+        for size in [10, 1000, 100] {
+            pool.give(Vec::with_capacity(size));
+        }
+        let mut kept: Vec<usize> = pool.buffers.iter().map(Vec::capacity).collect();
+        kept.sort_unstable();
+        assert_eq!(kept, [100, 1000]);
+        assert_eq!(pool.take(50).capacity(), 100, "the smallest that fits");
+        assert_eq!(pool.take(5000).capacity(), 1000, "none fits: the largest");
+        assert_eq!(pool.take(1).capacity(), 0, "empty pool: a new buffer");
     }
 }

@@ -121,6 +121,10 @@ impl SampledSelect {
             Some(*key)
         };
         for w in self.windows.iter_mut() {
+            if w.rank == 0 || w.rank == self.numel {
+                // Nothing to capture: the cut is known (see `scan`).
+                continue;
+            }
             let q = w.rank as f64 / self.numel as f64;
             w.hi = key_at(q - WINDOW).unwrap_or(u32::MAX);
             w.lo = key_at(q + WINDOW).unwrap_or(0);
