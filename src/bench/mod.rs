@@ -2,10 +2,12 @@
 //! measured in the same run, peak memory of each merge process.
 
 mod floor;
+mod in_memory;
 mod runner;
 pub mod shapes;
 pub mod synth;
 
+pub use in_memory::{InMemoryModels, InMemoryRow};
 pub use runner::{run_bench, BenchOptions, BenchRow};
 pub use shapes::{ModelShape, SHAPES};
 pub use synth::write_synthetic_model;

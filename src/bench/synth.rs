@@ -6,7 +6,7 @@ use std::path::Path;
 use super::shapes::ModelShape;
 use crate::dtype::DType;
 use crate::error::{MergeError, Result};
-use crate::io::{DirSink, OutputTensor, ShardWriter};
+use crate::io::{DirSink, OutputTensor, ShardSink, ShardWriter};
 use crate::merge::rng::{tensor_key, Stream};
 
 const GENERATION_CHUNK: usize = 1 << 20;
@@ -36,9 +36,33 @@ pub fn write_synthetic_model(
     max_shard_bytes: u64,
 ) -> Result<()> {
     std::fs::create_dir_all(dir).map_err(|e| MergeError::io(dir.display(), e))?;
+    write_synthetic_shards(DirSink::new(dir), shape, dtype, variant, max_shard_bytes)?;
+    let config = serde_json::to_string_pretty(&shape.config_json()).expect("JSON serialises");
+    let path = dir.join("config.json");
+    std::fs::write(&path, config).map_err(|e| MergeError::io(path.display(), e))
+}
+
+/// The single safetensors file of `shape`'s model `variant`, in memory.
+pub fn synthetic_checkpoint_bytes(
+    shape: &ModelShape,
+    dtype: DType,
+    variant: u32,
+) -> Result<Vec<u8>> {
+    let mut file = Vec::new();
+    write_synthetic_shards(OneFileSink(&mut file), shape, dtype, variant, u64::MAX)?;
+    Ok(file)
+}
+
+fn write_synthetic_shards<K: ShardSink>(
+    sink: K,
+    shape: &ModelShape,
+    dtype: DType,
+    variant: u32,
+    max_shard_bytes: u64,
+) -> Result<()> {
     let tensors = shape.tensors(dtype);
     let mut writer = ShardWriter::new(
-        DirSink::new(dir),
+        sink,
         tensors.clone(),
         max_shard_bytes,
         [("format".to_string(), "pt".to_string())].into(),
@@ -60,7 +84,24 @@ pub fn write_synthetic_model(
         }
     }
     writer.finish()?;
-    let config = serde_json::to_string_pretty(&shape.config_json()).expect("JSON serialises");
-    let path = dir.join("config.json");
-    std::fs::write(&path, config).map_err(|e| MergeError::io(path.display(), e))
+    Ok(())
+}
+
+/// Collects the one file a writer without a shard limit produces.
+struct OneFileSink<'a>(&'a mut Vec<u8>);
+
+impl ShardSink for OneFileSink<'_> {
+    fn begin_file(&mut self, _name: &str) -> Result<()> {
+        self.0.clear();
+        Ok(())
+    }
+
+    fn write(&mut self, bytes: &[u8]) -> Result<()> {
+        self.0.extend_from_slice(bytes);
+        Ok(())
+    }
+
+    fn end_file(&mut self) -> Result<()> {
+        Ok(())
+    }
 }

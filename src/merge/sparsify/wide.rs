@@ -1,7 +1,8 @@
-//! Hot loops compiled three times: for the build's baseline and, chosen at run time, for AVX2
-//! (8 f32 / i32 lanes) and AVX-512 (16 lanes, compares into mask registers). The operations are
-//! the same, so results are bit-identical (Rust never fuses a multiply and an add on its own,
-//! nor reorders a float sum); `tests/simd_levels.rs` checks it on whole merges.
+//! Hot loops compiled twice: for the build's baseline and, chosen at run time, for AVX2 (8 f32 /
+//! i32 lanes). The operations are the same, so results are bit-identical (Rust never fuses a
+//! multiply and an add on its own, nor reorders a float sum); `tests/simd_levels.rs` checks it on
+//! whole merges. An AVX-512 build of the same loops measured no faster on the AMD EPYC of our
+//! 2-core VMs (`benches/cpu_merge.rs`), so there is none.
 
 use std::sync::atomic::{AtomicU8, Ordering};
 
@@ -10,25 +11,23 @@ use std::sync::atomic::{AtomicU8, Ordering};
 pub enum SimdLevel {
     Baseline = 0,
     Avx2 = 1,
-    Avx512 = 2,
 }
 
 impl SimdLevel {
-    pub const ALL: [SimdLevel; 3] = [SimdLevel::Baseline, SimdLevel::Avx2, SimdLevel::Avx512];
+    pub const ALL: [SimdLevel; 2] = [SimdLevel::Baseline, SimdLevel::Avx2];
 
-    /// `baseline`, `avx2` or `avx512` (the `MIXMERGE_SIMD` values).
+    /// `baseline` or `avx2` (the `MIXMERGE_SIMD` values).
     pub fn parse(name: &str) -> Option<SimdLevel> {
         match name.trim().to_ascii_lowercase().as_str() {
             "baseline" => Some(SimdLevel::Baseline),
             "avx2" => Some(SimdLevel::Avx2),
-            "avx512" => Some(SimdLevel::Avx512),
             _ => None,
         }
     }
 }
 
 /// The highest level the loops may use (set lower to compare or to measure).
-static LIMIT: AtomicU8 = AtomicU8::new(SimdLevel::Avx512 as u8);
+static LIMIT: AtomicU8 = AtomicU8::new(SimdLevel::Avx2 as u8);
 
 /// Caps the level every later hot loop runs with (process-wide).
 pub fn limit_simd(level: SimdLevel) {
@@ -39,9 +38,7 @@ pub fn limit_simd(level: SimdLevel) {
 pub fn simd_level() -> SimdLevel {
     let limit = LIMIT.load(Ordering::Relaxed);
     let usable = |level: SimdLevel| level as u8 <= limit && detected(level);
-    if usable(SimdLevel::Avx512) {
-        SimdLevel::Avx512
-    } else if usable(SimdLevel::Avx2) {
+    if usable(SimdLevel::Avx2) {
         SimdLevel::Avx2
     } else {
         SimdLevel::Baseline
@@ -53,12 +50,6 @@ fn detected(level: SimdLevel) -> bool {
     match level {
         SimdLevel::Baseline => true,
         SimdLevel::Avx2 => std::arch::is_x86_feature_detected!("avx2"),
-        SimdLevel::Avx512 => {
-            std::arch::is_x86_feature_detected!("avx512f")
-                && std::arch::is_x86_feature_detected!("avx512bw")
-                && std::arch::is_x86_feature_detected!("avx512vl")
-                && std::arch::is_x86_feature_detected!("avx512dq")
-        }
     }
 }
 
@@ -87,20 +78,11 @@ macro_rules! wide_fn {
             }
 
             #[cfg(target_arch = "x86_64")]
-            #[target_feature(enable = "avx2,avx512f,avx512bw,avx512vl,avx512dq")]
-            unsafe fn avx512($($arg: $ty),*) $(-> $ret)? {
-                body($($arg),*)
-            }
-
-            #[cfg(target_arch = "x86_64")]
             {
                 use $crate::merge::sparsify::wide::{simd_level, SimdLevel};
-                match simd_level() {
+                if simd_level() == SimdLevel::Avx2 {
                     // SAFETY: `simd_level` only names sets the CPU has.
-                    SimdLevel::Avx512 => return unsafe { avx512($($arg),*) },
-                    // SAFETY: as above.
-                    SimdLevel::Avx2 => return unsafe { avx2($($arg),*) },
-                    SimdLevel::Baseline => {}
+                    return unsafe { avx2($($arg),*) };
                 }
             }
             body($($arg),*)
