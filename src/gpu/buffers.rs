@@ -75,6 +75,18 @@ impl Drop for Growable {
     }
 }
 
+/// One dispatch of [`Scratch::run`]: what `dispatch_checked` and `dispatch` pass down.
+struct Dispatch<'a> {
+    kernel: Kernel,
+    out: DType,
+    params: &'a Params,
+    input_bytes: u64,
+    workgroups: u32,
+    result_bytes: u64,
+    clear: bool,
+    read_bytes: u64,
+}
+
 /// The buffers behind the three bindings (params, inputs, result) and the read-back staging,
 /// reused tensor after tensor (see [`GpuContext::take_scratch`]).
 pub struct Scratch {
@@ -270,19 +282,17 @@ impl Scratch {
         clear: bool,
         read_bytes: u64,
     ) -> Result<Vec<u8>> {
-        let readback = self
-            .dispatch_checked(
-                ctx,
-                kernel,
-                out,
-                params,
-                input_bytes,
-                workgroups,
-                result_bytes,
-                clear,
-                read_bytes,
-            )
-            .await?;
+        let dispatch = Dispatch {
+            kernel,
+            out,
+            params,
+            input_bytes,
+            workgroups,
+            result_bytes,
+            clear,
+            read_bytes,
+        };
+        let readback = self.dispatch_checked(ctx, &dispatch).await?;
         match readback {
             Some((buffer, bytes)) => read_back(ctx, &buffer, bytes, |b| b.to_vec()).await,
             None => Ok(Vec::new()),
@@ -304,42 +314,47 @@ impl Scratch {
         sink: &mut dyn FnMut(&[u8]) -> Result<()>,
     ) -> Result<()> {
         let words = out_bytes.next_multiple_of(4) as u64;
-        let readback = self
-            .dispatch_checked(
-                ctx,
-                kernel,
-                out,
-                params,
-                input_bytes,
-                workgroups,
-                words,
-                false,
-                words,
-            )
-            .await?;
+        let dispatch = Dispatch {
+            kernel,
+            out,
+            params,
+            input_bytes,
+            workgroups,
+            result_bytes: words,
+            clear: false,
+            read_bytes: words,
+        };
+        let readback = self.dispatch_checked(ctx, &dispatch).await?;
         let (buffer, bytes) = readback.expect("a read-back of at least one word");
         read_back(ctx, &buffer, bytes, |b| sink(&b[..out_bytes])).await?
     }
 
     /// [`Scratch::dispatch`] inside error scopes: a device error (validation, out of memory)
     /// fails the call, so the executor can merge on the CPU instead.
-    #[allow(clippy::too_many_arguments)]
     async fn dispatch_checked(
         &mut self,
         ctx: &GpuContext,
-        kernel: Kernel,
-        out: DType,
-        params: &Params,
-        input_bytes: u64,
-        workgroups: u32,
-        result_bytes: u64,
-        clear: bool,
-        read_bytes: u64,
+        dispatch: &Dispatch<'_>,
     ) -> Result<Option<(wgpu::Buffer, u64)>> {
         use wgpu::ErrorFilter::{OutOfMemory, Validation};
         let scopes = [OutOfMemory, Validation].map(|f| ctx.device.push_error_scope(f));
-        let readback = self.dispatch(
-            ctx,
+        let readback = self.dispatch(ctx, dispatch);
+        for scope in scopes.into_iter().rev() {
+            if let Some(error) = scope.pop().await {
+                return Err(gpu_error(&format!("running {:?}", dispatch.kernel), error));
+            }
+        }
+        Ok(readback)
+    }
+
+    /// Encodes and submits one dispatch (and the copy to the staging buffer when `read_bytes`
+    /// is not 0); returns the staging buffer and how many of its bytes to read.
+    fn dispatch(
+        &mut self,
+        ctx: &GpuContext,
+        dispatch: &Dispatch<'_>,
+    ) -> Option<(wgpu::Buffer, u64)> {
+        let &Dispatch {
             kernel,
             out,
             params,
@@ -348,30 +363,7 @@ impl Scratch {
             result_bytes,
             clear,
             read_bytes,
-        );
-        for scope in scopes.into_iter().rev() {
-            if let Some(error) = scope.pop().await {
-                return Err(gpu_error(&format!("running {kernel:?}"), error));
-            }
-        }
-        Ok(readback)
-    }
-
-    /// Encodes and submits one dispatch (and the copy to the staging buffer when `read_bytes`
-    /// is not 0); returns the staging buffer and how many of its bytes to read.
-    #[allow(clippy::too_many_arguments)]
-    fn dispatch(
-        &mut self,
-        ctx: &GpuContext,
-        kernel: Kernel,
-        out: DType,
-        params: &Params,
-        input_bytes: u64,
-        workgroups: u32,
-        result_bytes: u64,
-        clear: bool,
-        read_bytes: u64,
-    ) -> Option<(wgpu::Buffer, u64)> {
+        } = dispatch;
         let device = &ctx.device;
         let (pipeline, bind_group, result) =
             self.bind(ctx, kernel, out, params, input_bytes, result_bytes);
