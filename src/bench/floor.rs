@@ -1,6 +1,8 @@
 //! The I/O floor: reading every input byte a merge reads and writing as many bytes as it
-//! writes, with the same chunked positioned I/O, no computation. Output is written both through
-//! the page cache and past it ([`DirectFile`], as merges write); the floor takes the faster.
+//! writes, no computation. Inputs are read both ways a merge can read them: copied by positioned
+//! reads, and mapped ([`FileSource`] views, every word folded into a checksum, pages released as
+//! merges release them). Output is written both through the page cache and past it
+//! ([`DirectFile`], as merges write). The floor takes the faster of each.
 
 use std::fs::File;
 use std::io::Write;
@@ -9,38 +11,53 @@ use std::time::Instant;
 
 use crate::error::{MergeError, Result};
 use crate::io::direct_file::DirectFile;
+use crate::io::{FileSource, TensorSource};
 
 const CHUNK: usize = 8 << 20;
 
 /// The parts of one floor measurement, in seconds.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct IoFloor {
-    pub read: f64,
+    pub read_copied: f64,
+    pub read_mapped: f64,
     pub write_buffered: f64,
     pub write_direct: f64,
 }
 
 impl IoFloor {
-    /// Reading plus the faster way of writing.
+    /// The faster way of reading plus the faster way of writing.
     pub fn seconds(&self) -> f64 {
-        self.read + self.write_buffered.min(self.write_direct)
+        self.read() + self.write_buffered.min(self.write_direct)
+    }
+
+    pub fn read(&self) -> f64 {
+        self.read_copied.min(self.read_mapped)
     }
 }
 
-/// Reads `inputs` whole and writes `output_bytes` to a scratch file in `scratch_dir`, once
-/// through the page cache and once past it (`direct_first` picks which goes first).
+/// Reads `inputs` whole, copied and mapped, and writes `output_bytes` to a scratch file in
+/// `scratch_dir`, through the page cache and past it (`second_order` swaps which way of each
+/// goes first).
 pub fn measure_io_floor(
     inputs: &[std::path::PathBuf],
     output_bytes: u64,
     scratch_dir: &Path,
-    direct_first: bool,
+    second_order: bool,
 ) -> Result<IoFloor> {
     let mut buffer = vec![0u8; CHUNK];
-    let read = time(|| read_all(inputs, &mut buffer))?;
+    let mut copied = || time(|| read_all(inputs, &mut buffer));
+    let mapped = || time(|| read_all_mapped(inputs));
+    let (read_copied, read_mapped) = if second_order {
+        let m = mapped()?;
+        (copied()?, m)
+    } else {
+        let c = copied()?;
+        (c, mapped()?)
+    };
     let scratch = scratch_dir.join(".io-floor.tmp");
     let buffered = || time(|| write_buffered(&scratch, output_bytes, &buffer));
     let direct = || time(|| write_direct(&scratch, output_bytes, &buffer));
-    let (write_buffered, write_direct) = if direct_first {
+    let (write_buffered, write_direct) = if second_order {
         let d = direct()?;
         (buffered()?, d)
     } else {
@@ -49,7 +66,8 @@ pub fn measure_io_floor(
     };
     let _ = std::fs::remove_file(&scratch);
     Ok(IoFloor {
-        read,
+        read_copied,
+        read_mapped,
         write_buffered,
         write_direct,
     })
@@ -81,6 +99,32 @@ fn read_all(inputs: &[std::path::PathBuf], buffer: &mut [u8]) -> Result<()> {
     }
     std::hint::black_box(checksum);
     Ok(())
+}
+
+/// Every input mapped, each 64-bit word folded into a checksum, in chunks released behind.
+fn read_all_mapped(inputs: &[std::path::PathBuf]) -> Result<()> {
+    let mut checksum = 0u64;
+    for path in inputs {
+        let file = FileSource::open(path)?;
+        let mut offset = 0;
+        while offset < file.size() {
+            let n = CHUNK.min((file.size() - offset) as usize);
+            let bytes = file.view(offset, n).ok_or_else(|| {
+                MergeError::io(path.display(), std::io::Error::other("not mapped"))
+            })?;
+            checksum ^= fold_words(bytes);
+            file.release(offset, n);
+            offset += n as u64;
+        }
+    }
+    std::hint::black_box(checksum);
+    Ok(())
+}
+
+fn fold_words(bytes: &[u8]) -> u64 {
+    let (head, words, tail) = bytemuck::pod_align_to::<u8, u64>(bytes);
+    let edges = head.iter().chain(tail).fold(0u64, |x, &b| x ^ u64::from(b));
+    words.iter().fold(edges, |x, &w| x ^ w)
 }
 
 fn write_buffered(path: &Path, bytes: u64, buffer: &[u8]) -> Result<()> {

@@ -28,11 +28,14 @@ pub struct BenchOptions {
 pub struct BenchRow {
     pub method: String,
     pub wall_seconds: f64,
-    /// Reading plus the faster of the two ways of writing ([`super::floor::IoFloor`]).
+    /// The faster way of reading plus the faster way of writing ([`super::floor::IoFloor`]).
     pub floor_seconds: f64,
-    /// The floor with output through the page cache, and past it (medians).
-    pub floor_buffered_seconds: f64,
-    pub floor_direct_seconds: f64,
+    /// The floor's parts (medians): reading copied and mapped, writing through the page cache
+    /// and past it.
+    pub floor_read_copied_seconds: f64,
+    pub floor_read_mapped_seconds: f64,
+    pub floor_write_buffered_seconds: f64,
+    pub floor_write_direct_seconds: f64,
     /// CPU seconds of the merge (medians): user space and kernel.
     pub user_seconds: f64,
     pub system_seconds: f64,
@@ -153,6 +156,7 @@ pub fn run_bench(
             inputs.extend(safetensors_files(model)?);
         }
         let (mut walls, mut floors, mut peaks) = (Vec::new(), Vec::new(), Vec::new());
+        let (mut copied, mut mapped) = (Vec::new(), Vec::new());
         let (mut buffered, mut direct) = (Vec::new(), Vec::new());
         let (mut users, mut systems) = (Vec::new(), Vec::new());
         let mut last = None;
@@ -166,8 +170,10 @@ pub fn run_bench(
             settle(&out);
             let floor = measure_io_floor(&inputs, report.bytes_written, &dir, run % 2 == 1)?;
             floors.push(floor.seconds());
-            buffered.push(floor.read + floor.write_buffered);
-            direct.push(floor.read + floor.write_direct);
+            copied.push(floor.read_copied);
+            mapped.push(floor.read_mapped);
+            buffered.push(floor.write_buffered);
+            direct.push(floor.write_direct);
             last = Some(report);
         }
         let last = last.expect("at least one run");
@@ -175,8 +181,10 @@ pub fn run_bench(
             method: method.clone(),
             wall_seconds: median(&mut walls),
             floor_seconds: median(&mut floors),
-            floor_buffered_seconds: median(&mut buffered),
-            floor_direct_seconds: median(&mut direct),
+            floor_read_copied_seconds: median(&mut copied),
+            floor_read_mapped_seconds: median(&mut mapped),
+            floor_write_buffered_seconds: median(&mut buffered),
+            floor_write_direct_seconds: median(&mut direct),
             user_seconds: median(&mut users),
             system_seconds: median(&mut systems),
             peak_rss_bytes: median(&mut peaks) as u64,

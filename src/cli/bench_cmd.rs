@@ -34,28 +34,31 @@ pub fn run(
         runs
     );
     println!(
-        "{:<18} {:>9} {:>9} {:>7} {:>10} {:>10} {:>16} {:>14}",
+        "{:<18} {:>9} {:>9} {:>7} {:>10} {:>10} {:>14} {:>14} {:>14}",
         "method",
         "wall s",
         "floor s",
         "ratio",
         "GB/s",
         "peak MB",
-        "floor buf/direct",
+        "read copy/map",
+        "write buf/dir",
         "CPU user/sys"
     );
     run_bench(&options, &mut |row| {
         let moved = (row.bytes_read + row.bytes_written) as f64;
         println!(
-            "{:<18} {:>9.2} {:>9.2} {:>7.2} {:>10.2} {:>10.0} {:>8.2}/{:<7.2} {:>6.2}/{:<7.2}",
+            "{:<18} {:>9.2} {:>9.2} {:>7.2} {:>10.2} {:>10.0} {:>7.2}/{:<6.2} {:>7.2}/{:<6.2} {:>7.2}/{:<6.2}",
             row.method,
             row.wall_seconds,
             row.floor_seconds,
             row.ratio(),
             moved / row.wall_seconds / 1e9,
             row.peak_rss_bytes as f64 / 1e6,
-            row.floor_buffered_seconds,
-            row.floor_direct_seconds,
+            row.floor_read_copied_seconds,
+            row.floor_read_mapped_seconds,
+            row.floor_write_buffered_seconds,
+            row.floor_write_direct_seconds,
             row.user_seconds,
             row.system_seconds
         );

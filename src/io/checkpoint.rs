@@ -91,34 +91,55 @@ impl<S: TensorSource> Checkpoint<S> {
         count: usize,
         out: &mut [u8],
     ) -> Result<()> {
+        let (source, offset, len) = self.locate(tensor, first, count)?;
+        if out.len() != len {
+            let dtype = self.tensors[tensor].info.dtype;
+            return Err(MergeError::BadTensor {
+                file: source.name().to_string(),
+                tensor: tensor.to_string(),
+                reason: format!(
+                    "buffer of {} bytes given for {count} {dtype} elements",
+                    out.len()
+                ),
+            });
+        }
+        source.read_range(offset, out).await
+    }
+
+    /// The raw bytes of elements `[first, first + count)` of `tensor` without a copy, when its
+    /// shard is in memory (mapped); `Ok(None)` means read them with [`Self::read_elements`].
+    pub fn view_elements(&self, tensor: &str, first: usize, count: usize) -> Result<Option<&[u8]>> {
+        let (source, offset, len) = self.locate(tensor, first, count)?;
+        Ok(source.view(offset, len))
+    }
+
+    /// Elements viewed that will not be read again soon ([`TensorSource::release`]).
+    pub fn release_elements(&self, tensor: &str, first: usize, count: usize) {
+        if let Ok((source, offset, len)) = self.locate(tensor, first, count) {
+            source.release(offset, len);
+        }
+    }
+
+    /// The shard, byte offset and byte length of elements `[first, first + count)` of `tensor`.
+    fn locate(&self, tensor: &str, first: usize, count: usize) -> Result<(&S, u64, usize)> {
         let (source, info) = self
             .source_of(tensor)
             .ok_or_else(|| MergeError::MissingTensor {
                 tensor: tensor.to_string(),
                 model: self.name.clone(),
             })?;
-        let bad = |reason: String| MergeError::BadTensor {
-            file: source.name().to_string(),
-            tensor: tensor.to_string(),
-            reason,
-        };
         let numel = info.numel();
         if first.checked_add(count).is_none_or(|end| end > numel) {
-            return Err(bad(format!(
-                "elements {first}..{first}+{count} requested from a tensor of {numel}"
-            )));
+            return Err(MergeError::BadTensor {
+                file: source.name().to_string(),
+                tensor: tensor.to_string(),
+                reason: format!(
+                    "elements {first}..{first}+{count} requested from a tensor of {numel}"
+                ),
+            });
         }
         let size = info.dtype.size();
-        if out.len() != count * size {
-            return Err(bad(format!(
-                "buffer of {} bytes given for {count} {} elements",
-                out.len(),
-                info.dtype
-            )));
-        }
-        source
-            .read_range(info.start + (first * size) as u64, out)
-            .await
+        Ok((source, info.start + (first * size) as u64, count * size))
     }
 
     /// Every element of `tensor`, decoded to f32 (row-major).

@@ -51,4 +51,18 @@ impl<S: TensorSource> TensorSource for InputSource<S> {
             InputSource::Gguf(file) => file.read_range(offset, buf).await,
         }
     }
+
+    // A GGUF's safetensors view is assembled from its blocks: it is read, never viewed.
+    fn view(&self, offset: u64, len: usize) -> Option<&[u8]> {
+        match self {
+            InputSource::Safetensors(file) => file.view(offset, len),
+            InputSource::Gguf(_) => None,
+        }
+    }
+
+    fn release(&self, offset: u64, len: usize) {
+        if let InputSource::Safetensors(file) = self {
+            file.release(offset, len);
+        }
+    }
 }

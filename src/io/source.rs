@@ -13,6 +13,16 @@ pub trait TensorSource {
 
     /// Fills `buf` with the bytes starting at `offset`; reading past the end is an error.
     async fn read_range(&self, offset: u64, buf: &mut [u8]) -> Result<()>;
+
+    /// The `len` bytes at `offset` without a copy, when the source holds them in memory (a
+    /// mapped file); `None` (also out of range) sends the caller to [`Self::read_range`].
+    fn view(&self, _offset: u64, _len: usize) -> Option<&[u8]> {
+        None
+    }
+
+    /// Says a viewed range will not be read again soon: a mapped file drops those pages from
+    /// this process (the page cache keeps them), so its resident memory stays bounded.
+    fn release(&self, _offset: u64, _len: usize) {}
 }
 
 /// Fails with an error naming `name` when `[offset, offset + len)` is not inside `size` bytes.
@@ -64,6 +74,11 @@ impl TensorSource for MemorySource {
         let start = offset as usize;
         buf.copy_from_slice(&self.bytes[start..start + buf.len()]);
         Ok(())
+    }
+
+    fn view(&self, offset: u64, len: usize) -> Option<&[u8]> {
+        let start = usize::try_from(offset).ok()?;
+        self.bytes.get(start..start.checked_add(len)?)
     }
 }
 
