@@ -12,6 +12,9 @@ use crate::plan::PlannedTensor;
 
 /// Tensors of fewer chunks than this gather their statistics on one thread.
 const MIN_CHUNKS: usize = 8;
+/// Elements per hand-off from the reader: each costs a wake-up on both threads, and the
+/// chunk goes from one core to the other through the shared cache anyway.
+const READ_AHEAD_ELEMENTS: usize = 1 << 18;
 
 /// Like [`gather_statistics`], with each pass's reads on a second thread for big tensors.
 pub fn gather_statistics_read_ahead<S: TensorSource + Sync>(
@@ -22,10 +25,10 @@ pub fn gather_statistics_read_ahead<S: TensorSource + Sync>(
 ) -> Result<()> {
     let numel = tensor.numel();
     let align = merger.row_alignment().max(1);
-    let step = (chunk_elements / align).max(1) * align;
-    if numel < MIN_CHUNKS * step {
+    if numel < MIN_CHUNKS * chunk_elements.max(align) {
         return pollster::block_on(gather_statistics(models, tensor, merger, chunk_elements));
     }
+    let step = (chunk_elements.max(READ_AHEAD_ELEMENTS) / align).max(1) * align;
     let mut pass = 0;
     while pass < merger.stat_passes() {
         std::thread::scope(|scope| -> Result<()> {

@@ -70,6 +70,27 @@ impl Sparsifier for Bernoulli {
             keep_scaled(deltas, start, self.stream, self.below, self.factor);
         }
     }
+
+    fn apply_weighted(
+        &self,
+        start: usize,
+        input: &[f32],
+        base: &[f32],
+        weight: f32,
+        deltas: &mut [f32],
+    ) {
+        if !self.recorded {
+            deltas
+                .iter_mut()
+                .zip(input)
+                .zip(base)
+                .for_each(|((d, &x), &b)| *d = x - b);
+            self.apply(start, deltas);
+            return deltas.iter_mut().for_each(|d| *d *= weight);
+        }
+        self.kept
+            .scale_weighted(start, input, base, self.factor, weight, deltas);
+    }
 }
 
 wide_fn! {

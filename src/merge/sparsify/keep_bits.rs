@@ -62,6 +62,20 @@ impl KeepBits {
     pub fn scale(&self, start: usize, deltas: &mut [f32], factor: f32) {
         scale_kept(self, start, deltas, factor);
     }
+
+    /// [`Self::scale`] of input − base, times `weight`, in one loop (same arithmetic, same
+    /// order: a dropped element is 0 × weight, so −0 for a negative weight).
+    pub fn scale_weighted(
+        &self,
+        start: usize,
+        input: &[f32],
+        base: &[f32],
+        factor: f32,
+        weight: f32,
+        deltas: &mut [f32],
+    ) {
+        subtract_scale_kept_weight(self, start, input, base, factor, weight, deltas);
+    }
 }
 
 wide_fn! {
@@ -72,6 +86,31 @@ wide_fn! {
                 let half = (word >> (h * HALF)) as u32;
                 for (j, d) in part.iter_mut().enumerate() {
                     *d = if half >> j & 1 != 0 { *d * factor } else { 0.0 };
+                }
+            }
+        }
+    }
+}
+
+wide_fn! {
+    fn subtract_scale_kept_weight(
+        bits: &KeepBits,
+        start: usize,
+        input: &[f32],
+        base: &[f32],
+        factor: f32,
+        weight: f32,
+        deltas: &mut [f32],
+    ) {
+        let groups = deltas.chunks_mut(64).zip(input.chunks(64)).zip(base.chunks(64));
+        for (g, ((group, input), base)) in groups.enumerate() {
+            let word = bits.word_from(start + g * 64);
+            let halves = group.chunks_mut(HALF).zip(input.chunks(HALF)).zip(base.chunks(HALF));
+            for (h, ((part, input), base)) in halves.enumerate() {
+                let half = (word >> (h * HALF)) as u32;
+                for (j, ((d, &x), &b)) in part.iter_mut().zip(input).zip(base).enumerate() {
+                    let delta = x - b;
+                    *d = if half >> j & 1 != 0 { delta * factor * weight } else { 0.0 * weight };
                 }
             }
         }
@@ -119,6 +158,25 @@ mod tests {
                 let i = start + j;
                 let expected = if keeps(i) { values[i] * 2.0 } else { 0.0 };
                 assert_eq!(*v, expected, "start {start}, element {i}");
+            }
+            let base: Vec<f32> = (0..len).map(|j| j as f32 * 0.25).collect();
+            for weight in [0.7, -1.5] {
+                let mut separate: Vec<f32> = values[start..start + len]
+                    .iter()
+                    .zip(&base)
+                    .map(|(x, b)| x - b)
+                    .collect();
+                bits.scale(start, &mut separate, 2.0);
+                separate.iter_mut().for_each(|d| *d *= weight);
+                let mut fused = vec![1.0; len];
+                let input = &values[start..start + len];
+                bits.scale_weighted(start, input, &base, 2.0, weight, &mut fused);
+                let to_bits = |v: &[f32]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+                assert_eq!(
+                    to_bits(&fused),
+                    to_bits(&separate),
+                    "start {start}, weight {weight}"
+                );
             }
         }
     }
