@@ -144,4 +144,9 @@ impl TensorSource for Shared {
     async fn read_range(&self, offset: u64, buf: &mut [u8]) -> Result<()> {
         self.0.read_range(offset, buf).await
     }
+
+    // Merges decode from memory in place, as they do from mapped files.
+    fn view(&self, offset: u64, len: usize) -> Option<&[u8]> {
+        self.0.view(offset, len)
+    }
 }
