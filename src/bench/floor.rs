@@ -45,25 +45,17 @@ pub fn measure_io_floor(
     second_order: bool,
 ) -> Result<IoFloor> {
     let mut buffer = vec![0u8; CHUNK];
-    let mut copied = || time(|| read_all(inputs, &mut buffer));
-    let mapped = || time(|| read_all_mapped(inputs));
-    let (read_copied, read_mapped) = if second_order {
-        let m = mapped()?;
-        (copied()?, m)
-    } else {
-        let c = copied()?;
-        (c, mapped()?)
-    };
+    let (read_copied, read_mapped) = both(
+        second_order,
+        || time(|| read_all(inputs, &mut buffer)),
+        || time(|| read_all_mapped(inputs)),
+    )?;
     let scratch = scratch_dir.join(".io-floor.tmp");
-    let buffered = || time(|| write_buffered(&scratch, output_bytes, &buffer));
-    let direct = || time(|| write_direct(&scratch, output_bytes, &buffer));
-    let (write_buffered, write_direct) = if second_order {
-        let d = direct()?;
-        (buffered()?, d)
-    } else {
-        let b = buffered()?;
-        (b, direct()?)
-    };
+    let (write_buffered, write_direct) = both(
+        second_order,
+        || time(|| write_buffered(&scratch, output_bytes, &buffer)),
+        || time(|| write_direct(&scratch, output_bytes, &buffer)),
+    )?;
     let _ = std::fs::remove_file(&scratch);
     Ok(IoFloor {
         read_copied,
@@ -71,6 +63,21 @@ pub fn measure_io_floor(
         write_buffered,
         write_direct,
     })
+}
+
+/// (a(), b()), run in that order or, `swapped`, b first.
+fn both(
+    swapped: bool,
+    a: impl FnOnce() -> Result<f64>,
+    b: impl FnOnce() -> Result<f64>,
+) -> Result<(f64, f64)> {
+    if swapped {
+        let b = b()?;
+        Ok((a()?, b))
+    } else {
+        let a = a()?;
+        Ok((a, b()?))
+    }
 }
 
 fn time(step: impl FnOnce() -> Result<()>) -> Result<f64> {

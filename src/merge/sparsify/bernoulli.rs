@@ -6,7 +6,7 @@
 use super::keep_bits::KeepBits;
 use super::l1::L1Sums;
 use super::wide::wide_fn;
-use super::{l1_factor, Rescale, Sparsifier};
+use super::{apply_then_weigh, l1_factor, Rescale, Sparsifier};
 use crate::merge::rng::Stream;
 
 pub struct Bernoulli {
@@ -80,13 +80,7 @@ impl Sparsifier for Bernoulli {
         deltas: &mut [f32],
     ) {
         if !self.recorded {
-            deltas
-                .iter_mut()
-                .zip(input)
-                .zip(base)
-                .for_each(|((d, &x), &b)| *d = x - b);
-            self.apply(start, deltas);
-            return deltas.iter_mut().for_each(|d| *d *= weight);
+            return apply_then_weigh(self, start, input, base, weight, deltas);
         }
         self.kept
             .scale_weighted(start, input, base, self.factor, weight, deltas);

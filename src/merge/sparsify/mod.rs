@@ -84,12 +84,24 @@ pub trait Sparsifier: Send + Sync {
         weight: f32,
         deltas: &mut [f32],
     ) {
-        for ((d, &x), &b) in deltas.iter_mut().zip(input).zip(base) {
-            *d = x - b;
-        }
-        self.apply(start, deltas);
-        deltas.iter_mut().for_each(|d| *d *= weight);
+        apply_then_weigh(self, start, input, base, weight, deltas);
     }
+}
+
+/// `apply_weighted` in three steps: subtract, [`Sparsifier::apply`], multiply by the weight.
+pub(crate) fn apply_then_weigh<S: Sparsifier + ?Sized>(
+    sparsifier: &S,
+    start: usize,
+    input: &[f32],
+    base: &[f32],
+    weight: f32,
+    deltas: &mut [f32],
+) {
+    for ((d, &x), &b) in deltas.iter_mut().zip(input).zip(base) {
+        *d = x - b;
+    }
+    sparsifier.apply(start, deltas);
+    deltas.iter_mut().for_each(|d| *d *= weight);
 }
 
 pub struct Dense;
