@@ -201,6 +201,42 @@ mod tests {
     }
 
     #[test]
+    fn pages_dropped_in_batches_read_the_same_bytes_again() {
+        let mut tmp = tempfile::NamedTempFile::new().unwrap();
+        let len = RELEASE_BATCH + (3 << 20);
+        let byte_at = |i: usize| (i % 251) as u8 ^ (i >> 20) as u8;
+        let bytes: Vec<u8> = (0..len).map(byte_at).collect();
+        tmp.write_all(&bytes).unwrap();
+        let source = FileSource::open(tmp.path()).unwrap();
+        let step = 1 << 20;
+        for offset in (0..len).step_by(step) {
+            let view = source.view(offset as u64, step).expect("mapped");
+            assert_eq!(view, &bytes[offset..offset + step]);
+            // Past RELEASE_BATCH bytes the pages read so far are dropped from the map.
+            source.release(offset as u64, step);
+        }
+        #[cfg(target_os = "linux")]
+        {
+            let resident = mapped_resident_bytes(tmp.path());
+            assert!(resident < 8 << 20, "{resident} bytes still resident");
+        }
+        let again = source.view(0, len).expect("mapped");
+        assert!(again.iter().enumerate().all(|(i, &b)| b == byte_at(i)));
+    }
+
+    /// Resident bytes of this process's map of `path` (`/proc/self/smaps`).
+    #[cfg(target_os = "linux")]
+    fn mapped_resident_bytes(path: &Path) -> usize {
+        let smaps = std::fs::read_to_string("/proc/self/smaps").unwrap();
+        let name = path.display().to_string();
+        let mut lines = smaps.lines().skip_while(|line| !line.ends_with(&name));
+        let rss = lines
+            .find_map(|line| line.strip_prefix("Rss:"))
+            .expect("the file is mapped");
+        rss.trim().trim_end_matches("kB").trim().parse::<usize>().unwrap() * 1024
+    }
+
+    #[test]
     fn open_missing_file_names_the_path() {
         let err = FileSource::open(Path::new("/no/such/file.safetensors")).unwrap_err();
         assert!(matches!(err, MergeError::Io { .. }));
