@@ -404,8 +404,6 @@ fn results_do_not_depend_on_chunking_or_apply_order() {
             &[],
             3,
         );
-        // One chunk of 210 000 elements observes its inputs on threads of their own; chunks
-        // of 1000 and 4096 observe them one after another.
         let reference = bits(&merge_chunked(&r, &base, &inputs, 1 << 20, false));
         for (chunk, reverse) in [(1000, true), (4096, false), (4096, true), (1 << 20, true)] {
             let out = merge_chunked(&r, &base, &inputs, chunk, reverse);

@@ -154,33 +154,20 @@ impl TensorMerge for GeneralizedTaskArithmetic {
             .unwrap_or(0)
     }
 
-    /// Each input's sparsifier sees its own deltas: inputs of a big chunk are observed on
-    /// threads of their own (natively), since a tensor's statistics otherwise hold one core.
     fn observe(&mut self, pass: usize, chunk: &Chunk<'_>) {
         let base = chunk.base.expect("task arithmetic needs a base model");
         let block = self.block_len(base.len());
-        let start = chunk.start;
-        let mut work: Vec<(&[f32], &mut Box<dyn Sparsifier>)> = chunk
-            .inputs
-            .iter()
-            .copied()
-            .zip(self.sparsifiers.iter_mut())
-            .filter(|(_, sparsifier)| pass < sparsifier.stat_passes())
-            .collect();
-        #[cfg(not(target_arch = "wasm32"))]
-        if work.len() > 1 && base.len() >= PARALLEL_OBSERVE {
-            let (first, rest) = work.split_first_mut().expect("two inputs or more");
-            return std::thread::scope(|scope| {
-                for (input, sparsifier) in rest {
-                    scope.spawn(move || {
-                        observe_input(sparsifier.as_mut(), pass, start, input, base, block)
-                    });
+        let mut delta = vec![0f32; block.min(base.len())];
+        for (input, sparsifier) in chunk.inputs.iter().zip(self.sparsifiers.iter_mut()) {
+            if pass < sparsifier.stat_passes() {
+                for (b, base_block) in base.chunks(block).enumerate() {
+                    let offset = b * block;
+                    let delta = &mut delta[..base_block.len()];
+                    let input = &input[offset..offset + base_block.len()];
+                    subtract(input, base_block, delta);
+                    sparsifier.observe(pass, chunk.start + offset, delta);
                 }
-                observe_input(first.1.as_mut(), pass, start, first.0, base, block);
-            });
-        }
-        for (input, sparsifier) in work {
-            observe_input(sparsifier.as_mut(), pass, start, input, base, block);
+            }
         }
     }
 
@@ -212,29 +199,6 @@ impl TensorMerge for GeneralizedTaskArithmetic {
         let mut scratch = vec![0f32; (inputs + 2) * block];
         let (deltas, election) = scratch.split_at_mut(inputs * block);
         apply_blocks(self, chunk, base, block, deltas, election, out);
-    }
-}
-
-/// Chunks at least this long observe their inputs in parallel: a thread costs tens of µs, one
-/// input's statistics of this many elements a millisecond or more.
-#[cfg(not(target_arch = "wasm32"))]
-const PARALLEL_OBSERVE: usize = 1 << 17;
-
-/// One input's deltas of a chunk, block by block, to its sparsifier.
-fn observe_input(
-    sparsifier: &mut dyn Sparsifier,
-    pass: usize,
-    start: usize,
-    input: &[f32],
-    base: &[f32],
-    block: usize,
-) {
-    let mut delta = vec![0f32; block.min(base.len())];
-    for (b, base_block) in base.chunks(block).enumerate() {
-        let offset = b * block;
-        let delta = &mut delta[..base_block.len()];
-        subtract(&input[offset..offset + base_block.len()], base_block, delta);
-        sparsifier.observe(pass, start + offset, delta);
     }
 }
 
