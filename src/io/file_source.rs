@@ -233,7 +233,12 @@ mod tests {
         let rss = lines
             .find_map(|line| line.strip_prefix("Rss:"))
             .expect("the file is mapped");
-        rss.trim().trim_end_matches("kB").trim().parse::<usize>().unwrap() * 1024
+        rss.trim()
+            .trim_end_matches("kB")
+            .trim()
+            .parse::<usize>()
+            .unwrap()
+            * 1024
     }
 
     #[test]
