@@ -200,6 +200,7 @@ mod tests {
         source.release(19_999, 2);
     }
 
+    #[cfg(unix)]
     #[test]
     fn pages_dropped_in_batches_read_the_same_bytes_again() {
         let mut tmp = tempfile::NamedTempFile::new().unwrap();
