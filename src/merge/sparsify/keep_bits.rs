@@ -78,17 +78,30 @@ impl KeepBits {
     }
 }
 
+/// Calls `each(offset, part, bits)` for the parts of `deltas` (elements from `start`) that
+/// share one half word of decisions: `bits >> j & 1` is part element j's.
+#[inline(always)]
+fn for_each_half(
+    bits: &KeepBits,
+    start: usize,
+    deltas: &mut [f32],
+    mut each: impl FnMut(usize, &mut [f32], u32),
+) {
+    for (g, group) in deltas.chunks_mut(64).enumerate() {
+        let word = bits.word_from(start + g * 64);
+        for (h, part) in group.chunks_mut(HALF).enumerate() {
+            each(g * 64 + h * HALF, part, (word >> (h * HALF)) as u32);
+        }
+    }
+}
+
 wide_fn! {
     fn scale_kept(bits: &KeepBits, start: usize, deltas: &mut [f32], factor: f32) {
-        for (g, group) in deltas.chunks_mut(64).enumerate() {
-            let word = bits.word_from(start + g * 64);
-            for (h, part) in group.chunks_mut(HALF).enumerate() {
-                let half = (word >> (h * HALF)) as u32;
-                for (j, d) in part.iter_mut().enumerate() {
-                    *d = if half >> j & 1 != 0 { *d * factor } else { 0.0 };
-                }
+        for_each_half(bits, start, deltas, |_, part, half| {
+            for (j, d) in part.iter_mut().enumerate() {
+                *d = if half >> j & 1 != 0 { *d * factor } else { 0.0 };
             }
-        }
+        });
     }
 }
 
@@ -102,18 +115,13 @@ wide_fn! {
         weight: f32,
         deltas: &mut [f32],
     ) {
-        let groups = deltas.chunks_mut(64).zip(input.chunks(64)).zip(base.chunks(64));
-        for (g, ((group, input), base)) in groups.enumerate() {
-            let word = bits.word_from(start + g * 64);
-            let halves = group.chunks_mut(HALF).zip(input.chunks(HALF)).zip(base.chunks(HALF));
-            for (h, ((part, input), base)) in halves.enumerate() {
-                let half = (word >> (h * HALF)) as u32;
-                for (j, ((d, &x), &b)) in part.iter_mut().zip(input).zip(base).enumerate() {
-                    let delta = x - b;
-                    *d = if half >> j & 1 != 0 { delta * factor * weight } else { 0.0 * weight };
-                }
+        for_each_half(bits, start, deltas, |at, part, half| {
+            let (input, base) = (&input[at..at + part.len()], &base[at..at + part.len()]);
+            for (j, ((d, &x), &b)) in part.iter_mut().zip(input).zip(base).enumerate() {
+                let delta = x - b;
+                *d = if half >> j & 1 != 0 { delta * factor * weight } else { 0.0 * weight };
             }
-        }
+        });
     }
 }
 
