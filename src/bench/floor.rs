@@ -116,11 +116,9 @@ fn read_all_mapped(inputs: &[std::path::PathBuf]) -> Result<()> {
         let mut offset = 0;
         while offset < file.size() {
             let n = CHUNK.min((file.size() - offset) as usize);
-            let bytes = file.view(offset, n).ok_or_else(|| {
+            checksum ^= file.read_view(offset, n, fold_words).ok_or_else(|| {
                 MergeError::io(path.display(), std::io::Error::other("not mapped"))
             })?;
-            checksum ^= fold_words(bytes);
-            file.release(offset, n);
             offset += n as u64;
         }
     }

@@ -89,17 +89,18 @@ async fn read_input<S: TensorSource>(
     values: &mut Vec<f32>,
 ) -> Result<()> {
     let checkpoint = &models[input.model];
-    if let Some(bytes) = checkpoint.view_elements(&input.tensor, range.start, range.len())? {
-        set_len(values, range.len());
-        input.dtype.decode(bytes, values);
-        checkpoint.release_elements(&input.tensor, range.start, range.len());
+    set_len(values, range.len());
+    let decode = |bytes: &[u8]| input.dtype.decode(bytes, values);
+    if checkpoint
+        .read_elements_view(&input.tensor, range.start, range.len(), decode)?
+        .is_some()
+    {
         return Ok(());
     }
     set_len(raw, range.len() * input.dtype.size());
     checkpoint
         .read_elements(&input.tensor, range.start, range.len(), raw)
         .await?;
-    set_len(values, range.len());
     input.dtype.decode(raw, values);
     Ok(())
 }

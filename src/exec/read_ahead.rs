@@ -25,7 +25,8 @@ pub fn gather_statistics_read_ahead<S: TensorSource + Sync>(
 ) -> Result<()> {
     let numel = tensor.numel();
     let align = merger.row_alignment().max(1);
-    if numel < MIN_CHUNKS * chunk_elements.max(align) {
+    let step = (chunk_elements / align).max(1) * align;
+    if numel < MIN_CHUNKS * step {
         return pollster::block_on(gather_statistics(models, tensor, merger, chunk_elements));
     }
     let step = (chunk_elements.max(READ_AHEAD_ELEMENTS) / align).max(1) * align;

@@ -91,37 +91,38 @@ impl<S: TensorSource> Checkpoint<S> {
         count: usize,
         out: &mut [u8],
     ) -> Result<()> {
-        let (source, offset, len) = self.locate(tensor, first, count)?;
-        if out.len() != len {
-            let dtype = self.tensors[tensor].info.dtype;
+        let (source, info, offset) = self.locate(tensor, first, count)?;
+        if out.len() != count * info.dtype.size() {
             return Err(MergeError::BadTensor {
                 file: source.name().to_string(),
                 tensor: tensor.to_string(),
                 reason: format!(
-                    "buffer of {} bytes given for {count} {dtype} elements",
-                    out.len()
+                    "buffer of {} bytes given for {count} {} elements",
+                    out.len(),
+                    info.dtype
                 ),
             });
         }
         source.read_range(offset, out).await
     }
 
-    /// The raw bytes of elements `[first, first + count)` of `tensor` without a copy, when its
-    /// shard is in memory (mapped); `Ok(None)` means read them with [`Self::read_elements`].
-    pub fn view_elements(&self, tensor: &str, first: usize, count: usize) -> Result<Option<&[u8]>> {
-        let (source, offset, len) = self.locate(tensor, first, count)?;
-        Ok(source.view(offset, len))
+    /// `read` of the raw bytes of elements `[first, first + count)` of `tensor` without a copy,
+    /// when its shard is in memory (mapped), which then drops them ([`TensorSource::read_view`]);
+    /// `Ok(None)` means read them with [`Self::read_elements`].
+    pub fn read_elements_view<R>(
+        &self,
+        tensor: &str,
+        first: usize,
+        count: usize,
+        read: impl FnOnce(&[u8]) -> R,
+    ) -> Result<Option<R>> {
+        let (source, info, offset) = self.locate(tensor, first, count)?;
+        Ok(source.read_view(offset, count * info.dtype.size(), read))
     }
 
-    /// Elements viewed that will not be read again soon ([`TensorSource::release`]).
-    pub fn release_elements(&self, tensor: &str, first: usize, count: usize) {
-        if let Ok((source, offset, len)) = self.locate(tensor, first, count) {
-            source.release(offset, len);
-        }
-    }
-
-    /// The shard, byte offset and byte length of elements `[first, first + count)` of `tensor`.
-    fn locate(&self, tensor: &str, first: usize, count: usize) -> Result<(&S, u64, usize)> {
+    /// The shard and header entry of `tensor`, and the byte offset of element `first`, once
+    /// `[first, first + count)` is checked to lie inside it.
+    fn locate(&self, tensor: &str, first: usize, count: usize) -> Result<(&S, &TensorInfo, u64)> {
         let (source, info) = self
             .source_of(tensor)
             .ok_or_else(|| MergeError::MissingTensor {
@@ -138,8 +139,11 @@ impl<S: TensorSource> Checkpoint<S> {
                 ),
             });
         }
-        let size = info.dtype.size();
-        Ok((source, info.start + (first * size) as u64, count * size))
+        Ok((
+            source,
+            info,
+            info.start + (first * info.dtype.size()) as u64,
+        ))
     }
 
     /// Every element of `tensor`, decoded to f32 (row-major).

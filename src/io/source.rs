@@ -23,6 +23,17 @@ pub trait TensorSource {
     /// Says a viewed range will not be read again soon: a mapped file drops those pages from
     /// this process (the page cache keeps them), so its resident memory stays bounded.
     fn release(&self, _offset: u64, _len: usize) {}
+
+    /// `read(view)` of the `len` bytes at `offset`, then [`Self::release`] of them; `None`
+    /// when the source has no view of them.
+    fn read_view<R>(&self, offset: u64, len: usize, read: impl FnOnce(&[u8]) -> R) -> Option<R>
+    where
+        Self: Sized,
+    {
+        let result = read(self.view(offset, len)?);
+        self.release(offset, len);
+        Some(result)
+    }
 }
 
 /// Fails with an error naming `name` when `[offset, offset + len)` is not inside `size` bytes.
