@@ -4,9 +4,10 @@
 use std::collections::BTreeMap;
 use std::ops::Range;
 
+use mixmerge::dtype::DType;
 use mixmerge::merge::catalog::{encoded, MethodKind, ParamName};
 use mixmerge::merge::rng::{tensor_key, Stream};
-use mixmerge::merge::{build_merger, Chunk, TensorRecipe};
+use mixmerge::merge::{build_merger, Chunk, Stored, TensorRecipe};
 use mixmerge::MergeError;
 
 const NAME: &str = "model.layers.0.mlp.up_proj.weight";
@@ -16,6 +17,16 @@ fn input(weight: f64, extra: &[(ParamName, f64)]) -> BTreeMap<ParamName, f64> {
     let mut params = BTreeMap::from([(ParamName::Weight, weight)]);
     params.extend(extra.iter().copied());
     params
+}
+
+/// Weights 0.5, 0.3 and 0.2, each input with the same sparsifier parameters.
+fn three_inputs(density: f64, gamma: f64, epsilon: f64) -> Vec<BTreeMap<ParamName, f64>> {
+    let params = [
+        (ParamName::Density, density),
+        (ParamName::Gamma, gamma),
+        (ParamName::Epsilon, epsilon),
+    ];
+    [0.5, 0.3, 0.2].iter().map(|&w| input(w, &params)).collect()
 }
 
 fn recipe(
@@ -379,11 +390,6 @@ fn results_do_not_depend_on_chunking_or_apply_order() {
                 .collect()
         })
         .collect();
-    let params = [
-        (ParamName::Density, 0.4),
-        (ParamName::Gamma, 0.05),
-        (ParamName::Epsilon, 0.2),
-    ];
     for method in [
         MethodKind::Ties,
         MethodKind::DareTies,
@@ -393,17 +399,7 @@ fn results_do_not_depend_on_chunking_or_apply_order() {
         MethodKind::Della,
         MethodKind::DellaLinear,
     ] {
-        let r = recipe(
-            method,
-            &shape,
-            vec![
-                input(0.5, &params),
-                input(0.3, &params),
-                input(0.2, &params),
-            ],
-            &[],
-            3,
-        );
+        let r = recipe(method, &shape, three_inputs(0.4, 0.05, 0.2), &[], 3);
         let reference = bits(&merge_chunked(&r, &base, &inputs, 1 << 20, false));
         for (chunk, reverse) in [(1000, true), (4096, false), (4096, true), (1 << 20, true)] {
             let out = merge_chunked(&r, &base, &inputs, chunk, reverse);
@@ -411,6 +407,108 @@ fn results_do_not_depend_on_chunking_or_apply_order() {
                 bits(&out) == reference,
                 "{method:?} chunk {chunk} reverse {reverse}"
             );
+        }
+    }
+}
+
+/// Like [`merge_chunked`], with statistics gathered the way executors gather them when
+/// `statistics_by_input`: each input's observer fed its stored bytes and the base's, chunk by
+/// chunk, every input through all chunks before the next.
+fn merge_by_input(
+    recipe: &TensorRecipe,
+    base: (&[u8], DType),
+    inputs: &[(Vec<u8>, DType)],
+    chunk: usize,
+) -> Vec<f32> {
+    let mut merger = build_merger(recipe).unwrap();
+    assert!(merger.statistics_by_input(), "{:?}", recipe.method);
+    let align = merger.row_alignment().max(1);
+    let step = (chunk / align).max(1) * align;
+    let numel = base.0.len() / base.1.size();
+    fn stored((bytes, dtype): (&[u8], DType), range: Range<usize>) -> Stored<'_> {
+        Stored {
+            bytes: &bytes[range.start * dtype.size()..range.end * dtype.size()],
+            dtype,
+        }
+    }
+    let mut pass = 0;
+    while pass < merger.stat_passes() {
+        for observer in merger.input_statistics(pass).iter_mut() {
+            let (bytes, dtype) = &inputs[observer.input()];
+            for start in (0..numel).step_by(step) {
+                let range = start..(start + step).min(numel);
+                let input = stored((bytes, *dtype), range.clone());
+                observer.observe_stored(start, input, stored(base, range));
+            }
+        }
+        merger.finish_pass(pass);
+        pass += 1;
+    }
+    let base = decoded(base.0, base.1);
+    let inputs: Vec<Vec<f32>> = inputs.iter().map(|(b, d)| decoded(b, *d)).collect();
+    let parts: Vec<&[f32]> = inputs.iter().map(Vec::as_slice).collect();
+    let mut out = vec![f32::NAN; numel];
+    let chunk = Chunk {
+        start: 0,
+        base: Some(&base),
+        inputs: &parts,
+    };
+    merger.apply(&chunk, &mut out);
+    out
+}
+
+fn decoded(bytes: &[u8], dtype: DType) -> Vec<f32> {
+    let mut values = vec![0.0; bytes.len() / dtype.size()];
+    dtype.decode(bytes, &mut values);
+    values
+}
+
+#[test]
+fn statistics_by_input_from_stored_bytes_match_observing_decoded_chunks() {
+    let shape = [300, 700];
+    let n = 300 * 700;
+    let encode = |values: &[f32], dtype: DType| {
+        let mut bytes = vec![0u8; values.len() * dtype.size()];
+        dtype.encode(values, &mut bytes);
+        bytes
+    };
+    // The base in bf16, the inputs in bf16, f16 and f32: mixed dtypes decode alike.
+    let base = encode(&noise(n, 21, 1.0), DType::BF16);
+    let inputs: Vec<(Vec<u8>, DType)> = [(22, DType::BF16), (23, DType::F16), (24, DType::F32)]
+        .into_iter()
+        .map(|(salt, dtype)| {
+            let x: Vec<f32> = noise(n, salt, 0.1)
+                .iter()
+                .zip(decoded(&base, DType::BF16))
+                .map(|(d, b)| b + d)
+                .collect();
+            (encode(&x, dtype), dtype)
+        })
+        .collect();
+    let base_values = decoded(&base, DType::BF16);
+    let input_values: Vec<Vec<f32>> = inputs.iter().map(|(b, d)| decoded(b, *d)).collect();
+    for method in [
+        MethodKind::Ties,
+        MethodKind::DareTies,
+        MethodKind::Breadcrumbs,
+        MethodKind::DellaLinear,
+    ] {
+        for rescale in [0.0, encoded::RESCALE_L1] {
+            let r = recipe(
+                method,
+                &shape,
+                three_inputs(0.3, 0.02, 0.1),
+                &[(ParamName::Rescale, rescale)],
+                5,
+            );
+            let reference = bits(&merge_chunked(&r, &base_values, &input_values, 4096, false));
+            for chunk in [1000, 1 << 16] {
+                let out = merge_by_input(&r, (&base, DType::BF16), &inputs, chunk);
+                assert!(
+                    bits(&out) == reference,
+                    "{method:?} rescale {rescale} chunk {chunk}"
+                );
+            }
         }
     }
 }

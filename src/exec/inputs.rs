@@ -2,6 +2,7 @@
 
 use std::ops::Range;
 
+use super::input_statistics::observe_inputs;
 use crate::error::Result;
 use crate::io::{Checkpoint, TensorSource};
 use crate::merge::{Chunk, TensorMerge};
@@ -88,20 +89,11 @@ async fn read_input<S: TensorSource>(
     raw: &mut Vec<u8>,
     values: &mut Vec<f32>,
 ) -> Result<()> {
-    let checkpoint = &models[input.model];
     set_len(values, range.len());
-    let decode = |bytes: &[u8]| input.dtype.decode(bytes, values);
-    if checkpoint
-        .read_elements_view(&input.tensor, range.start, range.len(), decode)?
-        .is_some()
-    {
-        return Ok(());
-    }
-    set_len(raw, range.len() * input.dtype.size());
-    checkpoint
-        .read_elements(&input.tensor, range.start, range.len(), raw)
+    let bytes = models[input.model]
+        .element_bytes(&input.tensor, range.start, range.len(), raw)
         .await?;
-    input.dtype.decode(raw, values);
+    input.dtype.decode(&bytes, values);
     Ok(())
 }
 
@@ -112,22 +104,44 @@ pub async fn gather_statistics<S: TensorSource>(
     merger: &mut dyn TensorMerge,
     chunk_elements: usize,
 ) -> Result<()> {
-    let numel = tensor.numel();
-    let align = merger.row_alignment().max(1);
-    let step = (chunk_elements / align).max(1) * align;
+    let step = statistics_step(merger, chunk_elements);
     // The pass count may shrink as statistics arrive (top-k often settles in two passes).
     let mut pass = 0;
     while pass < merger.stat_passes() {
-        let mut start = 0;
-        let mut chunk = ChunkInputs::default();
-        while start < numel {
-            let end = (start + step).min(numel);
-            chunk.read(models, tensor, start..end).await?;
-            chunk.with_chunk(|c| merger.observe(pass, c));
-            start = end;
+        if merger.statistics_by_input() {
+            let mut observers = merger.input_statistics(pass);
+            observe_inputs(models, tensor, &mut observers, step).await?;
+        } else {
+            observe_decoded(models, tensor, merger, pass, step).await?;
         }
         merger.finish_pass(pass);
         pass += 1;
+    }
+    Ok(())
+}
+
+/// Elements per statistics chunk: `chunk_elements` rounded down to whole rows of the merger.
+pub fn statistics_step(merger: &dyn TensorMerge, chunk_elements: usize) -> usize {
+    let align = merger.row_alignment().max(1);
+    (chunk_elements / align).max(1) * align
+}
+
+/// One statistics pass of `merger.observe` over decoded chunks of `step` elements.
+pub async fn observe_decoded<S: TensorSource>(
+    models: &[Checkpoint<S>],
+    tensor: &PlannedTensor,
+    merger: &mut dyn TensorMerge,
+    pass: usize,
+    step: usize,
+) -> Result<()> {
+    let numel = tensor.numel();
+    let mut start = 0;
+    let mut chunk = ChunkInputs::default();
+    while start < numel {
+        let end = (start + step).min(numel);
+        chunk.read(models, tensor, start..end).await?;
+        chunk.with_chunk(|c| merger.observe(pass, c));
+        start = end;
     }
     Ok(())
 }

@@ -2,6 +2,7 @@
 
 mod chunks;
 mod hooks;
+mod input_statistics;
 mod inputs;
 #[cfg(not(target_arch = "wasm32"))]
 mod native;

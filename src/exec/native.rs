@@ -7,7 +7,7 @@ use std::sync::{mpsc, Condvar, Mutex};
 
 use super::chunks::{plan_items, schedule, Step};
 use super::inputs::{merge_chunk, ChunkInputs};
-use super::read_ahead::gather_statistics_read_ahead;
+use super::read_ahead::gather_statistics_threaded;
 use super::tensor_slot::TensorSlot;
 use super::{ExecOptions, Progress};
 use crate::error::{MergeError, Result};
@@ -167,8 +167,13 @@ fn prepare<S: TensorSource + Sync>(
     fail: &dyn Fn(MergeError),
     mut merger: Box<dyn TensorMerge>,
 ) -> Option<Box<dyn TensorMerge>> {
-    let gathered =
-        gather_statistics_read_ahead(models, tensor, merger.as_mut(), options.chunk_elements);
+    let gathered = gather_statistics_threaded(
+        models,
+        tensor,
+        merger.as_mut(),
+        options.chunk_elements,
+        options.threads,
+    );
     match gathered {
         Ok(()) => Some(merger),
         Err(e) => {

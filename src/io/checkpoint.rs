@@ -106,18 +106,28 @@ impl<S: TensorSource> Checkpoint<S> {
         source.read_range(offset, out).await
     }
 
-    /// `read` of the raw bytes of elements `[first, first + count)` of `tensor` without a copy,
-    /// when its shard is in memory (mapped), which then drops them ([`TensorSource::read_view`]);
-    /// `Ok(None)` means read them with [`Self::read_elements`].
-    pub fn read_elements_view<R>(
-        &self,
+    /// The raw bytes of elements `[first, first + count)` of `tensor`: a view without a copy
+    /// when its shard is in memory (mapped), which drops them again when the bytes go out of
+    /// scope ([`TensorSource::release`]); else read into `copy`.
+    pub async fn element_bytes<'a>(
+        &'a self,
         tensor: &str,
         first: usize,
         count: usize,
-        read: impl FnOnce(&[u8]) -> R,
-    ) -> Result<Option<R>> {
+        copy: &'a mut Vec<u8>,
+    ) -> Result<ElementBytes<'a, S>> {
         let (source, info, offset) = self.locate(tensor, first, count)?;
-        Ok(source.read_view(offset, count * info.dtype.size(), read))
+        let len = count * info.dtype.size();
+        if let Some(bytes) = source.view(offset, len) {
+            return Ok(ElementBytes::View {
+                source,
+                offset,
+                bytes,
+            });
+        }
+        crate::exec::set_len(copy, len);
+        source.read_range(offset, copy).await?;
+        Ok(ElementBytes::Copied(copy))
     }
 
     /// The shard and header entry of `tensor`, and the byte offset of element `first`, once
@@ -243,4 +253,38 @@ fn parse_weight_map(index_file: &str, bytes: &[u8]) -> Result<Vec<(String, Strin
             None => Err(bad(format!("`weight_map.{tensor}` must be a file name"))),
         })
         .collect()
+}
+
+/// Bytes of a run of elements, from [`Checkpoint::element_bytes`].
+pub enum ElementBytes<'a, S: TensorSource> {
+    /// Released from the source's memory when dropped.
+    View {
+        source: &'a S,
+        offset: u64,
+        bytes: &'a [u8],
+    },
+    Copied(&'a [u8]),
+}
+
+impl<S: TensorSource> std::ops::Deref for ElementBytes<'_, S> {
+    type Target = [u8];
+
+    fn deref(&self) -> &[u8] {
+        match self {
+            ElementBytes::View { bytes, .. } | ElementBytes::Copied(bytes) => bytes,
+        }
+    }
+}
+
+impl<S: TensorSource> Drop for ElementBytes<'_, S> {
+    fn drop(&mut self) {
+        if let ElementBytes::View {
+            source,
+            offset,
+            bytes,
+        } = self
+        {
+            source.release(*offset, bytes.len());
+        }
+    }
 }

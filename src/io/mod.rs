@@ -21,7 +21,7 @@ pub mod open;
 #[cfg(not(target_arch = "wasm32"))]
 pub mod output;
 
-pub use checkpoint::{index_shard_files, Checkpoint, TensorLocation};
+pub use checkpoint::{index_shard_files, Checkpoint, ElementBytes, TensorLocation};
 pub use folder_files::{PICKLE_EXTENSIONS, TOKENIZER_FILES};
 pub use header::{parse_header, read_header, Header, TensorInfo, MAX_HEADER_LEN};
 pub use hub::looks_like_hub_id;

@@ -12,7 +12,7 @@ use super::sparsify::wide::wide_fn;
 use super::sparsify::{
     Bernoulli, DellaMagprune, Dense, MagnitudeWindow, Rescale, Sparsifier, SparsifyKind,
 };
-use super::{Chunk, TensorMerge, TensorRecipe};
+use super::{Chunk, InputStatistics, Stored, TensorMerge, TensorRecipe};
 use crate::error::{MergeError, Result};
 
 pub struct GeneralizedTaskArithmetic {
@@ -171,6 +171,29 @@ impl TensorMerge for GeneralizedTaskArithmetic {
         }
     }
 
+    fn statistics_by_input(&self) -> bool {
+        true
+    }
+
+    fn input_statistics(&mut self, pass: usize) -> Vec<Box<dyn InputStatistics + '_>> {
+        let row_aligned = self.row_alignment() > 1;
+        self.sparsifiers
+            .iter_mut()
+            .enumerate()
+            .filter(|(_, sparsifier)| pass < sparsifier.stat_passes())
+            .map(|(input, sparsifier)| {
+                Box::new(DeltaStatistics {
+                    input,
+                    pass,
+                    sparsifier: sparsifier.as_mut(),
+                    row_aligned,
+                    base: Vec::new(),
+                    delta: Vec::new(),
+                }) as Box<dyn InputStatistics + '_>
+            })
+            .collect()
+    }
+
     fn finish_pass(&mut self, pass: usize) {
         for sparsifier in &mut self.sparsifiers {
             if pass < sparsifier.stat_passes() {
@@ -199,6 +222,53 @@ impl TensorMerge for GeneralizedTaskArithmetic {
         let mut scratch = vec![0f32; (inputs + 2) * block];
         let (deltas, election) = scratch.split_at_mut(inputs * block);
         apply_blocks(self, chunk, base, block, deltas, election, out);
+    }
+}
+
+/// One input's sparsifier pass over stored chunks: the same deltas, in the same blocks, as
+/// `observe` hands it, decoded a block at a time.
+struct DeltaStatistics<'a> {
+    input: usize,
+    pass: usize,
+    sparsifier: &'a mut dyn Sparsifier,
+    /// Per-row sparsifiers see whole chunks (which hold whole rows), others [`BLOCK`]s.
+    row_aligned: bool,
+    base: Vec<f32>,
+    delta: Vec<f32>,
+}
+
+impl InputStatistics for DeltaStatistics<'_> {
+    fn input(&self) -> usize {
+        self.input
+    }
+
+    fn observe_stored(&mut self, start: usize, input: Stored<'_>, base: Stored<'_>) {
+        let len = input.len();
+        let block = if self.row_aligned { len.max(1) } else { BLOCK };
+        self.base.resize(block.min(len), 0.0);
+        self.delta.resize(block.min(len), 0.0);
+        let mut offset = 0;
+        while offset < len {
+            let range = offset..(offset + block).min(len);
+            let (base_block, delta) = (
+                &mut self.base[..range.len()],
+                &mut self.delta[..range.len()],
+            );
+            base.decode(range.clone(), base_block);
+            input.decode(range.clone(), delta);
+            subtract_in_place(delta, base_block);
+            self.sparsifier.observe(self.pass, start + offset, delta);
+            offset = range.end;
+        }
+    }
+}
+
+wide_fn! {
+    /// x − base in place of x.
+    fn subtract_in_place(input: &mut [f32], base: &[f32]) {
+        for (x, &b) in input.iter_mut().zip(base) {
+            *x -= b;
+        }
     }
 }
 

@@ -19,8 +19,10 @@ pub mod sce;
 pub mod slerp;
 pub mod sparsify;
 pub mod stats;
+pub mod stored;
 
 pub use recipe::{build_merger, TensorRecipe};
+pub use stored::{InputStatistics, Stored};
 
 /// A run of consecutive elements of one tensor, decoded to f32, from every input.
 #[derive(Debug, Clone, Copy)]
@@ -54,6 +56,18 @@ pub trait TensorMerge: Send + Sync {
     }
 
     fn observe(&mut self, _pass: usize, _chunk: &Chunk<'_>) {}
+
+    /// True when each input's statistics depend on that input (and the base) alone: executors
+    /// then gather them through `input_statistics` instead of `observe`.
+    fn statistics_by_input(&self) -> bool {
+        false
+    }
+
+    /// One observer per input that takes part in `pass`, each to be fed every chunk in element
+    /// order; executors may run them on separate threads.
+    fn input_statistics(&mut self, _pass: usize) -> Vec<Box<dyn InputStatistics + '_>> {
+        Vec::new()
+    }
 
     fn finish_pass(&mut self, _pass: usize) {}
 
