@@ -1,14 +1,17 @@
 //! The I/O floor: reading every input byte a merge reads and writing as many bytes as it
-//! writes, no computation. Inputs are read both ways a merge can read them: copied by positioned
-//! reads, and mapped ([`FileSource`] views, every word folded into a checksum, pages released as
-//! merges release them). Output is written both through the page cache and past it
-//! ([`DirectFile`], as merges write). The floor takes the faster of each.
+//! writes, no computation. Inputs are read every way a merge can read them: copied by positioned
+//! reads, one file after another and all files at once (a thread each: a cloud disk serves
+//! several streams faster than one), and mapped ([`FileSource`] views, every word folded into a
+//! checksum, pages released as merges release them). Output is written both through the page
+//! cache and past it ([`DirectFile`], as merges write). The floor takes the fastest of each.
+//! With a cold cache, the inputs leave the page cache before every read.
 
 use std::fs::File;
 use std::io::Write;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::time::Instant;
 
+use super::evict::evict_from_page_cache;
 use crate::error::{MergeError, Result};
 use crate::io::direct_file::DirectFile;
 use crate::io::{FileSource, TensorSource};
@@ -19,6 +22,7 @@ const CHUNK: usize = 8 << 20;
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct IoFloor {
     pub read_copied: f64,
+    pub read_concurrent: f64,
     pub read_mapped: f64,
     pub write_buffered: f64,
     pub write_direct: f64,
@@ -31,62 +35,80 @@ impl IoFloor {
     }
 
     pub fn read(&self) -> f64 {
-        self.read_copied.min(self.read_mapped)
+        self.read_copied
+            .min(self.read_concurrent)
+            .min(self.read_mapped)
     }
 }
 
-/// Reads `inputs` whole, copied and mapped, and writes `output_bytes` to a scratch file in
-/// `scratch_dir`, through the page cache and past it (`second_order` swaps which way of each
-/// goes first).
+/// Reads `inputs` whole every way, and writes `output_bytes` to a scratch file in
+/// `scratch_dir` through the page cache and past it; `run` rotates which way of each goes
+/// first. `cold` drops the inputs from the page cache before each read.
 pub fn measure_io_floor(
-    inputs: &[std::path::PathBuf],
+    inputs: &[PathBuf],
     output_bytes: u64,
     scratch_dir: &Path,
-    second_order: bool,
+    run: usize,
+    cold: bool,
 ) -> Result<IoFloor> {
     let mut buffer = vec![0u8; CHUNK];
-    let (read_copied, read_mapped) = both(
-        second_order,
-        || time(|| read_all(inputs, &mut buffer)),
-        || time(|| read_all_mapped(inputs)),
-    )?;
+    let mut read_seconds = [0.0; 3];
+    {
+        let mut reads: [Box<dyn FnMut() -> Result<()>>; 3] = [
+            Box::new(|| read_all(inputs, &mut buffer)),
+            Box::new(|| read_all_concurrently(inputs)),
+            Box::new(|| read_all_mapped(inputs)),
+        ];
+        for i in (0..3).map(|i| (i + run) % 3) {
+            if cold {
+                evict_from_page_cache(inputs)?;
+            }
+            read_seconds[i] = time(&mut reads[i])?;
+        }
+    }
     let scratch = scratch_dir.join(".io-floor.tmp");
-    let (write_buffered, write_direct) = both(
-        second_order,
-        || time(|| write_buffered(&scratch, output_bytes, &buffer)),
-        || time(|| write_direct(&scratch, output_bytes, &buffer)),
-    )?;
+    let mut write_seconds = [0.0; 2];
+    for i in (0..2).map(|i| (i + run) % 2) {
+        write_seconds[i] = if i == 0 {
+            time(|| write_buffered(&scratch, output_bytes, &buffer))?
+        } else {
+            time(|| write_direct(&scratch, output_bytes, &buffer))?
+        };
+    }
     let _ = std::fs::remove_file(&scratch);
+    let [read_copied, read_concurrent, read_mapped] = read_seconds;
+    let [write_buffered, write_direct] = write_seconds;
     Ok(IoFloor {
         read_copied,
+        read_concurrent,
         read_mapped,
         write_buffered,
         write_direct,
     })
 }
 
-/// (a(), b()), run in that order or, `swapped`, b first.
-fn both(
-    swapped: bool,
-    a: impl FnOnce() -> Result<f64>,
-    b: impl FnOnce() -> Result<f64>,
-) -> Result<(f64, f64)> {
-    if swapped {
-        let b = b()?;
-        Ok((a()?, b))
-    } else {
-        let a = a()?;
-        Ok((a, b()?))
-    }
-}
-
-fn time(step: impl FnOnce() -> Result<()>) -> Result<f64> {
+fn time(mut step: impl FnMut() -> Result<()>) -> Result<f64> {
     let started = Instant::now();
     step()?;
     Ok(started.elapsed().as_secs_f64())
 }
 
-fn read_all(inputs: &[std::path::PathBuf], buffer: &mut [u8]) -> Result<()> {
+/// Every input at once, a thread each, copied as [`read_all`] copies one.
+fn read_all_concurrently(inputs: &[PathBuf]) -> Result<()> {
+    std::thread::scope(|scope| {
+        let readers: Vec<_> = inputs
+            .iter()
+            .map(|path| {
+                scope.spawn(move || read_all(std::slice::from_ref(path), &mut vec![0u8; CHUNK]))
+            })
+            .collect();
+        readers
+            .into_iter()
+            .try_for_each(|reader| reader.join().expect("a floor reader panicked"))
+    })
+}
+
+fn read_all(inputs: &[PathBuf], buffer: &mut [u8]) -> Result<()> {
     use std::os::unix::fs::FileExt;
     let mut checksum = 0u8;
     for path in inputs {
@@ -109,7 +131,7 @@ fn read_all(inputs: &[std::path::PathBuf], buffer: &mut [u8]) -> Result<()> {
 }
 
 /// Every input mapped, each 64-bit word folded into a checksum, in chunks released behind.
-fn read_all_mapped(inputs: &[std::path::PathBuf]) -> Result<()> {
+fn read_all_mapped(inputs: &[PathBuf]) -> Result<()> {
     let mut checksum = 0u64;
     for path in inputs {
         let file = FileSource::open(path)?;

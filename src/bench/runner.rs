@@ -5,6 +5,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Instant;
 
+use super::evict::evict_from_page_cache;
 use super::floor::measure_io_floor;
 use super::shapes::ModelShape;
 use super::synth::write_synthetic_model;
@@ -22,6 +23,8 @@ pub struct BenchOptions {
     /// The `mixmerge` executable that runs each merge.
     pub exe: PathBuf,
     pub extra_args: Vec<String>,
+    /// Drop the inputs from the page cache before every merge and every floor read.
+    pub cold: bool,
 }
 
 #[derive(Debug, Clone)]
@@ -30,9 +33,10 @@ pub struct BenchRow {
     pub wall_seconds: f64,
     /// The faster way of reading plus the faster way of writing ([`super::floor::IoFloor`]).
     pub floor_seconds: f64,
-    /// The floor's parts (medians): reading copied and mapped, writing through the page cache
-    /// and past it.
+    /// The floor's parts (medians): reading copied (one file after another, and all at once)
+    /// and mapped, writing through the page cache and past it.
     pub floor_read_copied_seconds: f64,
+    pub floor_read_concurrent_seconds: f64,
     pub floor_read_mapped_seconds: f64,
     pub floor_write_buffered_seconds: f64,
     pub floor_write_direct_seconds: f64,
@@ -156,21 +160,25 @@ pub fn run_bench(
             inputs.extend(safetensors_files(model)?);
         }
         let (mut walls, mut floors, mut peaks) = (Vec::new(), Vec::new(), Vec::new());
-        let (mut copied, mut mapped) = (Vec::new(), Vec::new());
+        let (mut copied, mut concurrent, mut mapped) = (Vec::new(), Vec::new(), Vec::new());
         let (mut buffered, mut direct) = (Vec::new(), Vec::new());
         let (mut users, mut systems) = (Vec::new(), Vec::new());
         let mut last = None;
         for run in 0..options.runs.max(1) {
             settle(&out);
+            if options.cold {
+                evict_from_page_cache(&inputs)?;
+            }
             let report = run_child(options, &config, &out)?;
             walls.push(report.wall);
             users.push(report.user);
             systems.push(report.system);
             peaks.push(report.peak_rss as f64);
             settle(&out);
-            let floor = measure_io_floor(&inputs, report.bytes_written, &dir, run % 2 == 1)?;
+            let floor = measure_io_floor(&inputs, report.bytes_written, &dir, run, options.cold)?;
             floors.push(floor.seconds());
             copied.push(floor.read_copied);
+            concurrent.push(floor.read_concurrent);
             mapped.push(floor.read_mapped);
             buffered.push(floor.write_buffered);
             direct.push(floor.write_direct);
@@ -182,6 +190,7 @@ pub fn run_bench(
             wall_seconds: median(&mut walls),
             floor_seconds: median(&mut floors),
             floor_read_copied_seconds: median(&mut copied),
+            floor_read_concurrent_seconds: median(&mut concurrent),
             floor_read_mapped_seconds: median(&mut mapped),
             floor_write_buffered_seconds: median(&mut buffered),
             floor_write_direct_seconds: median(&mut direct),

@@ -68,6 +68,10 @@ pub enum Command {
         /// Extra arguments for each `mixmerge merge` run (e.g. --threads=1).
         #[arg(long, allow_hyphen_values = true)]
         merge_arg: Vec<String>,
+        /// Drop the inputs from the page cache before every merge and floor read, so both read
+        /// from the disk (as any merge of models larger than memory does).
+        #[arg(long)]
+        cold: bool,
     },
     /// Perplexity of a text under a model (burn inference).
     #[cfg(feature = "eval")]
@@ -113,7 +117,8 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
             dir,
             variants,
             merge_arg,
-        } => bench_cmd::run(&shape, methods, runs, dir, variants, merge_arg),
+            cold,
+        } => bench_cmd::run(&shape, methods, runs, dir, variants, merge_arg, cold),
         #[cfg(feature = "eval")]
         Command::Eval(args) => eval_cmd::run_eval(args),
         #[cfg(feature = "eval")]
