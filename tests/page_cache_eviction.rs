@@ -19,7 +19,7 @@ fn evicted_files_leave_the_page_cache_and_read_back_the_same() {
     let pages = resident_pages(&path).unwrap();
     assert!(pages > 0, "a file just read is cached");
 
-    evict_from_page_cache(&[path.clone()]).unwrap();
+    evict_from_page_cache(std::slice::from_ref(&path)).unwrap();
     let left = resident_pages(&path).unwrap();
     assert!(
         left < pages / 8,
