@@ -56,7 +56,8 @@ impl DellaPlan {
                 return None;
             }
             let stream = Stream::new(recipe.seed, tensor_key(&recipe.name), input as u32);
-            let sparsifier = DellaMagprune::new(stream, row_len, density, epsilon, rescale);
+            let sparsifier =
+                DellaMagprune::new(stream, recipe.numel(), row_len, density, epsilon, rescale);
             let probabilities = sparsifier.probabilities();
             let inverse = (rescale == Rescale::Inverse)
                 .then(|| probabilities.iter().map(|p| 1.0 / p).collect());

@@ -124,7 +124,7 @@ pub fn make_sparsifier(
             let gamma = recipe.per_input(input, ParamName::Gamma);
             Box::new(MagnitudeWindow::outliers(numel, density, gamma, rescale))
         }
-        SparsifyKind::Bernoulli => Box::new(Bernoulli::new(stream, density, rescale)),
+        SparsifyKind::Bernoulli => Box::new(Bernoulli::new(stream, numel, density, rescale)),
         SparsifyKind::DellaMagprune => {
             let epsilon = recipe.per_input(input, ParamName::Epsilon);
             if !(density - epsilon > 0.0 && density + epsilon < 1.0) {
@@ -136,6 +136,7 @@ pub fn make_sparsifier(
             }
             Box::new(DellaMagprune::new(
                 stream,
+                numel,
                 recipe.row_len(),
                 density,
                 epsilon,

@@ -22,15 +22,21 @@ pub struct Bernoulli {
 }
 
 impl Bernoulli {
-    /// The caller handles density ≥ 1 (keep all, no rescale, as mergekit).
-    pub fn new(stream: Stream, density: f64, rescale: Rescale) -> Self {
+    /// For a tensor of `numel` elements. The caller handles density ≥ 1 (keep all, no rescale,
+    /// as mergekit).
+    pub fn new(stream: Stream, numel: usize, density: f64, rescale: Rescale) -> Self {
         let keeps_some = density > 0.0;
+        let passes = usize::from(rescale == Rescale::L1 && keeps_some);
         Bernoulli {
             stream,
             below: keep_threshold(density as f32),
-            passes: usize::from(rescale == Rescale::L1 && keeps_some),
+            passes,
             sums: L1Sums::default(),
-            kept: KeepBits::default(),
+            kept: if passes > 0 {
+                KeepBits::with_len(numel)
+            } else {
+                KeepBits::default()
+            },
             recorded: false,
             factor: match rescale {
                 Rescale::Inverse if keeps_some => (1.0 / density) as f32,
@@ -132,7 +138,7 @@ mod tests {
         let n = 50_000;
         let deltas = noise(n);
         let stream = Stream::new(5, tensor_key("w"), 1);
-        let mut whole = Bernoulli::new(stream, 0.3, Rescale::L1);
+        let mut whole = Bernoulli::new(stream, n, 0.3, Rescale::L1);
         let reference = run_chunked(&mut whole, &deltas, n, &[], 1);
         assert!(whole.recorded && whole.factor > 1.0);
         // What `apply` computed before masks were recorded: draw again, same factor.
@@ -141,7 +147,7 @@ mod tests {
         assert_eq!(bits(&reference), bits(&drawn));
         let kept = reference.iter().filter(|v| **v != 0.0).count() as f64 / n as f64;
         assert!((kept - 0.3).abs() < 0.01, "kept fraction {kept}");
-        let make = || Bernoulli::new(stream, 0.3, Rescale::L1);
+        let make = || Bernoulli::new(stream, n, 0.3, Rescale::L1);
         let factor = |b: &Bernoulli| b.factor;
         let chunks = [1, 77, 1024, n];
         assert_independent_of_chunking(make, factor, &deltas, &chunks, (&reference, whole.factor));
@@ -153,7 +159,7 @@ mod tests {
         let deltas = noise(n);
         let stream = Stream::new(6, tensor_key("w"), 0);
         for (rescale, factor) in [(Rescale::Off, 1.0), (Rescale::Inverse, 1.0 / 0.4)] {
-            let mut sparsifier = Bernoulli::new(stream, 0.4, rescale);
+            let mut sparsifier = Bernoulli::new(stream, n, 0.4, rescale);
             assert_eq!(sparsifier.stat_passes(), 0);
             let out = run_chunked(&mut sparsifier, &deltas, n, &odd_cuts(n, 999), 2);
             let mut drawn = deltas.clone();

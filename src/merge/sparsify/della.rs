@@ -31,14 +31,17 @@ pub struct DellaMagprune {
 }
 
 impl DellaMagprune {
-    /// The caller checks 0 < density ± ε < 1 and handles density ≥ 1.
+    /// For a tensor of `numel` elements in rows of `row_len`. The caller checks
+    /// 0 < density ± ε < 1 and handles density ≥ 1.
     pub fn new(
         stream: Stream,
+        numel: usize,
         row_len: usize,
         density: f64,
         epsilon: f64,
         rescale: Rescale,
     ) -> Self {
+        let passes = usize::from(rescale == Rescale::L1);
         let mut della = DellaMagprune {
             stream,
             row_len: row_len.max(1),
@@ -46,9 +49,13 @@ impl DellaMagprune {
             spread: (2.0 * epsilon) as f32,
             by_rank: Vec::new(),
             rescale,
-            passes: usize::from(rescale == Rescale::L1),
+            passes,
             sums: L1Sums::default(),
-            kept: KeepBits::default(),
+            kept: if passes > 0 {
+                KeepBits::with_len(numel)
+            } else {
+                KeepBits::default()
+            },
             recorded: false,
             factor: 1.0,
         };
@@ -182,7 +189,7 @@ mod tests {
             .map(|i| ((noise.uniform(i) * 2.0 - 1.0) * 64.0).round() / 64.0)
             .collect();
         let stream = Stream::new(5, tensor_key("w"), 2);
-        let della = || DellaMagprune::new(stream, row_len, 0.5, 0.2, Rescale::L1);
+        let della = || DellaMagprune::new(stream, n, row_len, 0.5, 0.2, Rescale::L1);
         let mut whole = della();
         let reference = run_chunked(&mut whole, &deltas, n, &[], 1);
         assert!(whole.recorded && whole.factor > 1.0);
@@ -200,7 +207,7 @@ mod tests {
     #[test]
     fn ranks_follow_a_sort_by_magnitude_then_position() {
         let row_len = 50;
-        let della = DellaMagprune::new(Stream::new(1, 2, 3), row_len, 0.5, 0.3, Rescale::Off);
+        let della = DellaMagprune::new(Stream::new(1, 2, 3), 170, row_len, 0.5, 0.3, Rescale::Off);
         // Three rows and a short last one; few distinct magnitudes, both signs: many ties.
         let deltas: Vec<f32> = (0..170)
             .map(|i| ((i * 37 % 11) as f32 - 5.0) * 0.25)

@@ -3,16 +3,30 @@
 //! pass reads the bits instead of drawing again — chunks of any start, in any order, in parallel.
 
 use super::wide::wide_fn;
+use super::word_pool;
 
 #[derive(Debug, Clone, Default)]
 pub struct KeepBits {
     words: Vec<u64>,
 }
 
+impl Drop for KeepBits {
+    fn drop(&mut self) {
+        word_pool::give(std::mem::take(&mut self.words));
+    }
+}
+
 /// Elements per half word: the recording loop works on u32 lanes, as the hash does.
 const HALF: usize = 32;
 
 impl KeepBits {
+    /// Bits for `len` elements, all dropped, in a buffer of an earlier tensor when one is free.
+    pub fn with_len(len: usize) -> Self {
+        let mut words = word_pool::take(len.div_ceil(64));
+        words.resize(len.div_ceil(64), 0);
+        KeepBits { words }
+    }
+
     /// Makes room for elements below `end`; bits not yet recorded read as dropped.
     pub fn cover(&mut self, end: usize) {
         let words = end.div_ceil(64);

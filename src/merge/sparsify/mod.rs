@@ -10,7 +10,6 @@
 //! | bernoulli, della_magprune | 1 with L1 rescale, else 0 | Σ\|δ\| and Σ\|kept\|; each keep decision, as one bit per element (1/8 byte) for the merge pass |
 
 mod bernoulli;
-mod capture_pool;
 #[cfg(test)]
 mod chunked_testing;
 mod della;
@@ -20,6 +19,7 @@ mod magnitude;
 mod sampled_select;
 pub mod topk;
 pub mod wide;
+mod word_pool;
 
 pub use bernoulli::Bernoulli;
 pub use della::DellaMagprune;

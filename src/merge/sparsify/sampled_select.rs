@@ -5,10 +5,10 @@
 //! does not (an unrepresentative start), the radix select of [`super::topk`] runs its passes.
 //! The order and tie rule are those of [`RankCut`]: |x| descending, then index ascending.
 
-use super::capture_pool;
 use super::l1::L1Sums;
 use super::topk::{magnitude_key, RadixSelect, RankCut};
 use super::wide::wide_fn;
+use super::word_pool;
 
 /// Elements that predict the windows (the first ones of the tensor, buffered as they arrive).
 const SAMPLE: usize = 1 << 16;
@@ -131,7 +131,7 @@ impl SampledSelect {
             // Keys tie heavily (bf16 deltas take few values), so windows often hold several
             // times their rank share; reserved room costs no memory until it is written.
             let expected = (2.0 * WINDOW * self.numel as f64) as usize;
-            w.captured = capture_pool::take(4 * expected);
+            w.captured = word_pool::take(4 * expected);
         }
     }
 
@@ -163,7 +163,7 @@ impl SampledSelect {
         for w in self.windows.iter_mut() {
             w.cut = place_cut(w, self.numel, with_sums);
             hit &= w.cut.is_some();
-            capture_pool::give(std::mem::take(&mut w.captured));
+            word_pool::give(std::mem::take(&mut w.captured));
         }
         self.windows_hit = hit;
     }

@@ -1,11 +1,12 @@
-//! Capture buffers of the windowed select, kept between tensors. The first tensor's buffers
-//! (the embedding's: ~100 MB each) are then written again by every later tensor instead of
-//! fresh memory being mapped and zeroed by the kernel for each — that page clearing was a
-//! tenth of a TIES merge's CPU time.
+//! Word buffers kept between tensors: the windowed select's captures and DARE's and DELLA's
+//! recorded keep bits. The first tensor's buffers (the embedding's: ~100 MB of captures, 33 MB
+//! of bits per input) are then written again by every later tensor instead of fresh memory
+//! being mapped and zeroed by the kernel for each — that page clearing was a tenth of a TIES
+//! merge's CPU time.
 
 use std::sync::Mutex;
 
-/// Buffers kept: two cuts for each of a few inputs of the tensors being prepared.
+/// Buffers kept: one or two per input of the few tensors being prepared or merged at once.
 const KEPT: usize = 8;
 
 static POOL: Mutex<Pool> = Mutex::new(Pool {
