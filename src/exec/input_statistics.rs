@@ -1,5 +1,5 @@
 //! Statistics passes of mergers whose inputs gather theirs apart
-//! ([`TensorMerge::input_statistics`]): observers read their input and the base chunk by chunk
+//! ([`crate::merge::TensorMerge::input_statistics`]): observers read their input and the base chunk by chunk
 //! as stored, viewed in place where the source allows.
 
 use crate::error::{MergeError, Result};

@@ -1,7 +1,7 @@
-//! Statistics passes with reading overlapped: a helper thread reads and decodes the next chunk
-//! while this thread observes the current one, in element order as `observe` requires. A big
-//! tensor's statistics (the embedding is a fifth of a Llama) then use both cores. Mergers
-//! whose inputs gather statistics apart run one thread per input instead.
+//! Statistics passes on more than one thread, so a big tensor's statistics (the embedding is a
+//! fifth of a Llama) use both cores: one thread per input when each input's statistics are its
+//! own, else reading overlapped — a helper thread reads and decodes the next chunk while this
+//! thread observes the current one, in element order as `observe` requires.
 
 use std::sync::mpsc;
 
