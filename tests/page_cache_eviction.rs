@@ -1,5 +1,6 @@
 //! `mixmerge bench --cold` drops the inputs from the page cache before each timing: the files
 //! must leave the cache and read back unchanged.
+#![cfg(target_os = "linux")]
 
 use std::io::Write;
 

@@ -2,14 +2,16 @@
 //! as when the inputs are new or larger than memory (any 7B or 13B merge on a 24 GB machine).
 
 use std::fs::File;
-use std::os::unix::io::AsRawFd;
 use std::path::PathBuf;
 
 use crate::error::{MergeError, Result};
 
 /// Asks the kernel to drop every cached page of `paths` (`POSIX_FADV_DONTNEED`). Needs no
 /// privileges; pages still dirty are written back first, since only clean pages can go.
+#[cfg(target_os = "linux")]
 pub fn evict_from_page_cache(paths: &[PathBuf]) -> Result<()> {
+    use std::os::unix::io::AsRawFd;
+
     for path in paths {
         let file = File::open(path).map_err(|e| MergeError::io(path.display(), e))?;
         file.sync_data()
@@ -26,7 +28,16 @@ pub fn evict_from_page_cache(paths: &[PathBuf]) -> Result<()> {
     Ok(())
 }
 
+/// Other systems offer no unprivileged way to drop a file's cached pages.
+#[cfg(not(target_os = "linux"))]
+pub fn evict_from_page_cache(_paths: &[PathBuf]) -> Result<()> {
+    Err(MergeError::Unsupported(
+        "dropping files from the page cache (`--cold`) needs Linux".into(),
+    ))
+}
+
 /// How many of the file's pages are in the page cache (`mincore` of a mapping).
+#[cfg(target_os = "linux")]
 pub fn resident_pages(path: &std::path::Path) -> Result<usize> {
     let file = File::open(path).map_err(|e| MergeError::io(path.display(), e))?;
     // SAFETY: mapped read-only and never read through; only its residency is asked.

@@ -8,7 +8,9 @@ mod runner;
 pub mod shapes;
 pub mod synth;
 
-pub use evict::{evict_from_page_cache, resident_pages};
+pub use evict::evict_from_page_cache;
+#[cfg(target_os = "linux")]
+pub use evict::resident_pages;
 pub use in_memory::{InMemoryModels, InMemoryRow};
 pub use runner::{run_bench, BenchOptions, BenchRow};
 pub use shapes::{ModelShape, SHAPES};
