@@ -51,29 +51,27 @@ pub fn measure_io_floor(
     run: usize,
     cold: bool,
 ) -> Result<IoFloor> {
-    let mut buffer = vec![0u8; CHUNK];
+    // A buffer per input, written once here so no timing pays for first touches of its pages.
+    let mut buffers: Vec<Vec<u8>> = (0..inputs.len().max(1)).map(|_| vec![1u8; CHUNK]).collect();
+    type Read = fn(&[PathBuf], &mut [Vec<u8>]) -> Result<()>;
+    let reads: [Read; 3] = [
+        |inputs, buffers| read_all(inputs, &mut buffers[0]),
+        read_all_concurrently,
+        |inputs, _| read_all_mapped(inputs),
+    ];
     let mut read_seconds = [0.0; 3];
-    {
-        let mut reads: [Box<dyn FnMut() -> Result<()>>; 3] = [
-            Box::new(|| read_all(inputs, &mut buffer)),
-            Box::new(|| read_all_concurrently(inputs)),
-            Box::new(|| read_all_mapped(inputs)),
-        ];
-        for i in (0..3).map(|i| (i + run) % 3) {
-            if cold {
-                evict_from_page_cache(inputs)?;
-            }
-            read_seconds[i] = time(&mut reads[i])?;
+    for i in (0..3).map(|i| (i + run) % 3) {
+        if cold {
+            evict_from_page_cache(inputs)?;
         }
+        read_seconds[i] = time(|| reads[i](inputs, &mut buffers))?;
     }
     let scratch = scratch_dir.join(".io-floor.tmp");
+    type Write = fn(&Path, u64, &[u8]) -> Result<()>;
+    let writes: [Write; 2] = [write_buffered, write_direct];
     let mut write_seconds = [0.0; 2];
     for i in (0..2).map(|i| (i + run) % 2) {
-        write_seconds[i] = if i == 0 {
-            time(|| write_buffered(&scratch, output_bytes, &buffer))?
-        } else {
-            time(|| write_direct(&scratch, output_bytes, &buffer))?
-        };
+        write_seconds[i] = time(|| writes[i](&scratch, output_bytes, &buffers[0]))?;
     }
     let _ = std::fs::remove_file(&scratch);
     let [read_copied, read_concurrent, read_mapped] = read_seconds;
@@ -87,20 +85,19 @@ pub fn measure_io_floor(
     })
 }
 
-fn time(mut step: impl FnMut() -> Result<()>) -> Result<f64> {
+fn time(step: impl FnOnce() -> Result<()>) -> Result<f64> {
     let started = Instant::now();
     step()?;
     Ok(started.elapsed().as_secs_f64())
 }
 
-/// Every input at once, a thread each, copied as [`read_all`] copies one.
-fn read_all_concurrently(inputs: &[PathBuf]) -> Result<()> {
+/// Every input at once, a thread each (with a buffer each), copied as [`read_all`] copies one.
+fn read_all_concurrently(inputs: &[PathBuf], buffers: &mut [Vec<u8>]) -> Result<()> {
     std::thread::scope(|scope| {
         let readers: Vec<_> = inputs
             .iter()
-            .map(|path| {
-                scope.spawn(move || read_all(std::slice::from_ref(path), &mut vec![0u8; CHUNK]))
-            })
+            .zip(buffers.iter_mut())
+            .map(|(path, buffer)| scope.spawn(move || read_all(std::slice::from_ref(path), buffer)))
             .collect();
         readers
             .into_iter()
