@@ -1,7 +1,8 @@
 #![cfg(feature = "gpu")]
 //! The native GPU merge reads the next held tensor on a thread: with tensors held whole and
 //! tensors too large for one binding (chunked, not read ahead) mixed in one merge, the output
-//! equals the CPU's; a cancelled merge stops without waiting on the reading thread.
+//! equals the CPU's; held tensors upload straight from the mapped shards, odd byte lengths
+//! included; a cancelled merge stops without waiting on the reading thread.
 
 mod common;
 
@@ -10,7 +11,7 @@ use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
 
 use common::gpu::adapter;
-use common::{llama_like, read_all};
+use common::{llama_like, read_all, tensor, write_model};
 use mixmerge::dtype::DType;
 use mixmerge::gpu::{request_native, GpuContext};
 use mixmerge::native::{merge_to_folder, prepare, read_config, Device, MergeOptions};
@@ -50,10 +51,85 @@ fn held_and_chunked_tensors_in_one_merge_equal_the_cpu() {
     models(dir.path());
     merge(dir.path(), "cpu", Device::Cpu, false).unwrap();
     merge(dir.path(), "gpu", Device::Gpu(Arc::new(ctx)), false).unwrap();
-    let (cpu, gpu) = (
-        read_all(&dir.path().join("cpu")),
-        read_all(&dir.path().join("gpu")),
-    );
+    assert_outputs_within_one_ulp(dir.path());
+}
+
+/// bf16 tensors of odd element counts: mapped views that end inside a word, at offsets
+/// that are not word-aligned in the shard.
+fn odd_models(dir: &Path) {
+    for (name, shift) in [("base", 0.0f32), ("a", 1.0), ("b", -2.0)] {
+        let values = |n: usize, salt: f32| -> Vec<f32> {
+            (0..n)
+                .map(|i| {
+                    (i as f32 * 0.61 + salt).cos() * 0.3 + shift * ((i % 5) as f32 - 2.0) * 0.01
+                })
+                .collect()
+        };
+        write_model(
+            &dir.join(name),
+            &[
+                tensor(
+                    "model.embed_tokens.weight",
+                    DType::BF16,
+                    &[7, 3],
+                    &values(21, 0.2),
+                ),
+                tensor(
+                    "model.layers.0.input_layernorm.weight",
+                    DType::BF16,
+                    &[5],
+                    &values(5, 0.7),
+                ),
+                tensor(
+                    "model.layers.0.self_attn.q_proj.weight",
+                    DType::BF16,
+                    &[3, 3],
+                    &values(9, 1.1),
+                ),
+                tensor("model.norm.weight", DType::BF16, &[3], &values(3, 2.3)),
+            ],
+        );
+    }
+}
+
+#[test]
+fn held_tensors_of_odd_byte_lengths_upload_from_the_map_and_equal_the_cpu() {
+    if adapter(false).is_none() {
+        return;
+    }
+    let ctx =
+        Arc::new((request_native(false).expect("requesting an adapter")).expect("an adapter"));
+    let two = |a: &str, b: &str| {
+        format!("models:\n  - model: a\n    parameters: {{{a}}}\n  - model: b\n    parameters: {{{b}}}\n")
+    };
+    let recipes = [
+        ("linear", two("weight: 0.6", "weight: 0.4")),
+        (
+            "ties",
+            two("weight: 0.6, density: 0.5", "weight: 0.4, density: 0.7"),
+        ),
+        (
+            "dare_ties",
+            two("weight: 0.6, density: 0.5", "weight: 0.4, density: 0.7"),
+        ),
+        (
+            "slerp",
+            "parameters: {t: 0.3}\nmodels:\n  - model: base\n  - model: a\n".into(),
+        ),
+    ];
+    for (method, models) in recipes {
+        let dir = tempfile::tempdir().unwrap();
+        odd_models(dir.path());
+        let recipe = format!("merge_method: {method}\nbase_model: base\n{models}");
+        std::fs::write(dir.path().join("recipe.yml"), recipe).unwrap();
+        merge(dir.path(), "cpu", Device::Cpu, false).unwrap();
+        merge(dir.path(), "gpu", Device::Gpu(ctx.clone()), false).unwrap();
+        assert_outputs_within_one_ulp(dir.path());
+    }
+}
+
+fn assert_outputs_within_one_ulp(dir: &Path) {
+    let (cpu, gpu) = (read_all(&dir.join("cpu")), read_all(&dir.join("gpu")));
     assert_eq!(
         cpu.keys().collect::<Vec<_>>(),
         gpu.keys().collect::<Vec<_>>()

@@ -221,7 +221,16 @@ impl Scratch {
         };
         let mut raw = Vec::new();
         for (slot, &(offset, size)) in offsets.iter().enumerate() {
-            let (mut read, held) = match reader.take_whole(slot) {
+            let whole = reader.take_whole(slot);
+            // Natively a mapped shard is copied once, straight into the staging buffer.
+            #[cfg(not(target_arch = "wasm32"))]
+            if whole.is_none() {
+                if let Some(mapped) = reader.mapped_whole(slot)? {
+                    staging.write(offset, &mapped)?;
+                    continue;
+                }
+            }
+            let (mut read, held) = match whole {
                 Some(held) if held.len() == numel * size => (held, true),
                 _ => {
                     reader.read(slot, 0..numel, &mut raw).await?;

@@ -7,7 +7,7 @@
 use std::ops::Range;
 
 use super::kernels::has_kernel;
-use super::tensor::{merge_tensor, GpuTensor, SlotRead, SlotReader};
+use super::tensor::{merge_tensor, GpuTensor, MappedSlot, SlotRead, SlotReader};
 use super::GpuContext;
 use crate::error::{MergeError, Result};
 use crate::exec::{ExecHooks, Progress, TensorOnCpu};
@@ -239,5 +239,17 @@ impl<S: TensorSource> SlotReader for ModelReader<'_, S> {
 
     fn recycle(&mut self, bytes: Vec<u8>) {
         self.ahead.recycle(bytes);
+    }
+
+    fn mapped_whole(&mut self, slot: usize) -> Result<Option<MappedSlot<'_>>> {
+        let input = (self.tensor.base.iter())
+            .chain(&self.tensor.inputs)
+            .nth(slot)
+            .expect("slot of the planned tensor");
+        let numel = self.tensor.numel();
+        let view = self.models[input.model]
+            .mapped_elements(&input.tensor, 0, numel)
+            .inspect_err(|e| self.failed = Some(e.to_string()))?;
+        Ok(view.map(|bytes| Box::new(bytes) as MappedSlot<'_>))
     }
 }

@@ -1,6 +1,8 @@
-//! Native GPU merges read ahead: while the GPU merges one tensor, a thread reads every slot of
-//! the next tensor that will be held whole on the device (its slots in parallel), so reading
-//! from disk or page cache overlaps uploads, kernels and read-backs.
+//! Native GPU merges read ahead: while the GPU merges one tensor, a thread brings in every slot
+//! of the next tensor that will be held whole on the device (its slots in parallel), so reading
+//! from disk overlaps uploads, kernels and read-backs. Slots of mapped shards are only faulted
+//! in (the upload copies them from the map into the staging buffer: one copy, no heap); others
+//! are read into memory that the executor hands back once uploaded.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{channel, sync_channel, Receiver, Sender, SyncSender};
@@ -8,9 +10,10 @@ use std::thread::Scope;
 
 use super::executor::{held_whole, ReadAhead};
 use crate::io::{Checkpoint, TensorSource};
-use crate::plan::MergePlan;
+use crate::plan::{InputRef, MergePlan};
 
-/// The slots of tensor `index` of the plan, read whole.
+/// The slots of tensor `index` of the plan, read whole; none when they were faulted in where
+/// they are mapped.
 struct ReadTensor {
     index: usize,
     slots: Vec<Vec<u8>>,
@@ -101,7 +104,8 @@ impl Pool {
     }
 }
 
-/// Pieces a slot is read in at once (page-cache reads are copies: more cores, more speed).
+/// Pieces a slot is read or faulted in at once (page-cache reads are copies and faults take
+/// the kernel's time: more cores, more speed).
 fn pieces(bytes: usize) -> usize {
     const PIECE: usize = 64 << 20;
     bytes.div_ceil(PIECE).clamp(1, 4)
@@ -124,6 +128,20 @@ fn read_ahead<S: TensorSource + Sync>(
         }
         let numel = tensor.numel();
         let inputs: Vec<_> = tensor.base.iter().chain(&tensor.inputs).collect();
+        if let Some(mapped) = mapped_slots(models, &inputs, numel) {
+            // The executor uploads straight from the map: bring the pages in, copy nothing.
+            fault_in(&mapped);
+            if sender
+                .send(ReadTensor {
+                    index,
+                    slots: Vec::new(),
+                })
+                .is_err()
+            {
+                return;
+            }
+            continue;
+        }
         let mut slots: Vec<Vec<u8>> = (inputs.iter())
             .map(|input| pool.take(numel * input.dtype.size()))
             .collect();
@@ -151,4 +169,35 @@ fn read_ahead<S: TensorSource + Sync>(
             return;
         }
     }
+}
+
+/// Views of every slot of a tensor, left mapped; `None` unless all of them are mapped.
+fn mapped_slots<'a, S: TensorSource>(
+    models: &'a [Checkpoint<S>],
+    inputs: &[&InputRef],
+    numel: usize,
+) -> Option<Vec<&'a [u8]>> {
+    (inputs.iter())
+        .map(|input| {
+            let view = models[input.model].mapped_elements(&input.tensor, 0, numel);
+            Some(view.ok()??.keep_mapped())
+        })
+        .collect()
+}
+
+/// Touches one byte of every page of `slots` (in pieces, in parallel), so that the disk reads
+/// happen here and the upload finds the pages mapped.
+fn fault_in(slots: &[&[u8]]) {
+    const PAGE: usize = 4096;
+    std::thread::scope(|scope| {
+        for bytes in slots {
+            let per_piece = bytes.len().div_ceil(pieces(bytes.len())).max(1);
+            for piece in bytes.chunks(per_piece) {
+                scope.spawn(move || {
+                    let touched = piece.iter().step_by(PAGE).fold(0u8, |a, &b| a ^ b);
+                    std::hint::black_box(touched);
+                });
+            }
+        }
+    });
 }

@@ -75,9 +75,9 @@ pub fn staging_size(lens: impl Iterator<Item = u64>) -> u64 {
 }
 
 impl MappedStaging<'_> {
-    /// Puts `bytes` (a multiple of 4) where `copy_to` copies them to `target_offset`; large
-    /// ones in pieces by several threads (one core copies a few GB/s: a tensor of a gigabyte
-    /// would keep the GPU waiting).
+    /// Puts `bytes` where `copy_to` copies them to `target_offset`, zero-padded to a whole
+    /// word; large ones in pieces by several threads (one core copies a few GB/s: a tensor of
+    /// a gigabyte would keep the GPU waiting).
     pub fn write(&mut self, target_offset: u64, bytes: &[u8]) -> Result<()> {
         const PIECE: usize = 32 << 20;
         let buffer = self.staging.buffer.as_ref().expect("mapped");
@@ -87,17 +87,24 @@ impl MappedStaging<'_> {
         let mut views = Vec::with_capacity(pieces);
         for (k, piece) in bytes.chunks(per_piece).enumerate() {
             let start = at + (k * per_piece) as u64;
-            let view = (buffer.slice(start..start + piece.len() as u64))
+            // Only the last piece can end inside a word; its view takes the whole word.
+            let len = piece.len().next_multiple_of(4) as u64;
+            let view = (buffer.slice(start..start + len))
                 .get_mapped_range_mut()
                 .map_err(|e| gpu_error("writing the staging buffer", e))?;
             views.push((view, piece));
         }
         std::thread::scope(|scope| {
             for (mut view, piece) in views {
-                scope.spawn(move || view.copy_from_slice(piece));
+                scope.spawn(move || {
+                    let padding = view.len() - piece.len();
+                    view.slice(..piece.len()).copy_from_slice(piece);
+                    view.slice(piece.len()..)
+                        .copy_from_slice(&[0; 3][..padding]);
+                });
             }
         });
-        let len = bytes.len() as u64;
+        let len = bytes.len().next_multiple_of(4) as u64;
         self.copies.push((at, target_offset, len));
         self.next = (at + len).next_multiple_of(wgpu::MAP_ALIGNMENT);
         Ok(())

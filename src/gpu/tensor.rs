@@ -79,7 +79,16 @@ pub trait SlotReader {
 
     /// Returns bytes from [`SlotReader::take_whole`] once uploaded, for reading ahead again.
     fn recycle(&mut self, _bytes: Vec<u8>) {}
+
+    /// Every element of `slot` in memory the reader maps (a mapped shard, natively), to upload
+    /// from there without a copy; `None` when it has no such view.
+    fn mapped_whole(&mut self, _slot: usize) -> Result<Option<MappedSlot<'_>>> {
+        Ok(None)
+    }
 }
+
+/// A slot's bytes viewed in place; the view is released when this drops.
+pub type MappedSlot<'a> = Box<dyn std::ops::Deref<Target = [u8]> + 'a>;
 
 /// Merges `tensor` on the GPU, handing its encoded bytes to `sink` chunk by chunk in element
 /// order. `Unsupported` when no kernel merges the recipe (see [`super::supports`]).

@@ -116,18 +116,30 @@ impl<S: TensorSource> Checkpoint<S> {
         count: usize,
         copy: &'a mut Vec<u8>,
     ) -> Result<ElementBytes<'a, S>> {
-        let (source, info, offset) = self.locate(tensor, first, count)?;
-        let len = count * info.dtype.size();
-        if let Some(bytes) = source.view(offset, len) {
-            return Ok(ElementBytes::View {
-                source,
-                offset,
-                bytes,
-            });
+        if let Some(view) = self.mapped_elements(tensor, first, count)? {
+            return Ok(view);
         }
-        crate::exec::set_len(copy, len);
+        let (source, info, offset) = self.locate(tensor, first, count)?;
+        crate::exec::set_len(copy, count * info.dtype.size());
         source.read_range(offset, copy).await?;
         Ok(ElementBytes::Copied(copy))
+    }
+
+    /// The raw bytes of elements `[first, first + count)` of `tensor` as a view of its mapped
+    /// shard (released when dropped); `None` when the shard is not mapped.
+    pub fn mapped_elements(
+        &self,
+        tensor: &str,
+        first: usize,
+        count: usize,
+    ) -> Result<Option<ElementBytes<'_, S>>> {
+        let (source, info, offset) = self.locate(tensor, first, count)?;
+        let view = source.view(offset, count * info.dtype.size());
+        Ok(view.map(|bytes| ElementBytes::View {
+            source,
+            offset,
+            bytes,
+        }))
     }
 
     /// The shard and header entry of `tensor`, and the byte offset of element `first`, once
@@ -271,6 +283,17 @@ impl<S: TensorSource> std::ops::Deref for ElementBytes<'_, S> {
 
     fn deref(&self) -> &[u8] {
         match self {
+            ElementBytes::View { bytes, .. } | ElementBytes::Copied(bytes) => bytes,
+        }
+    }
+}
+
+impl<'a, S: TensorSource> ElementBytes<'a, S> {
+    /// The bytes, left in this process's memory: for reading ahead, where a later view of
+    /// the same elements releases them.
+    pub fn keep_mapped(self) -> &'a [u8] {
+        let this = std::mem::ManuallyDrop::new(self);
+        match &*this {
             ElementBytes::View { bytes, .. } | ElementBytes::Copied(bytes) => bytes,
         }
     }
