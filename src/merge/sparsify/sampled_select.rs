@@ -42,6 +42,8 @@ pub struct SampledSelect {
     /// Set after pass 0 when every cut landed inside its window.
     windows_hit: bool,
     sample: Vec<f32>,
+    /// The sample's magnitude keys, for placing the windows.
+    sample_keys: Vec<u32>,
     windows: Vec<Window>,
     sums: L1Sums,
     radix: RadixSelect,
@@ -67,7 +69,10 @@ impl SampledSelect {
             // Captured entries hold a 32-bit index.
             windows_first: u32::try_from(numel).is_ok() && radix.passes() > 0,
             windows_hit: false,
-            sample: Vec::new(),
+            // Allocated here, by the thread that plans the merge: its heap has warm memory to
+            // give, while a statistics thread's heap is new and would map and zero fresh pages.
+            sample: Vec::with_capacity(if numel > CAPTURE_ALL { SAMPLE } else { 0 }),
+            sample_keys: Vec::with_capacity(if numel > CAPTURE_ALL { SAMPLE } else { 0 }),
             windows,
             sums: L1Sums::default(),
             radix,
@@ -110,7 +115,9 @@ impl SampledSelect {
 
     /// Window bounds at the sample's rank fractions q ± WINDOW (keys in descending order).
     fn place_windows(&mut self) {
-        let mut keys: Vec<u32> = self.sample.iter().map(|&x| magnitude_key(x)).collect();
+        let keys = &mut self.sample_keys;
+        keys.clear();
+        keys.extend(self.sample.iter().map(|&x| magnitude_key(x)));
         let m = keys.len();
         let mut key_at = |fraction: f64| -> Option<u32> {
             let position = (fraction * m as f64).floor();
