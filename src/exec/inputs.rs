@@ -63,16 +63,6 @@ impl ChunkInputs {
     }
 }
 
-pub async fn read_chunk<S: TensorSource>(
-    models: &[Checkpoint<S>],
-    tensor: &PlannedTensor,
-    range: Range<usize>,
-) -> Result<ChunkInputs> {
-    let mut chunk = ChunkInputs::default();
-    chunk.read(models, tensor, range).await?;
-    Ok(chunk)
-}
-
 /// Sets `buffer` to `len` elements without touching existing contents (callers overwrite them).
 pub fn set_len<T: Copy + Default>(buffer: &mut Vec<T>, len: usize) {
     if buffer.len() > len {

@@ -14,7 +14,7 @@ mod tensor_slot;
 
 pub use chunks::{plan_items, split_into_items, WorkItem};
 pub use hooks::ExecHooks;
-pub use inputs::{gather_statistics, merge_chunk, read_chunk, set_len, ChunkInputs};
+pub use inputs::{gather_statistics, merge_chunk, set_len, ChunkInputs};
 #[cfg(not(target_arch = "wasm32"))]
 pub use native::run_native;
 pub use sequential::{run_sequential, TensorOnCpu};
