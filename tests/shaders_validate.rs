@@ -1,7 +1,7 @@
 #![cfg(feature = "gpu")]
 //! Every WGSL file parses and validates with naga (no device needed), as composed for each
-//! kernel, output dtype and slot layout (count, mixed dtypes), without `shader-f16` or other
-//! optional capabilities, within the limits a browser's WebGPU guarantees.
+//! kernel, output dtype and slot layout (count, mixed dtypes and sparsifiers), without
+//! `shader-f16` or other optional capabilities, within the limits a browser's WebGPU guarantees.
 
 use mixmerge::dtype::DType;
 use mixmerge::gpu::shaders::{self, dtype_code, Kernel, Variant};
@@ -24,8 +24,10 @@ fn variant(
     out: DType,
     (dtypes, inputs, first): &(Vec<DType>, u32, u32),
 ) -> Variant {
-    let codes = dtypes.iter().map(|&d| dtype_code(d)).collect();
-    Variant::new(kernel, out, codes, *inputs, *first)
+    let codes: Vec<u32> = dtypes.iter().map(|&d| dtype_code(d)).collect();
+    // Every sparsifier kind (dense, Bernoulli, magnitude window, DELLA) among the slots.
+    let kinds = (0..codes.len() as u32).map(|s| s % 4).collect();
+    Variant::new(kernel, out, codes, *inputs, *first).with_sparsify(kinds)
 }
 
 /// Constants of a variant, for preludes validated on their own.

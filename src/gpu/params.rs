@@ -64,8 +64,9 @@ impl Params {
     /// The pipeline variant of `kernel` that reads these slots.
     pub fn variant(&self, kernel: Kernel, out: DType) -> Variant {
         let dtypes = self.slots.iter().map(|s| s.dtype).collect();
+        let sparsify = self.slots.iter().map(|s| s.sparsify).collect();
         let header = &self.header;
-        Variant::new(kernel, out, dtypes, header.count, header.first_input)
+        Variant::new(kernel, out, dtypes, header.count, header.first_input).with_sparsify(sparsify)
     }
 
     pub fn bytes(&self) -> Vec<u8> {

@@ -245,6 +245,10 @@ pub struct Variant {
     /// Non-base inputs (`Params::count`) and the slot of the first one.
     pub inputs: u32,
     pub first_input: u32,
+    /// Sparsifier kind of each slot (`Slot::sparsify`; 0 dense), so the kernel's sparsifier
+    /// branches fold: a CPU adapter runs untaken branches under masks, and every driver
+    /// carries their registers.
+    pub slot_sparsify: Vec<u32>,
 }
 
 impl Variant {
@@ -260,13 +264,22 @@ impl Variant {
         } else {
             DType::F32
         };
+        let slot_sparsify = vec![0; slot_dtypes.len()];
         Variant {
             kernel,
             out,
             slot_dtypes,
             inputs,
             first_input,
+            slot_sparsify,
         }
+    }
+
+    /// This variant for slots sparsified as `kinds` (one per slot).
+    pub fn with_sparsify(mut self, kinds: Vec<u32>) -> Self {
+        assert_eq!(kinds.len(), self.slot_dtypes.len(), "one kind per slot");
+        self.slot_sparsify = kinds;
+        self
     }
 
     /// The full module: the variant's constants, the preludes, then the kernel.
@@ -286,18 +299,23 @@ impl Variant {
     /// The WGSL constants of this variant, one line each.
     pub fn constants(&self) -> String {
         // An empty slot list still declares a one-element array (WGSL has no empty arrays).
-        let dtypes: Vec<String> = match self.slot_dtypes.as_slice() {
-            [] => vec!["0u".into()],
-            codes => codes.iter().map(|c| format!("{c}u")).collect(),
+        let list = |codes: &[u32]| -> Vec<String> {
+            match codes {
+                [] => vec!["0u".into()],
+                codes => codes.iter().map(|c| format!("{c}u")).collect(),
+            }
         };
+        let (dtypes, sparsify) = (list(&self.slot_dtypes), list(&self.slot_sparsify));
         format!(
             "const OUT_DTYPE: u32 = {}u;\nconst SLOTS: u32 = {}u;\n\
              const SLOT_DTYPES = array<u32, SLOTS>({});\n\
+             const SLOT_SPARSIFY = array<u32, SLOTS>({});\n\
              const INPUTS: u32 = {}u;\nconst FIRST_INPUT: u32 = {}u;\n\
              const ELEMENTS_PER_WORKGROUP: u32 = {}u;\n",
             dtype_code(self.out),
             dtypes.len(),
             dtypes.join(", "),
+            sparsify.join(", "),
             self.inputs,
             self.first_input,
             self.kernel.elements_per_workgroup(),
