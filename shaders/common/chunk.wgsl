@@ -11,7 +11,8 @@ struct Slot {
     density: f32,
     // Random stream key (`Stream::new(seed, tensor_key, input)`).
     stream: u32,
-    // 0 dense, 1 bernoulli, 2 magnitude window, 3 DELLA (see common/sparsify.wgsl).
+    // 0 dense, 1 bernoulli, 2 magnitude window, 3 DELLA (see common/sparsify.wgsl); kernels
+    // read it as the constant SLOT_SPARSIFY of their variant.
     sparsify: u32,
     cut_to_key: u32,
     cut_to_index: u32,
@@ -43,9 +44,9 @@ struct Params {
 @group(0) @binding(0) var<storage, read> params: Params;
 @group(0) @binding(1) var<storage, read> inputs: array<u32>;
 
-// A pipeline variant fixes SLOTS, SLOT_DTYPES, INPUTS (= `count`), FIRST_INPUT (=
-// `first_input`) and OUT_DTYPE as constants (src/gpu/shaders.rs `Variant`): with a constant
-// slot, the dtype branches below fold away.
+// A pipeline variant fixes SLOTS, SLOT_DTYPES, SLOT_SPARSIFY, INPUTS (= `count`),
+// FIRST_INPUT (= `first_input`) and OUT_DTYPE as constants (src/gpu/shaders.rs `Variant`):
+// with a constant slot, the dtype branches below fold away.
 fn slot_dtype(slot: u32) -> u32 {
     return SLOT_DTYPES[slot];
 }
