@@ -13,7 +13,7 @@ use crate::error::{MergeError, Result};
 use crate::exec::{ExecHooks, Progress, TensorOnCpu};
 use crate::io::{Checkpoint, ShardSink, ShardWriter, TensorSource};
 use crate::merge::build_merger;
-use crate::plan::{MergePlan, PlannedTensor};
+use crate::plan::{InputRef, MergePlan, PlannedTensor};
 
 /// Where the tensors of a GPU run were merged, for the caller to tell the person.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -195,6 +195,16 @@ struct ModelReader<'a, S> {
     failed: Option<String>,
 }
 
+impl<'a, S> ModelReader<'a, S> {
+    /// The input read into `slot` (the base first when present).
+    fn slot_input(&self, slot: usize) -> &'a InputRef {
+        (self.tensor.base.iter())
+            .chain(&self.tensor.inputs)
+            .nth(slot)
+            .expect("slot of the planned tensor")
+    }
+}
+
 impl<S> Drop for ModelReader<'_, S> {
     fn drop(&mut self) {
         for bytes in self.held.drain(..).flatten() {
@@ -211,13 +221,7 @@ impl<S: TensorSource> SlotReader for ModelReader<'_, S> {
         out: &'a mut Vec<u8>,
     ) -> SlotRead<'a> {
         Box::pin(async move {
-            let input = self
-                .tensor
-                .base
-                .iter()
-                .chain(&self.tensor.inputs)
-                .nth(slot)
-                .expect("slot of the planned tensor");
+            let input = self.slot_input(slot);
             let size = input.dtype.size();
             if let Some(Some(held)) = self.held.get(slot) {
                 out.clear();
@@ -242,10 +246,7 @@ impl<S: TensorSource> SlotReader for ModelReader<'_, S> {
     }
 
     fn mapped_whole(&mut self, slot: usize) -> Result<Option<MappedSlot<'_>>> {
-        let input = (self.tensor.base.iter())
-            .chain(&self.tensor.inputs)
-            .nth(slot)
-            .expect("slot of the planned tensor");
+        let input = self.slot_input(slot);
         let numel = self.tensor.numel();
         let view = self.models[input.model]
             .mapped_elements(&input.tensor, 0, numel)

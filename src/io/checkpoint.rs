@@ -116,11 +116,12 @@ impl<S: TensorSource> Checkpoint<S> {
         count: usize,
         copy: &'a mut Vec<u8>,
     ) -> Result<ElementBytes<'a, S>> {
-        if let Some(view) = self.mapped_elements(tensor, first, count)? {
+        let (source, info, offset) = self.locate(tensor, first, count)?;
+        let len = count * info.dtype.size();
+        if let Some(view) = ElementBytes::viewed(source, offset, len) {
             return Ok(view);
         }
-        let (source, info, offset) = self.locate(tensor, first, count)?;
-        crate::exec::set_len(copy, count * info.dtype.size());
+        crate::exec::set_len(copy, len);
         source.read_range(offset, copy).await?;
         Ok(ElementBytes::Copied(copy))
     }
@@ -134,12 +135,11 @@ impl<S: TensorSource> Checkpoint<S> {
         count: usize,
     ) -> Result<Option<ElementBytes<'_, S>>> {
         let (source, info, offset) = self.locate(tensor, first, count)?;
-        let view = source.view(offset, count * info.dtype.size());
-        Ok(view.map(|bytes| ElementBytes::View {
+        Ok(ElementBytes::viewed(
             source,
             offset,
-            bytes,
-        }))
+            count * info.dtype.size(),
+        ))
     }
 
     /// The shard and header entry of `tensor`, and the byte offset of element `first`, once
@@ -289,6 +289,16 @@ impl<S: TensorSource> std::ops::Deref for ElementBytes<'_, S> {
 }
 
 impl<'a, S: TensorSource> ElementBytes<'a, S> {
+    /// `len` bytes at `offset` of `source`, viewed in place when it maps them.
+    fn viewed(source: &'a S, offset: u64, len: usize) -> Option<Self> {
+        let bytes = source.view(offset, len)?;
+        Some(ElementBytes::View {
+            source,
+            offset,
+            bytes,
+        })
+    }
+
     /// The bytes, left in this process's memory: for reading ahead, where a later view of
     /// the same elements releases them.
     pub fn keep_mapped(self) -> &'a [u8] {
