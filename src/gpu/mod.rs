@@ -7,6 +7,7 @@
 mod arcee_fusion;
 pub mod bench;
 mod buffers;
+pub mod ceiling;
 mod context;
 mod della;
 mod executor;

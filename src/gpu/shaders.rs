@@ -28,6 +28,8 @@ const ARCEE_FUSION: &str = include_str!("../../shaders/arcee_fusion.wgsl");
 const DELLA: &str = include_str!("../../shaders/della.wgsl");
 const SCE: &str = include_str!("../../shaders/sce.wgsl");
 const SCE_STATS: &str = include_str!("../../shaders/sce_stats.wgsl");
+/// The copy kernels of the benchmark's bandwidth ceiling (`gpu/ceiling.rs`), no merge kernel.
+pub const COPY: &str = include_str!("../../shaders/copy.wgsl");
 
 /// Every `.wgsl` file under `shaders/`, by its path there.
 pub const FILES: &[(&str, &str)] = &[
@@ -56,6 +58,7 @@ pub const FILES: &[(&str, &str)] = &[
     ("della.wgsl", DELLA),
     ("sce.wgsl", SCE),
     ("sce_stats.wgsl", SCE_STATS),
+    ("copy.wgsl", COPY),
 ];
 
 /// One compute entry point.
