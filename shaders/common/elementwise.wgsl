@@ -1,10 +1,12 @@
 // Entry point of the element-wise kernels: each invocation merges ELEMENTS_PER_INVOCATION
-// elements with the kernel's `merge_one(i)` and writes them in OUT_DTYPE. Every slot's words are
-// loaded first, all of them (constant slot count and dtypes: the loops unroll), so that many
-// loads are in flight per invocation; `load` then hands `merge_one` its element's values.
-// Element j of invocation `lid` lies j·256 elements on (f32 output: one word each), or, for a
-// half output, in pair ⌊j/2⌋·256 + lid (one word for two halves: no races); either way each
-// load and store instruction of a workgroup touches consecutive words.
+// consecutive elements with the kernel's `merge_one(i)` and writes them in OUT_DTYPE. Inputs
+// and output move in 16-byte words (a half slot's eight elements are one, an f32 slot's two):
+// a quarter of the load and store instructions of 4-byte words, and each instruction of a
+// workgroup still touches consecutive memory. Every slot's words are loaded first, all of them
+// (constant slot count and dtypes: the loops unroll), so that many loads are in flight per
+// invocation; `load` then hands `merge_one` its element's values. Slot regions start at
+// 16-byte marks (`Params::check_quad_aligned` on the host); past the chunk's end loads read
+// other words, and only whole words holding a chunk element are stored.
 
 const ELEMENTS_PER_INVOCATION: u32 = ELEMENTS_PER_WORKGROUP / 256u;
 const_assert ELEMENTS_PER_INVOCATION == 8u; // `main` merges eight, one call each
@@ -12,7 +14,9 @@ const_assert ELEMENTS_PER_INVOCATION == 8u; // `main` merges eight, one call eac
 // Every slot's values of an invocation's elements.
 alias Loaded = array<array<f32, ELEMENTS_PER_INVOCATION>, SLOTS>;
 
-@group(0) @binding(2) var<storage, read_write> output: array<u32>;
+@group(0) @binding(2) var<storage, read_write> output: array<vec4<u32>>;
+// The input buffer of binding 1, in 16-byte words (the same buffer, bound twice).
+@group(0) @binding(3) var<storage, read> input_quads: array<vec4<u32>>;
 
 // The slot values of the element `merge_one` is merging, set by `main` before each call.
 var<private> current: array<f32, SLOTS>;
@@ -32,10 +36,19 @@ fn merge_loaded(values: ptr<function, Loaded>, first: u32, lid: u32, j: u32) -> 
 
 // Chunk index of element j of invocation `lid` in the workgroup starting at element `first`.
 fn element_of(first: u32, lid: u32, j: u32) -> u32 {
-    if (OUT_DTYPE == DTYPE_F32) {
-        return first + j * 256u + lid;
-    }
-    return first + (j >> 1u) * 512u + 2u * lid + (j & 1u);
+    return first + lid * ELEMENTS_PER_INVOCATION + j;
+}
+
+// The 16-byte word of `slot` holding element `i` (a multiple of 4 for f32, of 8 for halves).
+fn quad_of(slot: u32, i: u32) -> vec4<u32> {
+    let per_quad = select(8u, 4u, slot_dtype(slot) == DTYPE_F32);
+    return input_quads[params.slots[slot].offset / 4u + i / per_quad];
+}
+
+// The two halves of a word, decoded in the slot's dtype.
+fn halves(slot: u32, word: u32) -> vec2<f32> {
+    let dtype = slot_dtype(slot);
+    return vec2<f32>(decode_half(dtype, word, 0u), decode_half(dtype, word, 1u));
 }
 
 @compute @workgroup_size(256)
@@ -48,23 +61,27 @@ fn main(
     if (first >= params.len) {
         return;
     }
-    // Past the chunk's end the loads read other words (or are clamped): never stored.
+    let at = element_of(first, lid, 0u);
     var values: Loaded;
     for (var s = 0u; s < SLOTS; s++) {
-        for (var j = 0u; j < ELEMENTS_PER_INVOCATION; j += 2u) {
-            if (OUT_DTYPE == DTYPE_F32) {
-                values[s][j] = fetch(s, element_of(first, lid, j));
-                values[s][j + 1u] = fetch(s, element_of(first, lid, j + 1u));
-            } else {
-                let pair = fetch_pair(s, element_of(first, lid, j) >> 1u);
-                values[s][j] = pair.x;
-                values[s][j + 1u] = pair.y;
-            }
+        if (slot_dtype(s) == DTYPE_F32) {
+            let low = bitcast<vec4<f32>>(quad_of(s, at));
+            let high = bitcast<vec4<f32>>(quad_of(s, at + 4u));
+            values[s] = array<f32, ELEMENTS_PER_INVOCATION>(
+                low.x, low.y, low.z, low.w, high.x, high.y, high.z, high.w,
+            );
+        } else {
+            let word = quad_of(s, at);
+            let a = halves(s, word.x);
+            let b = halves(s, word.y);
+            let c = halves(s, word.z);
+            let d = halves(s, word.w);
+            values[s] = array<f32, ELEMENTS_PER_INVOCATION>(a.x, a.y, b.x, b.y, c.x, c.y, d.x, d.y);
         }
     }
     // Spelled out rather than looped: each call's j is a constant once inlined, so `values` is
     // only ever indexed by constants and stays in registers, unrolled loop or not.
-    let merged = array<f32, ELEMENTS_PER_INVOCATION>(
+    let m = array<f32, ELEMENTS_PER_INVOCATION>(
         merge_loaded(&values, first, lid, 0u),
         merge_loaded(&values, first, lid, 1u),
         merge_loaded(&values, first, lid, 2u),
@@ -74,22 +91,26 @@ fn main(
         merge_loaded(&values, first, lid, 6u),
         merge_loaded(&values, first, lid, 7u),
     );
-    for (var j = 0u; j < ELEMENTS_PER_INVOCATION; j += 2u) {
-        let i = element_of(first, lid, j);
-        if (OUT_DTYPE == DTYPE_F32) {
-            let next = element_of(first, lid, j + 1u);
-            if (i < params.len) {
-                output[i] = bitcast<u32>(merged[j]);
-            }
-            if (next < params.len) {
-                output[next] = bitcast<u32>(merged[j + 1u]);
-            }
-        } else if (i < params.len) {
-            var word = encode_half(OUT_DTYPE, merged[j]);
-            if (i + 1u < params.len) {
-                word |= encode_half(OUT_DTYPE, merged[j + 1u]) << 16u;
-            }
-            output[i >> 1u] = word;
-        }
+    if (at >= params.len) {
+        return;
     }
+    if (OUT_DTYPE == DTYPE_F32) {
+        let quad = at / 4u;
+        output[quad] = bitcast<vec4<u32>>(vec4<f32>(m[0], m[1], m[2], m[3]));
+        if (at + 4u < params.len) {
+            output[quad + 1u] = bitcast<vec4<u32>>(vec4<f32>(m[4], m[5], m[6], m[7]));
+        }
+    } else {
+        output[at / 8u] = vec4<u32>(
+            encode_pair(m[0], m[1]),
+            encode_pair(m[2], m[3]),
+            encode_pair(m[4], m[5]),
+            encode_pair(m[6], m[7]),
+        );
+    }
+}
+
+// Two merged values in one word of halves, the first in the low bits.
+fn encode_pair(low: f32, high: f32) -> u32 {
+    return encode_half(OUT_DTYPE, low) | (encode_half(OUT_DTYPE, high) << 16u);
 }

@@ -116,12 +116,19 @@ pub struct Resident {
 }
 
 impl Resident {
-    /// The word where elements `range` of tensor slot `slot` start, unless they start mid-word.
+    /// The word where elements `range` of tensor slot `slot` start, unless they start off a
+    /// 16-byte mark (where element-wise kernels load from).
     pub fn word_of(&self, slot: usize, range: &Range<usize>) -> Option<u32> {
         let (offset, size) = self.slots[slot];
         let at = offset + (range.start * size) as u64;
-        (range.end <= self.numel && at % 4 == 0).then_some((at / 4) as u32)
+        (range.end <= self.numel && at % 16 == 0).then_some((at / 4) as u32)
     }
+}
+
+/// Bytes a slot of `numel` elements in `dtype` takes in the input buffer: its own, padded to a
+/// 16-byte mark so the next slot starts at one (see [`Params::check_quad_aligned`]).
+pub fn slot_region(numel: usize, dtype: DType) -> u64 {
+    (numel * dtype.size()).next_multiple_of(16) as u64
 }
 
 impl Default for Scratch {
@@ -208,7 +215,7 @@ impl Scratch {
         let mut bytes = 0u64;
         for dtype in slots {
             offsets.push((bytes, dtype.size()));
-            bytes += (numel * dtype.size()).next_multiple_of(4) as u64;
+            bytes += slot_region(numel, *dtype);
         }
         if numel == 0 || bytes + (numel * extra) as u64 > ctx.binding_limit() {
             return Ok(false);
@@ -455,17 +462,33 @@ impl Scratch {
         let params_buffer = self.params.get(device, params_bytes.len() as u64);
         ctx.queue.write_buffer(params_buffer, 0, &params_bytes);
         let params_buffer = params_buffer.clone();
+        // Element-wise kernels move 16-byte words: their slots start at 16-byte marks, and
+        // both bindings they load or store whole words of end at one.
+        let quads = kernel.is_elementwise();
+        let (input_bytes, result_bytes) = if quads {
+            params.check_quad_aligned();
+            (
+                input_bytes.max(16).next_multiple_of(16),
+                result_bytes.max(16).next_multiple_of(16),
+            )
+        } else {
+            (input_bytes.max(4), result_bytes.max(4))
+        };
         let inputs = self.inputs.get_keeping(ctx, input_bytes, self.live).clone();
         let result = self.result.get(device, result_bytes).clone();
         let pipeline = ctx.pipelines.get(device, kernel, out, params);
+        let mut entries = vec![
+            entry(0, &params_buffer, params_bytes.len() as u64),
+            entry(1, &inputs, input_bytes),
+            entry(2, &result, result_bytes),
+        ];
+        if quads {
+            entries.push(entry(3, &inputs, input_bytes));
+        }
         let bind_group = device.create_bind_group(&wgpu::BindGroupDescriptor {
             label: None,
             layout: &pipeline.get_bind_group_layout(0),
-            entries: &[
-                entry(0, &params_buffer, params_bytes.len() as u64),
-                entry(1, &inputs, input_bytes.max(4)),
-                entry(2, &result, result_bytes.max(4)),
-            ],
+            entries: &entries,
         });
         (pipeline, bind_group, result)
     }

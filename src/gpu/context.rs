@@ -32,7 +32,8 @@ impl GpuContext {
         let binding_limit = limits
             .max_storage_buffer_binding_size
             .min(limits.max_buffer_size)
-            .max(4096);
+            .max(4096)
+            & !15;
         let failure: Arc<Mutex<Option<String>>> = Arc::default();
         let record = |failure: &Arc<Mutex<Option<String>>>, message: String| {
             failure
@@ -86,7 +87,8 @@ impl GpuContext {
 
     /// Caps the bytes of one binding, so tests can force tensors into many small chunks.
     pub fn with_binding_limit(mut self, bytes: u64) -> Self {
-        self.binding_limit = bytes.clamp(64, self.binding_limit);
+        // Whole 16-byte words, as element-wise kernels bind them.
+        self.binding_limit = bytes.clamp(64, self.binding_limit) & !15;
         self
     }
 

@@ -6,6 +6,7 @@
 
 use std::ops::Range;
 
+use super::buffers::slot_region;
 use super::kernels::has_kernel;
 use super::tensor::{merge_tensor, GpuTensor, MappedSlot, SlotRead, SlotReader};
 use super::GpuContext;
@@ -174,7 +175,7 @@ where
 pub(crate) fn held_whole(tensor: &PlannedTensor, limit: u64) -> bool {
     let slots: Vec<_> = tensor.base.iter().chain(&tensor.inputs).collect();
     let bytes: u64 = (slots.iter())
-        .map(|s| (tensor.numel() * s.dtype.size()).next_multiple_of(4) as u64)
+        .map(|s| slot_region(tensor.numel(), s.dtype))
         .sum();
     let job = GpuTensor::new(
         &tensor.recipe,

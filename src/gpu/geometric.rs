@@ -173,6 +173,8 @@ impl GeometricPlan {
                 }
             }
         };
+        // Chunks of whole 16-byte words of every slot can use the held tensor in place.
+        let max_len = if max_len >= 8 { max_len & !7 } else { max_len };
         chunk_ranges(numel, max_len, |end| end)
     }
 }

@@ -69,6 +69,18 @@ impl Params {
         Variant::new(kernel, out, dtypes, header.count, header.first_input).with_sparsify(sparsify)
     }
 
+    /// Element-wise kernels load each slot in 16-byte words (shaders/common/elementwise.wgsl):
+    /// every slot must start at a 16-byte mark of the input buffer.
+    pub fn check_quad_aligned(&self) {
+        for (slot, s) in self.slots.iter().enumerate() {
+            assert!(
+                s.offset % 4 == 0,
+                "gpu: slot {slot} starts at word {}, not at a 16-byte mark",
+                s.offset
+            );
+        }
+    }
+
     pub fn bytes(&self) -> Vec<u8> {
         let mut bytes = bytemuck::bytes_of(&self.header).to_vec();
         bytes.extend_from_slice(bytemuck::cast_slice(&self.slots));

@@ -90,7 +90,8 @@ pub(crate) fn max_elements(
     slots: usize,
     reserved: usize,
 ) -> usize {
-    let budget = (ctx.binding_limit() as usize).saturating_sub(4 * slots + reserved);
+    // Each slot pads its region to a 16-byte mark (`slot_region`).
+    let budget = (ctx.binding_limit() as usize).saturating_sub(16 * slots + reserved);
     budget / per_element.max(1)
 }
 

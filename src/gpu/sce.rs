@@ -7,7 +7,7 @@
 
 use std::ops::Range;
 
-use super::buffers::Scratch;
+use super::buffers::{slot_region, Scratch};
 use super::kernels::MethodPlan;
 use super::params::{Header, Params, Slot};
 use super::selection::each_chunk;
@@ -215,7 +215,8 @@ impl KeySource for VarianceKeys {
                 0,
             )
             .await?;
-        let region = bytes - len * 4;
+        // The variances' region is the last one (see `Chunker::with_scratch`).
+        let region = bytes - slot_region(range.len(), DType::F32);
         scratch.keep_result(ctx, at, region, len * 4);
         params.header.len = p.header.len;
         params.header.start = p.header.start;

@@ -7,7 +7,7 @@ use std::future::Future;
 use std::ops::Range;
 use std::pin::Pin;
 
-use super::buffers::Scratch;
+use super::buffers::{slot_region, Scratch};
 use super::geometric::{self, GeometricPlan};
 use super::kernels::{Gather, MethodPlan};
 use super::params::{Params, Slot};
@@ -179,9 +179,10 @@ impl Chunker {
         let limit = ctx.binding_limit() as usize;
         let per_element: usize = dtypes.iter().map(|d| d.size()).sum();
         let per_element = per_element.max(output.map_or(4, DType::size)).max(1);
-        // Each slot may pad its region by up to one word.
+        // Each slot may pad its region by up to 16 bytes; chunks start at 16-byte marks of
+        // every slot (8 elements of halves, 4 of f32).
         let elements =
-            (limit.saturating_sub(4 * dtypes.len()) / per_element).clamp(2, 1 << 30) & !1;
+            (limit.saturating_sub(16 * dtypes.len()) / per_element).clamp(8, 1 << 30) & !7;
         Chunker {
             dtypes: dtypes.to_vec(),
             elements,
@@ -241,10 +242,8 @@ impl Chunker {
         range: &Range<usize>,
         params: &mut Params,
     ) -> Result<u64> {
-        let regions: Vec<u64> = self
-            .dtypes
-            .iter()
-            .map(|d| (range.len() * d.size()).next_multiple_of(4) as u64)
+        let regions: Vec<u64> = (self.dtypes.iter())
+            .map(|&d| slot_region(range.len(), d))
             .collect();
         params.header.len = range.len() as u32;
         params.header.start = range.start as u32;
