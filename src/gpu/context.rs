@@ -176,11 +176,27 @@ async fn request(instance: wgpu::Instance, require_real_gpu: bool) -> Result<Opt
         .request_device(&wgpu::DeviceDescriptor {
             label: Some("mixmerge"),
             required_features: features,
-            required_limits: adapter.limits(),
+            required_limits: device_limits(&adapter),
             memory_hints: wgpu::MemoryHints::MemoryUsage,
             ..Default::default()
         })
         .await
         .map_err(|e| gpu_error("requesting a device", e))?;
     Ok(Some(GpuContext::new(device, queue, info)))
+}
+
+/// The adapter's own limits; for wgpu's no-op adapter (host-side timing, see Cargo.toml) those
+/// of a large discrete GPU instead, since it reports limits no device has (wgpu itself cannot
+/// take its bind-group count).
+fn device_limits(adapter: &wgpu::Adapter) -> wgpu::Limits {
+    if adapter.get_info().backend != wgpu::Backend::Noop {
+        return adapter.limits();
+    }
+    let reported = adapter.limits();
+    let two_gib = 1u64 << 31;
+    wgpu::Limits {
+        max_storage_buffer_binding_size: reported.max_storage_buffer_binding_size.min(two_gib),
+        max_buffer_size: reported.max_buffer_size,
+        ..wgpu::Limits::default()
+    }
 }
