@@ -7,7 +7,7 @@ use super::gpu_error;
 use super::params::Params;
 use super::shaders::Kernel;
 #[cfg(not(target_arch = "wasm32"))]
-use super::staging::{staging_size, Staging};
+use super::staging::Staging;
 use super::tensor::SlotReader;
 use super::GpuContext;
 use crate::dtype::DType;
@@ -221,19 +221,17 @@ impl Scratch {
             return Ok(false);
         }
         #[cfg(not(target_arch = "wasm32"))]
-        let mut staging = {
-            let lens = offsets.windows(2).map(|w| w[1].0 - w[0].0);
-            let size = staging_size(lens.chain([bytes - offsets[offsets.len() - 1].0]));
-            self.staging.map(ctx, size)?
-        };
+        let inputs = self.inputs.get(&ctx.device, bytes).clone();
+        #[cfg(not(target_arch = "wasm32"))]
+        let mut upload = self.staging.upload(ctx, &inputs);
         let mut raw = Vec::new();
         for (slot, &(offset, size)) in offsets.iter().enumerate() {
             let whole = reader.take_whole(slot);
-            // Natively a mapped shard is copied once, straight into the staging buffer.
+            // Natively a mapped shard is copied once, straight into the staging ring.
             #[cfg(not(target_arch = "wasm32"))]
             if whole.is_none() {
                 if let Some(mapped) = reader.mapped_whole(slot)? {
-                    staging.write(offset, &mapped)?;
+                    upload.write(offset, &mapped)?;
                     continue;
                 }
             }
@@ -246,7 +244,7 @@ impl Scratch {
             };
             read.resize((numel * size).next_multiple_of(4), 0);
             #[cfg(not(target_arch = "wasm32"))]
-            staging.write(offset, &read)?;
+            upload.write(offset, &read)?;
             #[cfg(target_arch = "wasm32")]
             self.write_inputs(ctx, bytes, offset, &read);
             if held {
@@ -257,8 +255,7 @@ impl Scratch {
         }
         #[cfg(not(target_arch = "wasm32"))]
         {
-            let inputs = self.inputs.get(&ctx.device, bytes);
-            staging.copy_to(ctx, inputs);
+            upload.finish();
             self.live = bytes;
         }
         self.resident = Some(Resident {
