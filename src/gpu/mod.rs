@@ -43,3 +43,18 @@ pub use tensor::{merge_tensor, GpuTensor, SlotRead, SlotReader};
 pub(crate) fn gpu_error(what: &str, error: impl std::fmt::Display) -> crate::MergeError {
     crate::MergeError::Unsupported(format!("gpu: {what}: {error}"))
 }
+
+/// The adapter unit tests run on; `None` (the test passes) only when there is none and the
+/// environment does not require one (`MIXMERGE_REQUIRE_GPU=1`, as `make test` sets).
+#[cfg(all(test, not(target_arch = "wasm32")))]
+pub(crate) fn test_context() -> Option<GpuContext> {
+    let ctx = request_native(false).expect("requesting an adapter");
+    if ctx.is_none() {
+        assert_ne!(
+            std::env::var("MIXMERGE_REQUIRE_GPU").as_deref(),
+            Ok("1"),
+            "MIXMERGE_REQUIRE_GPU=1 but no GPU adapter was found"
+        );
+    }
+    ctx
+}
