@@ -2,7 +2,8 @@
 //! The native GPU merge reads the next held tensor on a thread: with tensors held whole and
 //! tensors too large for one binding (chunked, not read ahead) mixed in one merge, the output
 //! equals the CPU's; held tensors upload straight from the mapped shards, odd byte lengths
-//! included; a cancelled merge stops without waiting on the reading thread.
+//! included, through transfers of any piece size; a cancelled merge stops without waiting on
+//! the reading thread.
 
 mod common;
 
@@ -122,6 +123,30 @@ fn held_tensors_of_odd_byte_lengths_upload_from_the_map_and_equal_the_cpu() {
         odd_models(dir.path());
         let recipe = format!("merge_method: {method}\nbase_model: base\n{models}");
         std::fs::write(dir.path().join("recipe.yml"), recipe).unwrap();
+        merge(dir.path(), "cpu", Device::Cpu, false).unwrap();
+        merge(dir.path(), "gpu", Device::Gpu(ctx.clone()), false).unwrap();
+        assert_outputs_within_one_ulp(dir.path());
+    }
+}
+
+/// Uploads and read-backs cut into pieces of a few words (a staging ring of two 48-byte
+/// slices, two 48-byte read-back buffers) move tensors of many pieces, odd lengths included,
+/// as whole transfers do.
+#[test]
+fn transfers_in_pieces_smaller_than_a_tensor_equal_the_cpu() {
+    if adapter(false).is_none() {
+        return;
+    }
+    let ctx = (request_native(false).expect("requesting an adapter")).expect("an adapter");
+    let ctx = Arc::new(ctx.with_transfer_bytes(48));
+    for odd in [false, true] {
+        let dir = tempfile::tempdir().unwrap();
+        if odd {
+            odd_models(dir.path());
+            std::fs::write(dir.path().join("recipe.yml"), RECIPE).unwrap();
+        } else {
+            models(dir.path());
+        }
         merge(dir.path(), "cpu", Device::Cpu, false).unwrap();
         merge(dir.path(), "gpu", Device::Gpu(ctx.clone()), false).unwrap();
         assert_outputs_within_one_ulp(dir.path());

@@ -94,6 +94,8 @@ pub struct Scratch {
     inputs: Growable,
     result: Growable,
     readback: Growable,
+    /// The second read-back buffer of [`Scratch::run_into`].
+    readback_spare: Growable,
     /// Work was submitted since the last wait or read-back (see [`Scratch::settle`]).
     unsettled: bool,
     /// Leading bytes of the input buffer still to be read by kernels (kept when it grows).
@@ -139,6 +141,7 @@ impl Default for Scratch {
             inputs: Growable::new(U::STORAGE | U::COPY_DST | U::COPY_SRC),
             result: Growable::new(U::STORAGE | U::COPY_SRC | U::COPY_DST),
             readback: Growable::new(U::MAP_READ | U::COPY_DST),
+            readback_spare: Growable::new(U::MAP_READ | U::COPY_DST),
             unsettled: false,
             live: 0,
             resident: None,
@@ -313,7 +316,9 @@ impl Scratch {
     }
 
     /// [`Scratch::run`] of an apply kernel: its first `out_bytes` of binding 2 go to `sink`
-    /// straight from the mapped read-back buffer.
+    /// straight from two mapped read-back buffers of `GpuContext::transfer_bytes`, in turn: the GPU
+    /// copies the next piece while `sink` takes this one, and the read-back memory stays
+    /// small however large the tensor (a 1B model's embedding is 525 MB of bf16).
     #[allow(clippy::too_many_arguments)]
     pub async fn run_into(
         &mut self,
@@ -335,11 +340,40 @@ impl Scratch {
             workgroups,
             result_bytes: words,
             clear: false,
-            read_bytes: words,
+            read_bytes: 0,
         };
-        let readback = self.dispatch_checked(ctx, &dispatch).await?;
-        let (buffer, bytes) = readback.expect("a read-back of at least one word");
-        read_back(ctx, &buffer, bytes, |b| sink(&b[..out_bytes])).await?
+        self.dispatch_checked(ctx, &dispatch).await?;
+        let result = self.result.buffer.clone().expect("bound by the dispatch");
+        let step = ctx.transfer_bytes();
+        let pieces: Vec<Range<u64>> = (0..words)
+            .step_by(step as usize)
+            .map(|start| start..(start + step).min(words))
+            .collect();
+        let piece_bytes = step.min(words);
+        let buffers = [
+            self.readback.get(&ctx.device, piece_bytes).clone(),
+            self.readback_spare.get(&ctx.device, piece_bytes).clone(),
+        ];
+        let copy = |k: usize| {
+            let piece = &pieces[k];
+            let mut encoder = ctx.device.create_command_encoder(&Default::default());
+            let to = &buffers[k % 2];
+            encoder.copy_buffer_to_buffer(&result, piece.start, to, 0, piece.end - piece.start);
+            ctx.queue.submit([encoder.finish()]);
+        };
+        for k in 0..pieces.len().min(2) {
+            copy(k);
+        }
+        for (k, piece) in pieces.iter().enumerate() {
+            let valid = (piece.end.min(out_bytes as u64) - piece.start) as usize;
+            let bytes = piece.end - piece.start;
+            read_back(ctx, &buffers[k % 2], bytes, |b| sink(&b[..valid])).await??;
+            if k + 2 < pieces.len() {
+                copy(k + 2);
+            }
+        }
+        self.unsettled = false;
+        Ok(())
     }
 
     /// [`Scratch::dispatch`] inside error scopes: a device error (validation, out of memory)

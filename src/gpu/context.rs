@@ -8,12 +8,19 @@ use super::gpu_error;
 use super::pipelines::PipelineCache;
 use crate::error::Result;
 
+/// Bytes of one staging slice (`gpu/staging.rs`) and one read-back piece
+/// (`Scratch::run_into`): large enough that a piece's round trip is small against moving it,
+/// small against the memory a merge otherwise holds.
+const TRANSFER_BYTES: u64 = 64 << 20;
+
 pub struct GpuContext {
     pub(crate) device: wgpu::Device,
     pub(crate) queue: wgpu::Queue,
     info: wgpu::AdapterInfo,
     /// Largest storage binding a chunk may use (the device's, or less for tests).
     binding_limit: u64,
+    /// Bytes of one staging slice and of one read-back piece (less for tests).
+    transfer_bytes: u64,
     /// Rank-cut histograms count in workgroup memory first (GPUs), or straight into the
     /// result by global atomics (software adapters; see shaders/topk.wgsl).
     workgroup_histograms: bool,
@@ -53,6 +60,7 @@ impl GpuContext {
             queue,
             info,
             binding_limit,
+            transfer_bytes: TRANSFER_BYTES,
             pipelines: PipelineCache::default(),
             scratch: Mutex::default(),
             failure,
@@ -94,6 +102,17 @@ impl GpuContext {
 
     pub fn binding_limit(&self) -> u64 {
         self.binding_limit
+    }
+
+    /// Cuts uploads and read-backs into pieces of `bytes` (whole 16-byte words), so tests can
+    /// send small tensors through many of them.
+    pub fn with_transfer_bytes(mut self, bytes: u64) -> Self {
+        self.transfer_bytes = bytes.max(16) & !15;
+        self
+    }
+
+    pub fn transfer_bytes(&self) -> u64 {
+        self.transfer_bytes
     }
 
     /// Chooses the rank-cut histogram kernel, so tests can run either on any adapter.

@@ -8,23 +8,17 @@ use super::gpu_error;
 use super::GpuContext;
 use crate::error::Result;
 
-/// Bytes of one staging slice: large enough that a slice's copy and map round trip is small
-/// against filling it, small against the memory a merge otherwise holds.
-const SLICE_BYTES: u64 = 64 << 20;
-/// Slices in the ring: one filling, one being copied, one spare.
-const SLICES: usize = 3;
+/// Slices in the ring: one filling while the GPU copies out of the other (a copy is faster
+/// than filling the slice, so it is done by the time that slice comes round again).
+const SLICES: usize = 2;
 
+#[derive(Default)]
 pub struct Staging {
     slices: Vec<Slice>,
     /// The slice filled next.
     next: usize,
+    /// Bytes of each slice (`GpuContext::transfer_bytes`).
     slice_bytes: u64,
-}
-
-impl Default for Staging {
-    fn default() -> Self {
-        Staging::with_slice_bytes(SLICE_BYTES)
-    }
 }
 
 struct Slice {
@@ -35,17 +29,15 @@ struct Slice {
 }
 
 impl Staging {
-    /// A ring of slices of `slice_bytes` (a multiple of 8), so tests can cut writes small.
-    pub fn with_slice_bytes(slice_bytes: u64) -> Self {
-        Staging {
-            slices: Vec::new(),
-            next: 0,
-            slice_bytes: slice_bytes.next_multiple_of(wgpu::MAP_ALIGNMENT),
-        }
-    }
-
     /// An upload into `target`: writes go through the ring and are copied as slices fill.
     pub fn upload<'a>(&'a mut self, ctx: &'a GpuContext, target: &'a wgpu::Buffer) -> Upload<'a> {
+        if self.slice_bytes != ctx.transfer_bytes() {
+            for slice in self.slices.drain(..) {
+                slice.buffer.destroy();
+            }
+            self.slice_bytes = ctx.transfer_bytes();
+            self.next = 0;
+        }
         Upload {
             staging: self,
             ctx,
@@ -237,7 +229,7 @@ mod tests {
     use super::*;
     use crate::gpu::test_context;
 
-    /// Writes of odd lengths, each larger than a slice, through a ring of three tiny slices
+    /// Writes of odd lengths, each larger than a slice, through a ring of two tiny slices
     /// (each reused several times, across two uploads): every byte lands in place, and the
     /// padding to a whole word is zero.
     #[test]
@@ -252,7 +244,8 @@ mod tests {
             usage: wgpu::BufferUsages::COPY_DST | wgpu::BufferUsages::COPY_SRC,
             mapped_at_creation: false,
         });
-        let mut staging = Staging::with_slice_bytes(256);
+        let ctx = ctx.with_transfer_bytes(256);
+        let mut staging = Staging::default();
         let pattern = |n: usize, seed: u8| -> Vec<u8> {
             (0..n).map(|i| (i as u8).wrapping_mul(31) ^ seed).collect()
         };
