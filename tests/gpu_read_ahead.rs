@@ -131,25 +131,28 @@ fn held_tensors_of_odd_byte_lengths_upload_from_the_map_and_equal_the_cpu() {
 
 /// Uploads and read-backs cut into pieces of a few words (a staging ring of two 48-byte
 /// slices, two 48-byte read-back buffers) move tensors of many pieces, odd lengths included,
-/// as whole transfers do.
+/// held whole or in chunks, as whole transfers do.
 #[test]
 fn transfers_in_pieces_smaller_than_a_tensor_equal_the_cpu() {
     if adapter(false).is_none() {
         return;
     }
-    let ctx = (request_native(false).expect("requesting an adapter")).expect("an adapter");
-    let ctx = Arc::new(ctx.with_transfer_bytes(48));
-    for odd in [false, true] {
-        let dir = tempfile::tempdir().unwrap();
-        if odd {
-            odd_models(dir.path());
-            std::fs::write(dir.path().join("recipe.yml"), RECIPE).unwrap();
-        } else {
-            models(dir.path());
+    let whole = (request_native(false).expect("requesting an adapter")).expect("an adapter");
+    let chunked = small_bindings().expect("an adapter");
+    for ctx in [whole, chunked] {
+        let ctx = Arc::new(ctx.with_transfer_bytes(48));
+        for odd in [false, true] {
+            let dir = tempfile::tempdir().unwrap();
+            if odd {
+                odd_models(dir.path());
+                std::fs::write(dir.path().join("recipe.yml"), RECIPE).unwrap();
+            } else {
+                models(dir.path());
+            }
+            merge(dir.path(), "cpu", Device::Cpu, false).unwrap();
+            merge(dir.path(), "gpu", Device::Gpu(ctx.clone()), false).unwrap();
+            assert_outputs_within_one_ulp(dir.path());
         }
-        merge(dir.path(), "cpu", Device::Cpu, false).unwrap();
-        merge(dir.path(), "gpu", Device::Gpu(ctx.clone()), false).unwrap();
-        assert_outputs_within_one_ulp(dir.path());
     }
 }
 

@@ -187,6 +187,35 @@ impl Scratch {
         self.live = self.live.max(offset + bytes.len() as u64);
     }
 
+    /// Writes each `(offset, bytes)` (whole words) into the input buffer, which holds `total`:
+    /// natively through the staging ring (a `write_buffer` of a chunk would allocate and pin
+    /// fresh staging memory as large as the chunk), on the web by `write_buffer`.
+    pub fn write_slots(
+        &mut self,
+        ctx: &GpuContext,
+        total: u64,
+        writes: &[(u64, &[u8])],
+    ) -> Result<()> {
+        let buffer = self.inputs.get_keeping(ctx, total, self.live).clone();
+        #[cfg(not(target_arch = "wasm32"))]
+        {
+            let mut upload = self.staging.upload(ctx, &buffer);
+            for &(offset, bytes) in writes {
+                upload.write(offset, bytes)?;
+            }
+            upload.finish();
+        }
+        #[cfg(target_arch = "wasm32")]
+        for &(offset, bytes) in writes {
+            ctx.queue.write_buffer(&buffer, offset, bytes);
+        }
+        let end = writes
+            .iter()
+            .map(|&(offset, bytes)| offset + bytes.len() as u64);
+        self.live = self.live.max(end.max().unwrap_or(0));
+        Ok(())
+    }
+
     /// Grows the input buffer to `total` bytes, keeping what kernels still read.
     pub fn reserve_inputs(&mut self, ctx: &GpuContext, total: u64) {
         self.inputs.get_keeping(ctx, total, self.live);

@@ -259,12 +259,14 @@ impl Chunker {
             raw.resize(region as usize, 0);
         }
         scratch.settle(ctx).await?;
+        let mut writes = Vec::with_capacity(self.raw.len());
         let mut offset = 0u64;
         for (k, (&region, raw)) in regions.iter().zip(&self.raw).enumerate() {
-            scratch.write_inputs(ctx, total, offset, raw);
+            writes.push((offset, raw.as_slice()));
             params.slots[k].offset = (offset / 4) as u32;
             offset += region;
         }
+        scratch.write_slots(ctx, total, &writes)?;
         Ok(total)
     }
 
