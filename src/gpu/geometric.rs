@@ -273,7 +273,8 @@ impl<'p> ApplyPass<'p> {
     ) -> Result<u64> {
         let uploads = self.plan.set.uploads();
         let table = self.plan.table_for(&self.table, range);
-        let table_bytes = 4 * table.len() as u64;
+        // Whole 16-byte words, as element-wise kernels bind their inputs.
+        let table_bytes = (4 * table.len() as u64).next_multiple_of(16);
         let mut slot_bytes = (self.chunker)
             .upload(ctx, scratch, reader, &uploads, range, &mut self.params)
             .await?;
