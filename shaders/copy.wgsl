@@ -2,6 +2,8 @@
 // copy, as fast as a WGSL kernel on this device and driver moves bytes. Two entry points: 4-byte
 // words (as the merge kernels load them) and 16-byte words. Each invocation issues all of its
 // loads before its stores, and each load instruction of a workgroup reads consecutive words.
+// The host sizes the buffers in whole workgroup spans (4 · WORKGROUP elements), so a workgroup
+// lies wholly inside them or wholly past them (the 2-D grid's spare ones).
 
 const WORKGROUP: u32 = 256u;
 
@@ -22,11 +24,7 @@ fn copy_words(
     @builtin(local_invocation_index) lid: u32,
 ) {
     let i = first_of(wid, nwg, lid);
-    let n = arrayLength(&words_out);
-    if (i + 3u * WORKGROUP >= n) {
-        for (var k = i; k < n; k += WORKGROUP) {
-            words_out[k] = words_in[k];
-        }
+    if (i >= arrayLength(&words_out)) {
         return;
     }
     let a = words_in[i];
@@ -46,11 +44,7 @@ fn copy_quads(
     @builtin(local_invocation_index) lid: u32,
 ) {
     let i = first_of(wid, nwg, lid);
-    let n = arrayLength(&quads_out);
-    if (i + 3u * WORKGROUP >= n) {
-        for (var k = i; k < n; k += WORKGROUP) {
-            quads_out[k] = quads_in[k];
-        }
+    if (i >= arrayLength(&quads_out)) {
         return;
     }
     let a = quads_in[i];

@@ -29,7 +29,8 @@ pub struct CopyCeiling {
     pub kernel_quads_gb_s: f64,
 }
 
-/// Copies of up to `max_bytes` (within one binding), each timed for at least `runs` batches.
+/// Copies of up to `max_bytes` (within one binding; whole spans of the copy kernel's
+/// workgroups, as `copy.wgsl` needs), each timed for at least `runs` batches.
 pub fn copy_ceiling(ctx: &GpuContext, max_bytes: u64, runs: usize) -> Result<CopyCeiling> {
     let quantum = 16 * PER_WORKGROUP;
     let bytes = (max_bytes.min(ctx.binding_limit()) / quantum).max(1) * quantum;
@@ -47,11 +48,11 @@ pub fn copy_ceiling(ctx: &GpuContext, max_bytes: u64, runs: usize) -> Result<Cop
     let buffer_copy_s = seconds_per_copy(ctx, runs, |encoder| {
         encoder.copy_buffer_to_buffer(&source, 0, &target, 0, bytes);
     })?;
+    let module = device.create_shader_module(wgpu::ShaderModuleDescriptor {
+        label: Some("copy.wgsl"),
+        source: wgpu::ShaderSource::Wgsl(COPY.into()),
+    });
     let kernel = |entry: &str, first_binding: u32, element_bytes: u64| {
-        let module = device.create_shader_module(wgpu::ShaderModuleDescriptor {
-            label: Some("copy.wgsl"),
-            source: wgpu::ShaderSource::Wgsl(COPY.into()),
-        });
         let pipeline = device.create_compute_pipeline(&wgpu::ComputePipelineDescriptor {
             label: Some(entry),
             layout: None,
