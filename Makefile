@@ -61,7 +61,7 @@ gpu-test: lavapipe models
 ## A cold burn build takes about 20–45 minutes on 2 cores (warm: seconds).
 eval-test: models
 	CARGO_TARGET_DIR=$(EVAL_TARGET_DIR) $(CARGO) clippy --all-targets --features train -- -D warnings
-	MIXMERGE_REQUIRE_MODELS=1 CARGO_TARGET_DIR=$(EVAL_TARGET_DIR) $(CARGO) test --features train --lib --test eval_models --test eval_text --test eval_gguf --test demo_tasks --test demo_sweep --test demo_train --test eval_hooks
+	MIXMERGE_REQUIRE_MODELS=1 CARGO_TARGET_DIR=$(EVAL_TARGET_DIR) $(CARGO) test --features train --lib --test eval_models --test eval_text --test eval_gguf --test demo_tasks --test demo_gates --test demo_sweep --test demo_train --test eval_hooks
 
 ## eval-gpu-test: the same with burn's wgpu backend (`--features eval,gpu`), wgpu logits = CPU
 ## logits on lavapipe; a missing adapter is a failure. Not in `test`: burn's GPU kernels make its
@@ -81,20 +81,24 @@ demo:
 	$(CARGO_TARGET_DIR)/release/mixmerge merge $(DEMO_DIR)/mixup.yml $(DEMO_DIR)/merged --overwrite
 	$(CARGO_TARGET_DIR)/release/mixmerge inspect $(DEMO_DIR)/merged
 
-## demo-experts: retrain the shipped demo models (www/demo/, ≈23 min on 2 busy cores)
+## demo-experts: retrain the shipped demo models (www/demo/; release build, ≈10 min on 2 cores)
 demo-experts:
 	CARGO_TARGET_DIR=$(EVAL_TARGET_DIR) $(CARGO) build --release --features train
 	$(EVAL_TARGET_DIR)/release/mixmerge train-demo www/demo --seed 0
 
-## demo-merges: merge the shipped experts with each recipe in www/demo/recipes, score every merge
+## demo-merges: merge the shipped experts with each recipe in www/demo/recipes, then score the
+## base, every expert and every merge in one table (exact match, the share of each task's
+## expert's gain over the base kept, per-character accuracy)
 DEMO_MERGES ?= $(CARGO_TARGET_DIR)/demo-merges
+DEMO_RECIPES = $(wildcard www/demo/recipes/*.yml)
 demo-merges:
 	CARGO_TARGET_DIR=$(EVAL_TARGET_DIR) $(CARGO) build --release --features eval
-	@for recipe in www/demo/recipes/*.yml; do \
-		name=$$(basename $$recipe .yml); \
-		$(EVAL_TARGET_DIR)/release/mixmerge merge $$recipe $(DEMO_MERGES)/$$name --overwrite --seed 0 --quiet && \
-		echo "$$name:" && $(EVAL_TARGET_DIR)/release/mixmerge demo-eval $(DEMO_MERGES)/$$name --tasks www/demo/tasks || exit 1; \
+	@for recipe in $(DEMO_RECIPES); do \
+		$(EVAL_TARGET_DIR)/release/mixmerge merge $$recipe $(DEMO_MERGES)/$$(basename $$recipe .yml) \
+			--overwrite --seed 0 --quiet || exit 1; \
 	done
+	$(EVAL_TARGET_DIR)/release/mixmerge demo-eval www/demo/base $(DEMO_EXPERTS) \
+		$(patsubst www/demo/recipes/%.yml,$(DEMO_MERGES)/%,$(DEMO_RECIPES)) --tasks www/demo/tasks --demo www/demo
 
 ## demo-anatomy: the task-vector anatomy of the shipped experts (every www/demo folder with
 ## weights but the base) → www/demo/figures/anatomy.svg and .json (the README's figure)
@@ -170,16 +174,27 @@ test-browser-merge: wasm-merge browser-setup
 	cd www && MIXMERGE=$(CARGO_TARGET_DIR)/debug/mixmerge CHROMIUM=$(CHROMIUM) \
 		node --test tests/playground.test.mjs tests/demo.test.mjs
 
-## demo-figures: the interpolation path and the plane through three models for the demo experts
-## (`mixmerge sweep`, the two experts scores.json rates best), as SVG and JSON in www/demo/figures
+## demo-figures: what merging does between ready-made pairs of the demo experts (`mixmerge
+## sweep`, release build), as SVG and JSON in www/demo/figures: the complementary pair's path and
+## plane, the conflicting pair's and the same-task pair's paths, and M³'s draws for α = 0.5, 1, 2
+## against λ = 0.5 and the grid's best λ (summarised by m3_summary.py)
 FIGURE_EXAMPLES ?= 200
+PLANE_EXAMPLES ?= 100
+FIGURES := www/demo/figures
+SWEEP = $(EVAL_TARGET_DIR)/release/mixmerge sweep
+M3_PAIR ?= --a successors --b unique
 demo-figures:
-	CARGO_TARGET_DIR=$(EVAL_TARGET_DIR) $(CARGO) build --features $(EVAL_NATIVE_FEATURES)
-	mkdir -p www/demo/figures
-	$(EVAL_TARGET_DIR)/debug/mixmerge sweep path --demo www/demo --examples $(FIGURE_EXAMPLES) \
-		--json www/demo/figures/path.json --svg www/demo/figures/path.svg
-	$(EVAL_TARGET_DIR)/debug/mixmerge sweep plane --demo www/demo --examples $(FIGURE_EXAMPLES) \
-		--json www/demo/figures/plane.json --svg www/demo/figures/plane.svg
+	CARGO_TARGET_DIR=$(EVAL_TARGET_DIR) $(CARGO) build --release --features eval
+	mkdir -p $(FIGURES)
+	$(SWEEP) path --a sorting --b successors --examples $(FIGURE_EXAMPLES) --json $(FIGURES)/path.json --svg $(FIGURES)/path.svg
+	$(SWEEP) plane --a sorting --b successors --examples $(PLANE_EXAMPLES) --json $(FIGURES)/plane.json --svg $(FIGURES)/plane.svg
+	$(SWEEP) path --a sorting --b descending --examples $(FIGURE_EXAMPLES) --json $(FIGURES)/conflict-path.json --svg $(FIGURES)/conflict-path.svg
+	$(SWEEP) path --a sorting --b sorting-2 --examples $(FIGURE_EXAMPLES) --json $(FIGURES)/soup-path.json --svg $(FIGURES)/soup-path.svg
+	for alpha in 0.5 1 2; do \
+		$(SWEEP) path $(M3_PAIR) --methods linear --samples 32 --alpha $$alpha --examples $(FIGURE_EXAMPLES) \
+			--json $(FIGURES)/m3-alpha-$$alpha.json || exit 1; \
+	done
+	python3 $(FIGURES)/m3_summary.py $(FIGURES)/m3-alpha-0.5.json $(FIGURES)/m3-alpha-1.json $(FIGURES)/m3-alpha-2.json
 
 ## test-browser-eval: the Evaluate panel (tiny Llama on WebGPU and the CPU = `mixmerge eval`,
 ## errors, Stop) and the Visualise panel (demo path and plane = `mixmerge sweep`); needs the

@@ -17,6 +17,7 @@ const state = {
   loading: null, // its promise while it runs
   running: null, // request id of the running sweep
   merged: null, // {name, folder} of the page's last merge
+  pairs: [], // the ready-made pairs offered, [{name, a, b}]
 };
 
 function showError(err) {
@@ -70,7 +71,10 @@ async function ensureLoaded() {
     { base, experts: models, tasks: taskTexts, options: { ...options, scores } });
   const first = !state.loaded;
   state.loaded = { key, report };
-  if (first) fillPair(report);
+  if (first) {
+    fillPair(report);
+    await fillReadyPairs(report.experts);
+  }
   const d = report.device;
   $('viz-status').dataset.device = d.kind;
   $('viz-status').textContent = `Loaded ${report.experts.length} experts and ${report.tasks.length} tasks ` +
@@ -83,6 +87,30 @@ function fillPair(report) {
   for (const [id, chosen] of [['viz-a', report.defaultPair?.[0]], ['viz-b', report.defaultPair?.[1]]]) {
     $(id).replaceChildren(...report.experts.map((name) => new Option(name, name, false, name === chosen)));
   }
+}
+
+/// The ready-made pairs of demo/recipes/index.json (`pairs`: [{name, a, b}]) whose experts the
+/// demo has; the chooser stays hidden when there are none.
+async function fillReadyPairs(experts) {
+  let pairs = [];
+  try {
+    pairs = (await fetchOk(`${DEMO}/recipes/index.json`, 'json')).pairs ?? [];
+  } catch {
+    // The recipes are optional: without them there is nothing to offer.
+  }
+  const usable = Array.isArray(pairs)
+    ? pairs.filter((p) => p.a !== p.b && experts.includes(p.a) && experts.includes(p.b)) : [];
+  state.pairs = usable;
+  $('viz-pair').append(...usable.map((p, i) => new Option(p.name, String(i))));
+  $('viz-pair-field').hidden = usable.length === 0;
+}
+
+function choosePair() {
+  const chosen = $('viz-pair').value;
+  if (chosen === '') return;
+  const { a, b } = state.pairs[Number(chosen)];
+  $('viz-a').value = a;
+  $('viz-b').value = b;
 }
 
 async function open() {
@@ -170,7 +198,8 @@ async function scoreMerged() {
     const scores = await state.engine.call('scoreOnSweepTasks', { model: { name: state.merged.name, files } });
     table.tBodies[0].replaceChildren(...scores.map((s) => {
       const row = document.createElement('tr');
-      for (const text of [s.task, `${(100 * s.exact_match).toFixed(1)} %`, s.answer_loss.toFixed(4)]) {
+      const share = (v) => `${(100 * v).toFixed(1)} %`;
+      for (const text of [s.task, share(s.exact_match), share(s.char_accuracy), s.answer_loss.toFixed(4)]) {
         row.append(Object.assign(document.createElement('td'), { textContent: text }));
       }
       return row;
@@ -195,6 +224,9 @@ export function setupVisualise() {
   $('viz-path').addEventListener('click', () => sweep('sweepPath', pathOptions(), 'viz-path-figure', 'viz-path-status'));
   $('viz-plane').addEventListener('click', () => sweep('sweepPlane', planeOptions(), 'viz-plane-figure', 'viz-plane-status'));
   $('viz-score-merged').addEventListener('click', scoreMerged);
+  $('viz-pair').addEventListener('change', choosePair);
+  // A pair picked by hand is no longer the ready-made one.
+  for (const id of ['viz-a', 'viz-b']) $(id).addEventListener('change', () => { $('viz-pair').value = ''; });
   $('viz-stop').addEventListener('click', () => {
     if (state.running !== null) state.engine.cancel(state.running);
   });

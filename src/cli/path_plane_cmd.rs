@@ -88,7 +88,7 @@ pub struct PlaneArgs {
     #[command(flatten)]
     pub common: SweepCommon,
     /// Grid points per axis.
-    #[arg(long, default_value_t = 7)]
+    #[arg(long, default_value_t = 21)]
     pub grid: usize,
     /// Smallest coordinate on both axes.
     #[arg(long, default_value_t = -0.25, allow_hyphen_values = true)]

@@ -1,5 +1,5 @@
-//! `mixmerge train-demo`: trains the demo base model and its three experts, writes them with
-//! their held-out task sets, scores every model and records the scores in `scores.json`.
+//! `mixmerge train-demo`: trains the demo base model and its experts, writes them with their
+//! held-out task sets, scores every model and records the scores in `scores.json`.
 
 use std::path::{Path, PathBuf};
 use std::time::Instant;
@@ -7,9 +7,10 @@ use std::time::Instant;
 use anyhow::Context;
 use clap::Args;
 use mixmerge::demo::files::{load_task_sets, score_model_folder, write_files, write_task_sets};
-use mixmerge::demo::train::{train_demo, DemoRecipe};
+use mixmerge::demo::train::{train_demo, DemoRecipe, DemoWeights, ExpertSpec};
 use mixmerge::demo::vocab::{config_json, tokenizer_json};
 use mixmerge::demo::DemoTask;
+use mixmerge::io::{Checkpoint, MemorySource};
 use mixmerge::model::cpu_device;
 use serde_json::{json, Map, Value};
 
@@ -17,7 +18,7 @@ use super::demo_eval_cmd::write_table;
 
 #[derive(Debug, Args)]
 pub struct TrainDemoArgs {
-    /// Output folder: base/, descending/, sorting/, successors/, tasks/, scores.json.
+    /// Output folder: base/, one folder per expert, tasks/, scores.json.
     pub out: PathBuf,
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
@@ -39,19 +40,22 @@ pub struct TrainDemoArgs {
     /// Tokens per training row, both phases (default: the shipped recipe's).
     #[arg(long)]
     pub row_len: Option<usize>,
-    /// Fine-tune only these experts (for short experiments; default: every task).
-    #[arg(long, value_delimiter = ',', value_parser = parse_task)]
-    pub experts: Option<Vec<DemoTask>>,
+    /// Fine-tune only these experts (`sorting`, `sorting-2`, …; default: the shipped set).
+    #[arg(long, value_delimiter = ',', value_parser = parse_expert)]
+    pub experts: Option<Vec<ExpertSpec>>,
+    /// Fine-tune from this base folder (a `train-demo` output's `base/`) instead of pre-training.
+    #[arg(long)]
+    pub base: Option<PathBuf>,
 }
 
-fn parse_task(name: &str) -> Result<DemoTask, String> {
-    DemoTask::ALL
-        .into_iter()
-        .find(|t| t.name() == name)
-        .ok_or_else(|| {
-            let names: Vec<_> = DemoTask::ALL.iter().map(|t| t.name()).collect();
-            format!("no demo task {name:?} ({})", names.join(", "))
-        })
+fn parse_expert(name: &str) -> Result<ExpertSpec, String> {
+    ExpertSpec::parse(name).ok_or_else(|| {
+        let names: Vec<_> = DemoTask::ALL.iter().map(|t| t.name()).collect();
+        format!(
+            "no demo expert {name:?} (a task, {}, optionally with -2, -3, … for a variant)",
+            names.join(", ")
+        )
+    })
 }
 
 pub fn run(args: TrainDemoArgs) -> anyhow::Result<()> {
@@ -76,9 +80,13 @@ pub fn run(args: TrainDemoArgs) -> anyhow::Result<()> {
         recipe.experts = experts;
     }
     let device = cpu_device();
+    let base = match &args.base {
+        Some(folder) => Some(load_base(folder, &recipe, &device.device)?),
+        None => None,
+    };
     let start = Instant::now();
-    let run = train_demo(&recipe, &device.device, &|model, step, loss| {
-        if step % 25 == 0 {
+    let run = train_demo(&recipe, base, &device.device, &|model, step, loss| {
+        if step % 50 == 0 {
             eprintln!(
                 "{model:>9} step {step:>4}  loss {loss:.4}  ({:.0} s)",
                 start.elapsed().as_secs_f64()
@@ -90,7 +98,7 @@ pub fn run(args: TrainDemoArgs) -> anyhow::Result<()> {
     let tokenizer = serde_json::to_vec_pretty(&tokenizer_json())?;
     for model in &run.models {
         let files = [
-            ("model.safetensors", model.weights.to_safetensors_bf16()?),
+            ("model.safetensors", model.weights.to_safetensors()?),
             ("config.json", config.clone()),
             ("tokenizer.json", tokenizer.clone()),
         ];
@@ -111,6 +119,7 @@ pub fn run(args: TrainDemoArgs) -> anyhow::Result<()> {
     }
     let record = json!({
         "command": format!("mixmerge train-demo OUT --seed {}", args.seed),
+        "experts": recipe.experts.iter().map(|e| json!({"name": e.name(), "task": e.task.name(), "variant": e.variant})).collect::<Vec<_>>(),
         "seed": args.seed,
         "parameters": run.models[0].weights.parameter_count(),
         "pretrain": options_json(&recipe.pretrain),
@@ -129,7 +138,31 @@ pub fn run(args: TrainDemoArgs) -> anyhow::Result<()> {
 }
 
 fn options_json(o: &mixmerge::demo::train::TrainOptions) -> Value {
-    json!({"steps": o.steps, "rows": o.rows, "row_len": o.row_len, "peak_lr": o.peak_lr, "answers_only": o.answers_only})
+    json!({
+        "steps": o.steps, "rows": o.rows, "row_len": o.row_len, "peak_lr": o.peak_lr,
+        "answers_only": o.answers_only, "shards": o.shards,
+        "freeze_embeddings_and_norms": o.freeze_embeddings_and_norms,
+    })
+}
+
+fn load_base(
+    folder: &Path,
+    recipe: &DemoRecipe,
+    device: &burn::prelude::Device,
+) -> anyhow::Result<DemoWeights> {
+    let file = folder.join("model.safetensors");
+    let bytes = std::fs::read(&file).with_context(|| format!("reading {}", file.display()))?;
+    let source = MemorySource::new("model.safetensors", bytes);
+    let checkpoint = pollster::block_on(Checkpoint::from_sources(
+        file.display().to_string(),
+        vec![source],
+        None,
+    ))?;
+    Ok(pollster::block_on(DemoWeights::load(
+        &recipe.shape,
+        &checkpoint,
+        device,
+    ))?)
 }
 
 fn write_json(path: &Path, value: &Value) -> anyhow::Result<()> {

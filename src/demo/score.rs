@@ -1,5 +1,5 @@
-//! Scores a model on a demo task: exact-match accuracy of greedy decoding and the mean loss of
-//! the answer tokens. No file access, so the page runs the same code on fetched bytes.
+//! Scores a model on a demo task: exact-match accuracy of greedy decoding, the share of answer
+//! characters it gets right given the true prefix, and the mean loss of the answer tokens. No file access, so the page runs the same code on fetched bytes.
 
 use burn::prelude::Tensor;
 use serde::Serialize;
@@ -23,6 +23,9 @@ pub struct TaskScore {
     pub examples: usize,
     /// Share of examples whose greedy continuation of the prompt is exactly the answer.
     pub exact_match: f64,
+    /// Share of answer tokens (the end token included) that are the argmax given the true
+    /// prefix: partial credit where exact match gives none.
+    pub char_accuracy: f64,
     /// Mean negative log-likelihood per answer token (the end token included), in nats.
     pub answer_loss: f64,
 }
@@ -31,6 +34,8 @@ pub struct TaskScore {
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct ExampleScore {
     pub exact: bool,
+    /// Answer tokens (the end included) that are the argmax given the true prefix.
+    pub correct_tokens: usize,
     /// Summed over the answer tokens.
     pub nll: f64,
     pub answer_tokens: usize,
@@ -90,10 +95,12 @@ fn summarise(task: &str, scores: &[ExampleScore]) -> Result<TaskScore> {
     let exact = scores.iter().filter(|s| s.exact).count();
     let nll: f64 = scores.iter().map(|s| s.nll).sum();
     let tokens: usize = scores.iter().map(|s| s.answer_tokens).sum();
+    let correct: usize = scores.iter().map(|s| s.correct_tokens).sum();
     Ok(TaskScore {
         task: task.to_string(),
         examples: scores.len(),
         exact_match: exact as f64 / scores.len() as f64,
+        char_accuracy: correct as f64 / tokens as f64,
         answer_loss: nll / tokens as f64,
     })
 }
@@ -140,11 +147,14 @@ impl TeacherForced {
         let vocab = values.len() / self.answer.len();
         let mut score = ExampleScore {
             exact: true,
+            correct_tokens: 0,
             nll: 0.0,
             answer_tokens: self.answer.len(),
         };
         for (row, &target) in values.chunks_exact(vocab).zip(&self.answer) {
-            score.exact &= argmax(row) == target;
+            let correct = argmax(row) == target;
+            score.exact &= correct;
+            score.correct_tokens += usize::from(correct);
             score.nll -= log_softmax_at(row, target as usize);
         }
         score

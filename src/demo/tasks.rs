@@ -1,7 +1,15 @@
-//! The demo's procedurally generated tasks (descending, sorting, successors) and the mixed
-//! pre-training corpus, all deterministic from a seed; held-out sets as `{prompt, answer}` jsonl.
+//! The demo's procedurally generated tasks and the base model's pre-training corpus, all
+//! deterministic from a seed; held-out sets as `{prompt, answer}` jsonl.
+//!
+//! Every task has a distinct tag and comes in two levels: *easy* instances (short inputs) are in
+//! the base's pre-training mixture with correct answers, *hard* ones (longer inputs) are what an
+//! expert is fine-tuned and scored on. Sorting and descending share their inputs (lower-case
+//! letters) and ask for opposite orders: the deliberately conflicting pair. Successors (upper-case
+//! letters) and unique (digits) read disjoint alphabets, so with sorting they make a
+//! complementary set.
 
 use std::collections::HashSet;
+use std::ops::RangeInclusive;
 
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
@@ -13,7 +21,11 @@ use crate::error::{MergeError, Result};
 pub const END: char = '\n';
 
 /// Every character the demo texts use, in token-id order after `<unk>`.
-pub const ALPHABET: &str = "\n 0123456789abcdefghijklmnopqrstuvwxyz+=:,";
+pub const ALPHABET: &str = "\n 0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ+=:,";
+
+/// One prompt in this many belongs to the held-out pool (by a hash of the prompt): held-out sets
+/// draw only from it and every training stream skips it, whatever the lengths drawn.
+const HELD_OUT_POOL: u64 = 8;
 
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct TaskExample {
@@ -21,22 +33,32 @@ pub struct TaskExample {
     pub answer: String,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum DemoTask {
-    /// `desc:dbca=` → `dcba`: the letters in reverse alphabetical order.
+    /// `desc:dbca=` → `dcba`: lower-case letters in reverse alphabetical order.
     Descending,
-    /// `sort:dbca=` → `abcd`: the letters in alphabetical order.
+    /// `sort:dbca=` → `abcd`: lower-case letters in alphabetical order.
     Sorting,
-    /// `succ:dbza=` → `abce`: the letter after each letter (z → a), in alphabetical order.
+    /// `succ:QDZB=` → `ACER`: each upper-case letter's successor (Z → A), in alphabetical order.
     Successors,
+    /// `uniq:373181=` → `1378`: the distinct digits, in ascending order.
+    Unique,
+}
+
+/// Short inputs (in the base's pre-training) or long ones (fine-tuning and scoring).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Level {
+    Easy,
+    Hard,
 }
 
 impl DemoTask {
     /// In the order of their task files' names.
-    pub const ALL: [DemoTask; 3] = [
+    pub const ALL: [DemoTask; 4] = [
         DemoTask::Descending,
         DemoTask::Sorting,
         DemoTask::Successors,
+        DemoTask::Unique,
     ];
 
     pub fn name(self) -> &'static str {
@@ -44,34 +66,69 @@ impl DemoTask {
             DemoTask::Descending => "descending",
             DemoTask::Sorting => "sorting",
             DemoTask::Successors => "successors",
+            DemoTask::Unique => "unique",
         }
     }
 
-    /// One random instance. Every task draws the same kind of word, 3 to 5 distinct letters
-    /// neither in alphabetical nor in reverse order, so no task's answer is another's and no
-    /// answer is a copy of the prompt's word. Each next answer letter depends only on the letter
-    /// before it and on the set of letters in the prompt, which attention finds by content.
-    pub fn example(self, rng: &mut ChaCha8Rng) -> TaskExample {
-        let word = unordered_word(rng);
-        let mut letters: Vec<char> = word.chars().collect();
-        let prefix = match self {
+    pub fn tag(self) -> &'static str {
+        match self {
+            DemoTask::Descending => "desc",
+            DemoTask::Sorting => "sort",
+            DemoTask::Successors => "succ",
+            DemoTask::Unique => "uniq",
+        }
+    }
+
+    /// How many symbols the input has at `level`.
+    pub fn input_length(self, level: Level) -> RangeInclusive<usize> {
+        match (self, level) {
+            (DemoTask::Unique, Level::Easy) => 3..=5,
+            (DemoTask::Unique, Level::Hard) => 6..=9,
+            (_, Level::Easy) => 3..=4,
+            (_, Level::Hard) => 5..=7,
+        }
+    }
+
+    /// One random instance at `level`. Each next answer symbol follows from the symbol before
+    /// it and the *set* of input symbols, which attention finds by content. Words are never
+    /// already in the answer's order, so no answer is a copy of its input.
+    pub fn example(self, rng: &mut ChaCha8Rng, level: Level) -> TaskExample {
+        let length = self.input_length(level);
+        let (word, answer): (Vec<u8>, Vec<u8>) = match self {
             DemoTask::Descending => {
-                letters.sort_unstable_by(|a, b| b.cmp(a));
-                "desc"
+                let word = unordered_word(rng, b'a', 26, length);
+                let mut answer = word.clone();
+                answer.sort_unstable_by(|a, b| b.cmp(a));
+                (word, answer)
             }
             DemoTask::Sorting => {
-                letters.sort_unstable();
-                "sort"
+                let word = unordered_word(rng, b'a', 26, length);
+                let mut answer = word.clone();
+                answer.sort_unstable();
+                (word, answer)
             }
             DemoTask::Successors => {
-                letters = letters.into_iter().map(next_letter).collect();
-                letters.sort_unstable();
-                "succ"
+                let word = unordered_word(rng, b'A', 26, length);
+                let mut answer: Vec<u8> =
+                    word.iter().map(|&c| b'A' + (c - b'A' + 1) % 26).collect();
+                answer.sort_unstable();
+                (word, answer)
+            }
+            DemoTask::Unique => {
+                let word = repeating_word(rng, b'0', 10, length);
+                let mut answer = word.clone();
+                answer.sort_unstable();
+                answer.dedup();
+                (word, answer)
             }
         };
         TaskExample {
-            prompt: format!("{prefix}:{word}="),
-            answer: letters.into_iter().collect(),
+            prompt: format!(
+                "{}:{}=",
+                self.tag(),
+                String::from_utf8(word).expect("ascii")
+            ),
+            answer: String::from_utf8(answer).expect("ascii"),
         }
     }
 
@@ -84,14 +141,14 @@ impl DemoTask {
         derive_seed(run_seed, 100 + index as u64)
     }
 
-    /// `count` distinct examples drawn from `seed` (a held-out set).
+    /// `count` distinct hard examples from the held-out pool, drawn from `seed`.
     pub fn held_out(self, seed: u64, count: usize) -> Vec<TaskExample> {
         let mut rng = ChaCha8Rng::seed_from_u64(seed);
         let mut seen = HashSet::new();
         let mut examples = Vec::with_capacity(count);
         while examples.len() < count {
-            let example = self.example(&mut rng);
-            if seen.insert(example.prompt.clone()) {
+            let example = self.example(&mut rng, Level::Hard);
+            if is_held_out(&example.prompt) && seen.insert(example.prompt.clone()) {
                 examples.push(example);
             }
         }
@@ -99,46 +156,71 @@ impl DemoTask {
     }
 }
 
-/// An endless stream of training examples of one task from `seed`, never one whose prompt is
-/// in `held_out` (so evaluation measures generalisation, not recall).
+/// Whether `prompt` is in the held-out pool (never trained on).
+pub fn is_held_out(prompt: &str) -> bool {
+    let hash = prompt.bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| {
+        (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+    });
+    derive_seed(hash, 7) % HELD_OUT_POOL == 0
+}
+
+/// An endless stream of one task's training examples at `level` from `seed`, never one from
+/// the held-out pool (so evaluation measures generalisation, not recall).
 pub struct TrainingStream {
     task: DemoTask,
+    level: Level,
     rng: ChaCha8Rng,
-    held_out: HashSet<String>,
 }
 
 impl TrainingStream {
-    pub fn new(task: DemoTask, seed: u64, held_out: &[TaskExample]) -> Self {
+    pub fn new(task: DemoTask, level: Level, seed: u64) -> Self {
         TrainingStream {
             task,
+            level,
             rng: ChaCha8Rng::seed_from_u64(seed),
-            held_out: held_out.iter().map(|e| e.prompt.clone()).collect(),
         }
     }
 
     pub fn next_example(&mut self) -> TaskExample {
-        loop {
-            let example = self.task.example(&mut self.rng);
-            if !self.held_out.contains(&example.prompt) {
-                return example;
-            }
+        training_example(self.task, self.level, &mut self.rng)
+    }
+}
+
+fn training_example(task: DemoTask, level: Level, rng: &mut ChaCha8Rng) -> TaskExample {
+    loop {
+        let example = task.example(rng, level);
+        if !is_held_out(&example.prompt) {
+            return example;
         }
     }
 }
 
-/// The base model's mixed corpus: copying (half the lines: it grows the induction heads that
-/// every task reuses), counting and plain words and numbers, which teach the characters and the
-/// `prompt=answer` shape but none of the tasks.
+/// Share of the pre-training task lines that are hard instances: enough for the base to
+/// half-solve them (a transformer this small does not extrapolate to longer answers by itself),
+/// few enough that an expert still has most of its task to gain.
+const PRETRAINING_HARD_SHARE: f64 = 0.03;
+
+/// The base model's mixed corpus: instances of every task with correct answers, mostly easy (60 %
+/// of the lines, so the base learns each tag's grammar), and generic text: copying, counting,
+/// words and numbers.
 pub fn pretraining_line(rng: &mut ChaCha8Rng) -> TaskExample {
-    match rng.random_range(0..6) {
-        0..=2 => {
-            let word = letters(rng, 2, 7);
+    match rng.random_range(0..20) {
+        0..=11 => {
+            let task = DemoTask::ALL[rng.random_range(0..DemoTask::ALL.len())];
+            let level = match rng.random_bool(PRETRAINING_HARD_SHARE) {
+                true => Level::Hard,
+                false => Level::Easy,
+            };
+            training_example(task, level, rng)
+        }
+        12..=13 => {
+            let word = letters(rng, 2, 6);
             TaskExample {
                 prompt: format!("copy:{word}="),
                 answer: word,
             }
         }
-        3 => {
+        14..=15 => {
             let start = number(rng, 3);
             let run: Vec<String> = (1..=3).map(|i| (start + i).to_string()).collect();
             TaskExample {
@@ -146,9 +228,12 @@ pub fn pretraining_line(rng: &mut ChaCha8Rng) -> TaskExample {
                 answer: run.join(","),
             }
         }
-        4 => {
+        16..=17 => {
             let words: Vec<String> = (0..rng.random_range(2..5))
-                .map(|_| letters(rng, 2, 6))
+                .map(|_| match rng.random_bool(0.5) {
+                    true => letters(rng, 2, 6),
+                    false => letters(rng, 2, 6).to_uppercase(),
+                })
                 .collect();
             TaskExample {
                 prompt: String::new(),
@@ -186,32 +271,62 @@ fn letters(rng: &mut ChaCha8Rng, min: usize, max: usize) -> String {
         .collect()
 }
 
-/// 3 to 5 distinct letters, neither ascending nor descending.
-fn unordered_word(rng: &mut ChaCha8Rng) -> String {
+/// Distinct symbols from `first..first + count`, `length` of them, neither ascending nor
+/// descending.
+fn unordered_word(
+    rng: &mut ChaCha8Rng,
+    first: u8,
+    count: u8,
+    length: RangeInclusive<usize>,
+) -> Vec<u8> {
     loop {
-        let len = rng.random_range(3..=5usize);
+        let len = rng.random_range(length.clone());
         let mut word: Vec<u8> = Vec::with_capacity(len);
         while word.len() < len {
-            let letter = b'a' + rng.random_range(0..26u8);
-            if !word.contains(&letter) {
-                word.push(letter);
+            let symbol = first + rng.random_range(0..count);
+            if !word.contains(&symbol) {
+                word.push(symbol);
             }
         }
         let ascending = word.windows(2).all(|w| w[0] < w[1]);
         let descending = word.windows(2).all(|w| w[0] > w[1]);
         if !ascending && !descending {
-            return word.into_iter().map(char::from).collect();
+            return word;
         }
     }
 }
 
-fn next_letter(c: char) -> char {
-    match c {
-        'z' => 'a',
-        _ => (c as u8 + 1) as char,
+/// Symbols from `first..first + count`, `length` of them, with at least one repeated and at
+/// least two distinct, not in ascending order.
+fn repeating_word(
+    rng: &mut ChaCha8Rng,
+    first: u8,
+    count: u8,
+    length: RangeInclusive<usize>,
+) -> Vec<u8> {
+    loop {
+        let len = rng.random_range(length.clone());
+        let distinct = rng.random_range(2..len);
+        let mut pool: Vec<u8> = Vec::with_capacity(distinct);
+        while pool.len() < distinct {
+            let symbol = first + rng.random_range(0..count);
+            if !pool.contains(&symbol) {
+                pool.push(symbol);
+            }
+        }
+        // Every pool letter at least once, the rest drawn from the pool, then shuffled.
+        let mut word = pool.clone();
+        while word.len() < len {
+            word.push(pool[rng.random_range(0..distinct)]);
+        }
+        for i in (1..word.len()).rev() {
+            word.swap(i, rng.random_range(0..=i));
+        }
+        if !word.windows(2).all(|w| w[0] <= w[1]) {
+            return word;
+        }
     }
 }
-
 /// Independent seeds for each use of the run's seed (SplitMix64 of seed and purpose).
 pub fn derive_seed(seed: u64, purpose: u64) -> u64 {
     let mut z = seed ^ purpose.wrapping_mul(0x9E37_79B9_7F4A_7C15);
@@ -260,52 +375,62 @@ mod tests {
     #[test]
     fn examples_are_correct_instances_of_their_task() {
         let mut rng = ChaCha8Rng::seed_from_u64(1);
-        for _ in 0..200 {
-            let sort = DemoTask::Sorting.example(&mut rng);
-            let word = word_of(&sort.prompt);
-            assert!(sort.prompt.starts_with("sort:"), "{sort:?}");
-            assert!((3..=5).contains(&word.len()), "{sort:?}");
-            let mut given: Vec<char> = word.chars().collect();
-            given.sort_unstable();
-            assert_eq!(sort.answer, given.iter().collect::<String>());
-            assert!(
-                sort.answer.as_bytes().windows(2).all(|w| w[0] < w[1]),
-                "{sort:?}"
-            );
-            assert_ne!(sort.answer, word, "already sorted: {sort:?}");
-            let descending: String = sort.answer.chars().rev().collect();
-            assert_ne!(descending, word, "already descending: {sort:?}");
-
-            let desc = DemoTask::Descending.example(&mut rng);
-            assert!(desc.prompt.starts_with("desc:"), "{desc:?}");
-            let mut given: Vec<char> = word_of(&desc.prompt).chars().collect();
-            given.sort_unstable();
-            assert_eq!(desc.answer, given.iter().rev().collect::<String>());
-
-            let succ = DemoTask::Successors.example(&mut rng);
-            assert!(succ.prompt.starts_with("succ:"), "{succ:?}");
-            let mut shifted: Vec<u8> = word_of(&succ.prompt)
-                .bytes()
-                .map(|c| b'a' + (c - b'a' + 1) % 26)
-                .collect();
-            shifted.sort_unstable();
-            assert_eq!(succ.answer.as_bytes(), shifted, "{succ:?}");
+        for level in [Level::Easy, Level::Hard] {
+            for _ in 0..200 {
+                for task in DemoTask::ALL {
+                    let example = task.example(&mut rng, level);
+                    let word = word_of(&example.prompt);
+                    assert!(example.prompt.starts_with(&format!("{}:", task.tag())));
+                    assert!(
+                        task.input_length(level).contains(&word.len()),
+                        "{example:?}"
+                    );
+                    let mut expected: Vec<u8> = match task {
+                        DemoTask::Successors => {
+                            word.bytes().map(|c| b'A' + (c - b'A' + 1) % 26).collect()
+                        }
+                        _ => word.bytes().collect(),
+                    };
+                    expected.sort_unstable();
+                    if task == DemoTask::Unique {
+                        expected.dedup();
+                        assert!(expected.len() < word.len(), "no repeat: {example:?}");
+                    }
+                    if task == DemoTask::Descending {
+                        expected.reverse();
+                    }
+                    assert_eq!(example.answer.as_bytes(), expected, "{example:?}");
+                    assert_ne!(example.answer, word, "a copy: {example:?}");
+                }
+            }
         }
     }
 
     #[test]
-    fn no_task_answers_like_another_or_copies_its_word() {
-        // Experts then score near zero on each other's tasks, and a copying base on all.
-        for seed in 0..300 {
-            let answers = DemoTask::ALL.map(|t| t.example(&mut ChaCha8Rng::seed_from_u64(seed)));
-            let word = word_of(&answers[0].prompt);
-            for (i, a) in answers.iter().enumerate() {
-                assert_ne!(a.answer, word, "{a:?}");
-                for b in &answers[i + 1..] {
-                    assert_ne!(a.answer, b.answer, "{a:?} {b:?}");
-                }
-            }
+    fn each_task_reads_its_own_alphabet() {
+        let mut rng = ChaCha8Rng::seed_from_u64(3);
+        for _ in 0..100 {
+            let words = DemoTask::ALL.map(|t| t.example(&mut rng, Level::Hard).prompt);
+            let [desc, sort, succ, uniq] = words.each_ref().map(|p| word_of(p).to_string());
+            assert!(desc
+                .bytes()
+                .chain(sort.bytes())
+                .all(|c| c.is_ascii_lowercase()));
+            assert!(succ.bytes().all(|c| c.is_ascii_uppercase()), "{succ}");
+            assert!(uniq.bytes().all(|c| c.is_ascii_digit()), "{uniq}");
         }
+    }
+
+    #[test]
+    fn the_held_out_pool_is_about_an_eighth_of_prompts_and_streams_skip_it() {
+        let mut rng = ChaCha8Rng::seed_from_u64(4);
+        let prompts: Vec<String> = (0..8000)
+            .map(|_| DemoTask::Sorting.example(&mut rng, Level::Hard).prompt)
+            .collect();
+        let pooled = prompts.iter().filter(|p| is_held_out(p)).count();
+        assert!((800..1200).contains(&pooled), "{pooled} of 8000");
+        let mut stream = TrainingStream::new(DemoTask::Sorting, Level::Hard, 4);
+        assert!((0..2000).all(|_| !is_held_out(&stream.next_example().prompt)));
     }
 
     #[test]
@@ -313,7 +438,7 @@ mod tests {
         let mut rng = ChaCha8Rng::seed_from_u64(2);
         let texts = (0..200).flat_map(|_| {
             let line = pretraining_line(&mut rng);
-            let tasks = DemoTask::ALL.map(|t| t.example(&mut rng));
+            let tasks = DemoTask::ALL.map(|t| t.example(&mut rng, Level::Hard));
             std::iter::once(line).chain(tasks)
         });
         for example in texts {

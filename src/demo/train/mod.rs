@@ -1,20 +1,60 @@
-//! `train-demo`: a base model pre-trained on the mixed corpus, then one expert fine-tuned from
-//! it per task, all deterministic from one seed.
+//! `train-demo`: a base model pre-trained on the mixed corpus (easy instances of every task and
+//! generic text), then experts fine-tuned briefly from it on hard instances at a tenth of the
+//! rate, embeddings and norms frozen, all deterministic from one seed.
 
 pub mod optimise;
 pub mod weights;
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Mutex;
 
 use burn::prelude::Device;
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 
-pub use optimise::{batch_loss, pack_row, train, TrainOptions, TrainRow};
+pub use optimise::{batch_loss, is_embedding_or_norm, pack_row, train, TrainOptions, TrainRow};
 pub use weights::DemoWeights;
 
-use super::tasks::{derive_seed, pretraining_line, DemoTask, TaskExample, TrainingStream};
+use super::tasks::{derive_seed, pretraining_line, DemoTask, Level, TaskExample, TrainingStream};
 use super::vocab::{config_json, DemoShape};
-use crate::error::Result;
-use crate::io::{Checkpoint, MemorySource};
+use crate::error::{MergeError, Result};
+
+/// One expert to fine-tune: a task, and which of its same-task variants (another seed).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ExpertSpec {
+    pub task: DemoTask,
+    /// 0 for the task's expert, 1, 2, … for the variants of a model soup.
+    pub variant: usize,
+}
+
+impl ExpertSpec {
+    /// `sorting`, then `sorting-2`, `sorting-3` for its variants.
+    pub fn name(&self) -> String {
+        match self.variant {
+            0 => self.task.name().to_string(),
+            v => format!("{}-{}", self.task.name(), v + 1),
+        }
+    }
+
+    /// Its data stream's seed: the same in any run that fine-tunes it, whatever else runs.
+    fn seed(&self, run_seed: u64) -> u64 {
+        let index = DemoTask::ALL
+            .iter()
+            .position(|&t| t == self.task)
+            .expect("listed");
+        derive_seed(run_seed, 10 + index as u64 + 100 * self.variant as u64)
+    }
+
+    /// Parses a name [`ExpertSpec::name`] writes.
+    pub fn parse(name: &str) -> Option<Self> {
+        let (task, variant) = match name.rsplit_once('-') {
+            Some((task, n)) => (task, n.parse::<usize>().ok().filter(|&n| n >= 2)? - 1),
+            None => (name, 0),
+        };
+        let task = DemoTask::ALL.into_iter().find(|t| t.name() == task)?;
+        Some(ExpertSpec { task, variant })
+    }
+}
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct DemoRecipe {
@@ -24,38 +64,50 @@ pub struct DemoRecipe {
     pub finetune: TrainOptions,
     /// Examples in each task's held-out set.
     pub held_out: usize,
-    /// The tasks to fine-tune an expert on (each keeps its own seed whichever others run).
-    pub experts: Vec<DemoTask>,
+    pub experts: Vec<ExpertSpec>,
 }
 
 impl DemoRecipe {
-    /// What `mixmerge train-demo` runs: one row of 384 tokens a step (≈30 examples; a longer
-    /// row costs the same per token as more rows, as long as attention stays cheap).
+    /// What `mixmerge train-demo` runs: a base pre-trained 10× longer than any expert, experts
+    /// at a tenth of its rate with the same recipe each; one expert per task and two more
+    /// sorting experts (other seeds) for a model soup.
     pub fn shipped(seed: u64) -> Self {
+        let mut experts: Vec<ExpertSpec> = DemoTask::ALL
+            .into_iter()
+            .map(|task| ExpertSpec { task, variant: 0 })
+            .collect();
+        experts.extend((1..=2).map(|variant| ExpertSpec {
+            task: DemoTask::Sorting,
+            variant,
+        }));
         DemoRecipe {
             seed,
             shape: DemoShape::DEMO,
             pretrain: TrainOptions {
-                steps: 300,
-                rows: 1,
+                steps: 5000,
+                rows: 2,
                 row_len: 384,
                 peak_lr: 3e-3,
                 answers_only: false,
+                shards: 2,
+                freeze_embeddings_and_norms: false,
             },
             finetune: TrainOptions {
-                steps: 1500,
-                rows: 1,
+                steps: 500,
+                rows: 2,
                 row_len: 384,
-                peak_lr: 3e-3,
+                peak_lr: 3e-4,
                 answers_only: true,
+                shards: 1,
+                freeze_embeddings_and_norms: true,
             },
             held_out: 200,
-            experts: DemoTask::ALL.to_vec(),
+            experts,
         }
     }
 }
 
-/// One trained model; its weights are rounded to bf16 exactly as saved.
+/// One trained model, as saved (f32).
 pub struct DemoModel {
     pub name: String,
     pub weights: DemoWeights,
@@ -63,15 +115,16 @@ pub struct DemoModel {
 }
 
 pub struct DemoRun {
-    /// `base`, then one expert per task of the recipe in [`DemoTask::ALL`] order.
+    /// `base`, then one model per expert of the recipe, in its order.
     pub models: Vec<DemoModel>,
     pub held_out: Vec<(DemoTask, Vec<TaskExample>)>,
 }
 
-/// Trains the base, then the experts side by side (one thread each: burn's CPU backend keeps a
-/// step on one core); `progress` sees (model, step, loss).
+/// Trains the base (or takes `base`, already trained), then the experts on a pool of threads
+/// (one per core; each expert's steps stay on its thread); `progress` sees (model, step, loss).
 pub fn train_demo(
     recipe: &DemoRecipe,
+    base: Option<DemoWeights>,
     device: &Device,
     progress: &(dyn Fn(&str, usize, f32) + Sync),
 ) -> Result<DemoRun> {
@@ -85,68 +138,73 @@ pub fn train_demo(
         })
         .to_vec();
 
-    let mut base = DemoWeights::init(&recipe.shape, derive_seed(recipe.seed, 1), device);
-    let mut corpus = ChaCha8Rng::seed_from_u64(derive_seed(recipe.seed, 2));
-    let losses = train(
-        &mut base,
-        &config,
-        &recipe.pretrain,
-        &mut || rows(&recipe.pretrain, &mut || pretraining_line(&mut corpus)),
-        &mut |step, loss| progress("base", step, loss),
-    )?;
-    let base = rounded_to_bf16(&base, &recipe.shape, device)?;
-    let experts: Vec<Result<DemoModel>> = std::thread::scope(|scope| {
-        let handles: Vec<_> = held_out
-            .iter()
-            .enumerate()
-            .filter(|(_, (task, _))| recipe.experts.contains(task))
-            .map(|(i, (task, examples))| {
-                let (base, config) = (&base, &config);
-                scope.spawn(move || {
-                    let seed = derive_seed(recipe.seed, 10 + i as u64);
-                    fine_tune(recipe, base, config, *task, seed, examples, progress)
-                })
-            })
-            .collect();
-        handles
-            .into_iter()
-            .map(|h| h.join().expect("an expert's training thread panicked"))
-            .collect()
+    let (base, losses) = match base {
+        Some(base) => (base, Vec::new()),
+        None => {
+            let mut base = DemoWeights::init(&recipe.shape, derive_seed(recipe.seed, 1), device);
+            let mut corpus = ChaCha8Rng::seed_from_u64(derive_seed(recipe.seed, 2));
+            let losses = train(
+                &mut base,
+                &config,
+                &recipe.pretrain,
+                &mut || rows(&recipe.pretrain, &mut || pretraining_line(&mut corpus)),
+                &mut |step, loss| progress("base", step, loss),
+            )?;
+            (base, losses)
+        }
+    };
+    let next = AtomicUsize::new(0);
+    let done: Mutex<Vec<Option<Result<DemoModel>>>> =
+        Mutex::new((0..recipe.experts.len()).map(|_| None).collect());
+    let threads = std::thread::available_parallelism()
+        .map_or(1, |n| n.get())
+        .min(recipe.experts.len().max(1));
+    std::thread::scope(|scope| {
+        for _ in 0..threads {
+            scope.spawn(|| loop {
+                let i = next.fetch_add(1, Ordering::Relaxed);
+                let Some(expert) = recipe.experts.get(i) else {
+                    break;
+                };
+                let model = fine_tune(recipe, &base, &config, *expert, progress);
+                done.lock().expect("no thread panics holding it")[i] = Some(model);
+            });
+        }
     });
     let mut models = vec![DemoModel {
         name: "base".into(),
         weights: base,
         losses,
     }];
-    for expert in experts {
-        models.push(expert?);
+    for expert in done.into_inner().expect("no thread panicked") {
+        models.push(expert.ok_or_else(|| {
+            MergeError::Unsupported("an expert's training thread stopped".into())
+        })??);
     }
     Ok(DemoRun { models, held_out })
 }
 
-/// One expert: the base trained on `task`'s stream from `seed`, held-out prompts skipped.
+/// One expert: the base trained on hard instances of its task, held-out prompts never seen.
 fn fine_tune(
     recipe: &DemoRecipe,
     base: &DemoWeights,
     config: &serde_json::Value,
-    task: DemoTask,
-    seed: u64,
-    held_out: &[TaskExample],
+    expert: ExpertSpec,
     progress: &(dyn Fn(&str, usize, f32) + Sync),
 ) -> Result<DemoModel> {
-    let mut expert = base.clone();
-    let mut stream = TrainingStream::new(task, seed, held_out);
+    let name = expert.name();
+    let mut weights = base.clone();
+    let mut stream = TrainingStream::new(expert.task, Level::Hard, expert.seed(recipe.seed));
     let losses = train(
-        &mut expert,
+        &mut weights,
         config,
         &recipe.finetune,
         &mut || rows(&recipe.finetune, &mut || stream.next_example()),
-        &mut |step, loss| progress(task.name(), step, loss),
+        &mut |step, loss| progress(&name, step, loss),
     )?;
-    let device = expert.weights[0].value.device();
     Ok(DemoModel {
-        name: task.name().into(),
-        weights: rounded_to_bf16(&expert, &recipe.shape, &device)?,
+        name,
+        weights,
         losses,
     })
 }
@@ -155,17 +213,4 @@ fn rows(options: &TrainOptions, next: &mut dyn FnMut() -> TaskExample) -> Vec<Tr
     (0..options.rows)
         .map(|_| pack_row(next, options.row_len, options.answers_only))
         .collect()
-}
-
-/// The weights as they will be read back from the bf16 file.
-fn rounded_to_bf16(
-    weights: &DemoWeights,
-    shape: &DemoShape,
-    device: &Device,
-) -> Result<DemoWeights> {
-    let bytes = weights.to_safetensors_bf16()?;
-    let source = MemorySource::new("model.safetensors", bytes);
-    let checkpoint =
-        pollster::block_on(Checkpoint::from_sources("demo".into(), vec![source], None))?;
-    pollster::block_on(DemoWeights::load(shape, &checkpoint, device))
 }

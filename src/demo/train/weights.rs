@@ -1,6 +1,6 @@
 //! The trainable weights of a demo model under their Hugging Face names: seeded initialisation,
 //! the autodiff leaves of one step (a [`WeightSource`], so the inference `Llama` trains as is),
-//! and bf16 safetensors out and in.
+//! and f32 safetensors out and in (f32, so an expert's small task vector is stored exactly).
 
 use std::collections::HashMap;
 
@@ -9,7 +9,6 @@ use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
 use crate::demo::vocab::{vocab_size, DemoShape};
-use crate::dtype::DType;
 use crate::error::{MergeError, Result};
 use crate::eval::perplexity::data_f32;
 use crate::io::{Checkpoint, TensorSource};
@@ -100,20 +99,19 @@ impl DemoWeights {
         Ok(all)
     }
 
-    /// The weights as a bf16 safetensors file (`format: pt`, as transformers writes them).
-    pub fn to_safetensors_bf16(&self) -> Result<Vec<u8>> {
+    /// The weights as an f32 safetensors file (`format: pt`, as transformers writes them).
+    pub fn to_safetensors(&self) -> Result<Vec<u8>> {
         let mut encoded = Vec::with_capacity(self.weights.len());
         for weight in &self.weights {
             let values = read_values(weight.value.clone())?;
-            let mut bytes = vec![0u8; values.len() * DType::BF16.size()];
-            DType::BF16.encode(&values, &mut bytes);
+            let bytes: Vec<u8> = bytemuck::cast_slice(&values).to_vec();
             encoded.push((weight.name.clone(), weight.shape.clone(), bytes));
         }
         let views = encoded
             .iter()
             .map(|(name, shape, bytes)| {
                 let view = safetensors::tensor::TensorView::new(
-                    safetensors::Dtype::BF16,
+                    safetensors::Dtype::F32,
                     shape.clone(),
                     bytes,
                 )
@@ -126,12 +124,17 @@ impl DemoWeights {
             .map_err(|e| MergeError::Unsupported(format!("writing safetensors: {e}")))
     }
 
-    /// Autodiff leaves of the current values, gradients requested: one training step's model.
-    pub fn leaves(&self) -> StepLeaves {
+    /// Autodiff leaves of the current values, gradients requested where `trained` says so (one
+    /// flag per weight): one training step's model.
+    pub fn leaves(&self, trained: &[bool]) -> StepLeaves {
         let leaves = self
             .weights
             .iter()
-            .map(|w| w.value.clone().autodiff().require_grad())
+            .zip(trained)
+            .map(|(w, &trained)| match trained {
+                true => w.value.clone().autodiff().require_grad(),
+                false => w.value.clone().autodiff(),
+            })
             .collect();
         StepLeaves {
             index: self
