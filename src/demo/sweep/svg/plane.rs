@@ -497,10 +497,21 @@ mod tests {
         let report = report();
         let svg = plane_svg(&report);
         assert_readable(&svg);
-        // Every mark got its label on every panel.
-        let labels = svg.matches(r#"paint-order="stroke">"#).count();
-        std::fs::write("/tmp/test-plane.svg", &svg).unwrap();
-        assert_eq!(labels, report.markers.len() * 4);
+        // A mark apart from the others is labelled on every panel; of the four merges crowded
+        // around (0.5, 0.5) some labels find no free spot and are left out (their hover still
+        // names them), but never all of them.
+        let labelled = |name: &str| {
+            svg.matches(&format!(r#"paint-order="stroke">{name}<"#))
+                .count()
+        };
+        for alone in ["base", "sorting", "successors", "breadcrumbs_ties", "della"] {
+            assert_eq!(labelled(alone), 4, "{alone}");
+        }
+        let crowded: usize = ["linear", "ties", "dare_ties", "task_arithmetic"]
+            .iter()
+            .map(|name| labelled(name))
+            .sum();
+        assert!(crowded >= 4, "{crowded} labels for the crowded merges");
         // A single task, a narrow figure: the text still fits.
         let mut one = report.clone();
         one.tasks.truncate(1);
