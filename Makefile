@@ -81,7 +81,7 @@ demo:
 	$(CARGO_TARGET_DIR)/release/mixmerge merge $(DEMO_DIR)/mixup.yml $(DEMO_DIR)/merged --overwrite
 	$(CARGO_TARGET_DIR)/release/mixmerge inspect $(DEMO_DIR)/merged
 
-## demo-experts: retrain the shipped demo models (www/demo/; release build, ≈10 min on 2 cores)
+## demo-experts: retrain the shipped demo models (www/demo/; release build, ≈14 min on 2 cores)
 demo-experts:
 	CARGO_TARGET_DIR=$(EVAL_TARGET_DIR) $(CARGO) build --release --features train
 	$(EVAL_TARGET_DIR)/release/mixmerge train-demo www/demo --seed 0
