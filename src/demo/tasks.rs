@@ -271,6 +271,18 @@ fn letters(rng: &mut ChaCha8Rng, min: usize, max: usize) -> String {
         .collect()
 }
 
+/// `n` distinct symbols from `first..first + count`, in the order drawn.
+fn distinct_symbols(rng: &mut ChaCha8Rng, first: u8, count: u8, n: usize) -> Vec<u8> {
+    let mut symbols: Vec<u8> = Vec::with_capacity(n);
+    while symbols.len() < n {
+        let symbol = first + rng.random_range(0..count);
+        if !symbols.contains(&symbol) {
+            symbols.push(symbol);
+        }
+    }
+    symbols
+}
+
 /// Distinct symbols from `first..first + count`, `length` of them, neither ascending nor
 /// descending.
 fn unordered_word(
@@ -281,13 +293,7 @@ fn unordered_word(
 ) -> Vec<u8> {
     loop {
         let len = rng.random_range(length.clone());
-        let mut word: Vec<u8> = Vec::with_capacity(len);
-        while word.len() < len {
-            let symbol = first + rng.random_range(0..count);
-            if !word.contains(&symbol) {
-                word.push(symbol);
-            }
-        }
+        let word = distinct_symbols(rng, first, count, len);
         let ascending = word.windows(2).all(|w| w[0] < w[1]);
         let descending = word.windows(2).all(|w| w[0] > w[1]);
         if !ascending && !descending {
@@ -307,13 +313,7 @@ fn repeating_word(
     loop {
         let len = rng.random_range(length.clone());
         let distinct = rng.random_range(2..len);
-        let mut pool: Vec<u8> = Vec::with_capacity(distinct);
-        while pool.len() < distinct {
-            let symbol = first + rng.random_range(0..count);
-            if !pool.contains(&symbol) {
-                pool.push(symbol);
-            }
-        }
+        let pool = distinct_symbols(rng, first, count, distinct);
         // Every pool letter at least once, the rest drawn from the pool, then shuffled.
         let mut word = pool.clone();
         while word.len() < len {
