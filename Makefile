@@ -101,7 +101,7 @@ demo-merges:
 		$(patsubst www/demo/recipes/%.yml,$(DEMO_MERGES)/%,$(DEMO_RECIPES)) --tasks www/demo/tasks --demo www/demo
 
 ## demo-anatomy: the task-vector anatomy of the shipped experts (every www/demo folder with
-## weights but the base) → www/demo/figures/anatomy.svg and .json (the README's figure)
+## weights but the base) → www/demo/figures/anatomy.svg and .json (www/demo/README.md's figure)
 DEMO_EXPERTS = $(filter-out www/demo/base,$(patsubst %/model.safetensors,%,$(wildcard www/demo/*/model.safetensors)))
 demo-anatomy:
 	$(CARGO) build --release
