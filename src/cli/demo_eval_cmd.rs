@@ -8,6 +8,7 @@ use std::path::{Path, PathBuf};
 use anyhow::Context;
 use clap::Args;
 use mixmerge::demo::files::{load_task_sets, score_model_folder};
+use mixmerge::demo::sweep::folders::DemoFolder;
 use mixmerge::demo::TaskScore;
 use mixmerge::model::device_for;
 use serde_json::Value;
@@ -85,10 +86,12 @@ struct GainReference {
 impl GainReference {
     fn read(dir: &Path) -> anyhow::Result<Self> {
         let file = dir.join("scores.json");
-        let text = std::fs::read_to_string(&file)
-            .with_context(|| format!("reading {}", file.display()))?;
-        let record: Value =
-            serde_json::from_str(&text).with_context(|| format!("parsing {}", file.display()))?;
+        let record: Value = DemoFolder {
+            dir: dir.to_path_buf(),
+            base: "base".into(),
+            tasks: None,
+        }
+        .scores()?;
         let exact = |model: &str, task: &str| -> Option<f64> {
             record["scores"][model]
                 .as_array()?
