@@ -145,9 +145,19 @@ wasm-eval: wasm-setup
 www/pkg/mixmerge_eval_bg.wasm: $(EVAL_TARGET_DIR)/$(WASM_TARGET)/release/mixmerge.wasm
 	$(WASM_BINDGEN) --target web --no-typescript --out-dir www/pkg --out-name mixmerge_eval $<
 
-## serve: build the wasm, then serve the playground (www/) on $(HOST):$(PORT)
-serve: wasm
-	@echo "mixmerge playground: http://$(HOST):$(PORT)/  (Ctrl-C to stop)"
+## serve: build the merge wasm, then serve the playground (www/) on $(HOST):$(PORT) at once while
+## the evaluation bundle (burn, ≈10 min cold) builds in the background; its state is in
+## www/pkg/eval-status.json, which the Evaluate and Visualise panels read (log: $(EVAL_LOG))
+EVAL_LOG ?= $(EVAL_TARGET_DIR)/wasm-eval.log
+EVAL_STATUS := www/pkg/eval-status.json
+serve: wasm-merge
+	@mkdir -p $(EVAL_TARGET_DIR)
+	@printf '{"state":"building","started":%s}\n' $$(date +%s) > $(EVAL_STATUS)
+	@setsid bash -c '$(MAKE) --no-print-directory wasm-eval > $(EVAL_LOG) 2>&1 \
+		&& echo "{\"state\":\"ready\"}" > $(EVAL_STATUS) \
+		|| echo "{\"state\":\"failed\",\"log\":\"$(EVAL_LOG)\"}" > $(EVAL_STATUS)' & build=$$!; \
+	trap 'kill -- -$$build 2>/dev/null; grep -q building $(EVAL_STATUS) && echo "{\"state\":\"stopped\"}" > $(EVAL_STATUS)' EXIT; \
+	echo "mixmerge playground: http://$(HOST):$(PORT)/  (Ctrl-C to stop; the evaluation bundle builds meanwhile, log: $(EVAL_LOG))"; \
 	python3 -m http.server $(PORT) --bind $(HOST) --directory www
 
 ## test-browser: end-to-end tests of the playground in headless Chromium (playwright-core)
@@ -203,7 +213,7 @@ test-browser-eval: wasm-eval browser-setup
 	CARGO_TARGET_DIR=$(EVAL_TARGET_DIR) $(CARGO) build --features $(EVAL_NATIVE_FEATURES)
 	cd www && { [ -d node_modules/playwright-core ] || npm install --no-audit --no-fund; }
 	cd www && MIXMERGE_EVAL=$(EVAL_TARGET_DIR)/debug/mixmerge CHROMIUM=$(CHROMIUM) \
-		node --test tests/evaluate.test.mjs tests/visualise.test.mjs
+		node --test tests/eval-bundle.test.mjs tests/evaluate.test.mjs tests/visualise.test.mjs
 
 ## test-browser-smollm2: SmolLM2-135M from its GGUF in the Evaluate panel (WebGPU and CPU) against
 ## the native CLI, printing the page's tokens/s; minutes on two cores, so not part of `make test`

@@ -3,10 +3,12 @@
 // the inference bundle, starts only when the panel is first opened.
 
 import { Engine } from './engine.js';
+import { evalBundleReady } from './eval-bundle.js';
 
 const $ = (id) => document.getElementById(id);
 const state = {
   engine: null,
+  waiting: false, // for the evaluation bundle to be built
   merged: null, // {name, folder: FileSystemDirectoryHandle}
   loaded: null, // the loadModel report
   busy: false,
@@ -75,7 +77,7 @@ function drawLogProbs(logProbs, tokenIds) {
 
 function setBusy(busy) {
   state.busy = busy;
-  $('eval-load').disabled = busy;
+  $('eval-load').disabled = busy || !state.engine;
   $('eval-perplexity').disabled = busy || !state.loaded;
   $('eval-generate').disabled = busy || !state.loaded;
   $('eval-stop').disabled = state.generation === null;
@@ -87,10 +89,17 @@ function open() {
   body.hidden = !body.hidden;
   $('eval-open').setAttribute('aria-expanded', String(!body.hidden));
   $('eval-open').textContent = body.hidden ? 'Open evaluation' : 'Close evaluation';
-  if (!body.hidden && !state.engine) {
-    state.engine = new Engine('./eval-worker.js');
-    $('eval-model').textContent = 'No model loaded yet.';
-  }
+  if (!body.hidden && !state.engine && !state.waiting) startEngine();
+}
+
+async function startEngine() {
+  state.waiting = true;
+  setBusy(state.busy);
+  await evalBundleReady((message) => { $('eval-model').textContent = message; });
+  state.engine = new Engine('./eval-worker.js');
+  state.waiting = false;
+  $('eval-model').textContent = 'No model loaded yet.';
+  setBusy(state.busy);
 }
 
 /// The picked model as the worker takes it: {name, files}.

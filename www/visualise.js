@@ -4,6 +4,7 @@
 // picture is kept in its figure's `data-report` (the CLI's JSON), for tests and curious readers.
 
 import { Engine } from './engine.js';
+import { evalBundleReady } from './eval-bundle.js';
 
 const $ = (id) => document.getElementById(id);
 const DEMO = './demo';
@@ -13,6 +14,7 @@ const MODEL_FILES = ['config.json', 'model.safetensors', 'tokenizer.json'];
 
 const state = {
   engine: null,
+  waiting: false, // for the evaluation bundle to be built
   loaded: null, // {key, report} of the last loadSweep
   loading: null, // its promise while it runs
   running: null, // request id of the running sweep
@@ -118,11 +120,14 @@ async function open() {
   body.hidden = !body.hidden;
   $('viz-open').setAttribute('aria-expanded', String(!body.hidden));
   $('viz-open').textContent = body.hidden ? 'Open visualisation' : 'Close visualisation';
-  if (body.hidden || state.engine) return;
-  state.engine = new Engine('./eval-worker.js');
+  if (body.hidden || state.engine || state.waiting) return;
   showError(null);
   setBusy(true);
   try {
+    state.waiting = true;
+    await evalBundleReady((message) => { $('viz-status').textContent = message; });
+    state.waiting = false;
+    state.engine = new Engine('./eval-worker.js');
     state.loading = ensureLoaded();
     await state.loading;
   } catch (err) {

@@ -1,5 +1,5 @@
 // A static file server for www/ with the MIME types module workers and wasm streaming need.
-// Used by the tests, and by `node tests/serve.mjs [port]` (what `make serve` runs).
+// Used by the tests, and by `node tests/serve.mjs [port]`.
 
 import http from 'node:http';
 import fs from 'node:fs';
