@@ -24,15 +24,6 @@ fn parse(dir: &TempDir, text: &str) -> Result<MergeSpec> {
     parse_config(text, dir.path())
 }
 
-/// Skips the `is_implemented` gate, to check parameters of methods whose kernels are pending.
-fn parse_any(dir: &TempDir, text: &str) -> Result<MergeSpec> {
-    let options = ParseOptions {
-        allow_unimplemented: true,
-        ..ParseOptions::default()
-    };
-    parse_config_with(text, dir.path(), &options)
-}
-
 /// The key of a `Config` error, and its reason.
 #[track_caller]
 fn config_err(result: Result<MergeSpec>) -> (String, String) {
@@ -186,13 +177,7 @@ fn ties_recipe() {
         "WizardLM/WizardMath-13B-V1.0",
         "TheBloke/Llama-2-13B-fp16",
     ]);
-    if MethodKind::Ties.is_implemented() {
-        parse(&dir, TIES).unwrap();
-    } else {
-        let msg = unsupported(parse(&dir, TIES));
-        assert!(msg.contains("`ties` is not implemented yet"), "{msg}");
-    }
-    let spec = parse_any(&dir, TIES).unwrap();
+    let spec = parse(&dir, TIES).unwrap();
     assert_eq!(spec.base, Some(0));
     assert_eq!(
         spec.layout,
@@ -246,10 +231,7 @@ dtype: float16
 #[test]
 fn slerp_recipe_with_slices() {
     let dir = models(&["psmathur/orca_mini_v3_13b", "garage-bAInd/Platypus2-13B"]);
-    if !MethodKind::Slerp.is_implemented() {
-        unsupported(parse(&dir, SLERP));
-    }
-    let spec = parse_any(&dir, SLERP).unwrap();
+    let spec = parse(&dir, SLERP).unwrap();
     assert_eq!(spec.base, Some(0));
     assert_eq!(spec.models.len(), 2);
     let Layout::Slices(slices) = &spec.layout else {
@@ -295,11 +277,8 @@ slices:
       - {model: a, layer_range: [0, 4]}
       - {model: b, layer_range: [0, 4]}
 ";
-    assert_eq!(
-        config_err(parse_any(&dir, no_t)).0,
-        "slices[0].parameters.t"
-    );
-    let (key, reason) = config_err(parse_any(&dir, &format!("{no_t}parameters: {{t: 1.5}}\n")));
+    assert_eq!(config_err(parse(&dir, no_t)).0, "slices[0].parameters.t");
+    let (key, reason) = config_err(parse(&dir, &format!("{no_t}parameters: {{t: 1.5}}\n")));
     assert_eq!(key, "parameters.t");
     assert!(reason.contains("[0, 1]"), "{reason}");
     let no_base_source = "
@@ -311,10 +290,10 @@ slices:
       - {model: b, layer_range: [0, 4]}
 ";
     assert_eq!(
-        config_err(parse_any(&dir, no_base_source)).0,
+        config_err(parse(&dir, no_base_source)).0,
         "slices[0].sources"
     );
-    let (key, reason) = config_err(parse_any(
+    let (key, reason) = config_err(parse(
         &dir,
         "merge_method: slerp\nbase_model: a\nparameters: {t: 0.5}\nmodels: [{model: a}]\n",
     ));
@@ -538,7 +517,7 @@ models:
   - {model: b, parameters: {weight: 0.5, density: 0.6}}
 parameters: {rescale: inverse, consensus: count, int8_mask: false, normalize: true}
 ";
-    let spec = parse_any(&dir, text).unwrap();
+    let spec = parse(&dir, text).unwrap();
     let g = at("x", 0.0, None, None);
     assert_eq!(spec.param(ParamName::Rescale, &g), encoded::RESCALE_INVERSE);
     assert_eq!(
@@ -548,10 +527,10 @@ parameters: {rescale: inverse, consensus: count, int8_mask: false, normalize: tr
     assert_eq!(spec.param(ParamName::Int8Mask, &g), 0.0);
     assert_eq!(spec.param(ParamName::Normalize, &g), 1.0);
     let with = |params: &str| text.replace("rescale: inverse, consensus: count", params);
-    let spec = parse_any(&dir, &with("rescale: false")).unwrap();
+    let spec = parse(&dir, &with("rescale: false")).unwrap();
     assert_eq!(spec.param(ParamName::Rescale, &g), encoded::RESCALE_OFF);
     assert_eq!(spec.param(ParamName::Consensus, &g), encoded::CONSENSUS_SUM);
-    let spec = parse_any(&dir, &with("rescale: true")).unwrap();
+    let spec = parse(&dir, &with("rescale: true")).unwrap();
     assert_eq!(spec.param(ParamName::Rescale, &g), encoded::RESCALE_L1);
 
     for (bad, key) in [
@@ -559,11 +538,11 @@ parameters: {rescale: inverse, consensus: count, int8_mask: false, normalize: tr
         ("consensus: mean", "parameters.consensus"),
         ("consensus: [sum]", "parameters.consensus"),
     ] {
-        assert_eq!(config_err(parse_any(&dir, &with(bad))).0, key, "{bad}");
+        assert_eq!(config_err(parse(&dir, &with(bad))).0, key, "{bad}");
     }
     let flag_number = text.replace("int8_mask: false", "int8_mask: 1");
     assert_eq!(
-        config_err(parse_any(&dir, &flag_number)).0,
+        config_err(parse(&dir, &flag_number)).0,
         "parameters.int8_mask"
     );
 }
@@ -817,10 +796,7 @@ fn rejects_hub_ids_and_missing_paths() {
         other => panic!("expected ModelNotFound, got {other:?}"),
     }
     // Without the existence check (no file system), both parse.
-    let options = ParseOptions {
-        check_paths: false,
-        ..ParseOptions::default()
-    };
+    let options = ParseOptions { check_paths: false };
     let spec = parse_config_with(text, dir.path(), &options).unwrap();
     assert_eq!(
         spec.models[1].path,
@@ -943,7 +919,7 @@ models:
     );
     // Methods that merge around a base never merge it, and waive its required weight.
     let multislerp = "merge_method: multislerp\nbase_model: base\nmodels:\n  - {model: base}\n  - {model: a, parameters: {weight: 1}}\n";
-    let spec = parse_any(&dir, multislerp).unwrap();
+    let spec = parse(&dir, multislerp).unwrap();
     assert_eq!(spec.layout, Layout::Models { inputs: vec![1] });
     let passthrough = "merge_method: passthrough\nbase_model: base\nslices:\n  - sources: [{model: base, layer_range: [0, 4]}]\n";
     let spec = parse(&dir, passthrough).unwrap();

@@ -167,13 +167,12 @@ function renderParams() {
       (v) => { state.globals[decl.name] = v; }));
   }
   if (!globals.childElementCount) globals.textContent = 'This method has no global parameters.';
-  const base = method.base === 'unused' ? '' : baseName();
-  const listsBase = ['linear', 'passthrough', 'karcher'].includes(method.key);
+  const base = baseName();
   const mixup = $('mixup').checked;
   for (const slot of state.slots) {
     const row = slot.el.querySelector('[data-id=params]');
     row.replaceChildren();
-    const isBase = base && slot.name === base && !listsBase;
+    const isBase = base && slot.name === base && !method.mergesListedBase;
     for (const decl of method.params.filter((p) => p.perModel)) {
       if (isBase || (mixup && decl.name === 'weight')) continue;
       row.append(paramInput(decl, slot.values[decl.name] ?? decl.default ?? '',
@@ -181,7 +180,6 @@ function renderParams() {
     }
     if (isBase) row.textContent = 'Base model: task vectors are taken relative to it.';
   }
-  for (const slot of state.slots) slot.el.querySelector('[data-id=base]').disabled = method.base === 'unused';
 }
 
 // ---------- YAML panel and validation ----------

@@ -28,15 +28,14 @@ export function paramText(decl, value) {
 export function toYaml(state) {
   const { method } = state;
   const lines = [`merge_method: ${method.key}`];
-  const usesBase = method.base !== 'unused' && state.base;
+  const usesBase = Boolean(state.base);
   if (usesBase) lines.push(`base_model: ${scalar(state.base)}`);
-  const listsBase = ['linear', 'passthrough', 'karcher'].includes(method.key);
   const perModel = method.params.filter((p) => p.perModel);
   lines.push('models:');
   for (const model of state.models) {
     const isBase = usesBase && model.name === state.base;
     lines.push(`  - model: ${scalar(model.name)}`);
-    if (isBase && !listsBase) continue;
+    if (isBase && !method.mergesListedBase) continue;
     const params = perModel.filter((p) => !(state.mixup && p.name === 'weight'))
       .filter((p) => model.values[p.name] !== undefined && model.values[p.name] !== '');
     if (params.length === 0) continue;

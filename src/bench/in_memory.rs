@@ -62,10 +62,7 @@ impl InMemoryModels {
     /// Times `method` over these models: `runs` merges on `threads` workers, median wall.
     pub fn time(&self, method: &str, runs: usize, threads: usize) -> Result<InMemoryRow> {
         let config = bench_config(method, &self.names[0], &self.names[1..])?;
-        let no_files = ParseOptions {
-            check_paths: false,
-            ..ParseOptions::default()
-        };
+        let no_files = ParseOptions { check_paths: false };
         let spec = parse_config_with(&config, Path::new(""), &no_files)?;
         let models = spec
             .models

@@ -43,18 +43,13 @@ const TOP_UNSUPPORTED: &[(&str, &str)] = &[
 /// What [`parse_config_with`] checks beyond the config itself.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ParseOptions {
-    /// Accept methods whose kernels do not exist yet (`MethodKind::is_implemented`).
-    pub allow_unimplemented: bool,
     /// Require every model path to exist (off where there is no file system, e.g. the browser).
     pub check_paths: bool,
 }
 
 impl Default for ParseOptions {
     fn default() -> Self {
-        ParseOptions {
-            allow_unimplemented: false,
-            check_paths: true,
-        }
+        ParseOptions { check_paths: true }
     }
 }
 
@@ -72,7 +67,7 @@ pub fn parse_config_with(text: &str, base_dir: &Path, options: &ParseOptions) ->
     let top = yaml::mapping(&root, "")?;
     yaml::check_keys(&top, "", TOP_KEYS, TOP_UNSUPPORTED)?;
 
-    let method = parse_method(yaml::get_some(&top, "merge_method"), options)?;
+    let method = parse_method(yaml::get_some(&top, "merge_method"))?;
     let mut table = ModelTable::new(base_dir, options.check_paths);
     let base = match yaml::get_some(&top, "base_model") {
         None => None,
@@ -151,10 +146,9 @@ pub fn parse_config_with(text: &str, base_dir: &Path, options: &ParseOptions) ->
     })
 }
 
-fn parse_method(value: Option<&Value>, options: &ParseOptions) -> Result<MethodKind> {
+fn parse_method(value: Option<&Value>) -> Result<MethodKind> {
     let known = || {
-        MethodKind::ALL
-            .iter()
+        MethodKind::all()
             .map(|m| m.key())
             .collect::<Vec<_>>()
             .join(", ")
@@ -169,11 +163,6 @@ fn parse_method(value: Option<&Value>, options: &ParseOptions) -> Result<MethodK
             format!("unknown method `{key}`; known methods: {}", known()),
         )
     })?;
-    if !method.is_implemented() && !options.allow_unimplemented {
-        return Err(MergeError::Unsupported(format!(
-            "merge method `{key}` is not implemented yet"
-        )));
-    }
     Ok(method)
 }
 

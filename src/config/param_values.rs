@@ -29,7 +29,7 @@ pub(super) fn parse_param_map(
         let key_path = child(path, key);
         let decl = ParamName::from_key(key)
             .and_then(|name| decls.iter().find(|d| d.name == name))
-            .ok_or_else(|| unknown_param(&key_path, method, &decls))?;
+            .ok_or_else(|| unknown_param(&key_path, method, decls))?;
         if decl.scope == Scope::Global && matches!(level, Level::Model | Level::Source) {
             return Err(MergeError::config(
                 key_path,

@@ -16,13 +16,6 @@ pub(super) fn check_base(method: MethodKind, base_given: bool) -> Result<()> {
                 method.key()
             ),
         )),
-        (BasePolicy::Unused, true) => Err(MergeError::config(
-            "base_model",
-            format!(
-                "merge method `{}` does not use a base model; remove `base_model`",
-                method.key()
-            ),
-        )),
         _ => Ok(()),
     }
 }
@@ -84,7 +77,7 @@ pub(super) fn check_required(
 ) -> Result<()> {
     let required = method
         .params()
-        .into_iter()
+        .iter()
         .filter(|d| d.default.is_none())
         .filter(|d| !(mixup && d.name == ParamName::Weight));
     for decl in required {

@@ -14,16 +14,19 @@ use super::tensor::{Chunker, GpuTensor, SlotReader};
 use super::GpuContext;
 use crate::dtype::DType;
 use crate::error::Result;
-use crate::merge::catalog::MethodKind;
+use crate::merge::catalog::GpuRoute;
 use crate::merge::hypersphere::{Karcher, Multislerp};
 use crate::merge::model_stock::{stock_ratio, ModelStock};
 use crate::merge::slerp::{Arc, Nuslerp, Slerp};
 use crate::merge::stats::{Gram, VectorLayout};
 
-/// Whether `method` is merged here.
-pub(crate) fn is_geometric(method: MethodKind) -> bool {
-    use MethodKind::*;
-    matches!(method, Slerp | Nuslerp | Multislerp | Karcher | ModelStock)
+/// Whether a method routed to `route` is merged here.
+pub(crate) fn is_geometric(route: Option<GpuRoute>) -> bool {
+    use GpuRoute::*;
+    matches!(
+        route,
+        Some(Slerp | Nuslerp | Multislerp | Karcher | ModelStock)
+    )
 }
 
 /// What the apply pass runs: its kernel over `set`'s vectors, with `table_stride` words per
@@ -44,7 +47,8 @@ impl GeometricPlan {
     pub fn new(tensor: &GpuTensor<'_>) -> Option<Self> {
         let recipe = tensor.recipe;
         let dtypes = tensor.slots.iter().chain([&tensor.output]);
-        if !is_geometric(recipe.method) || dtypes.into_iter().any(|&d| d == DType::F64) {
+        let route = recipe.method.gpu_route();
+        if !is_geometric(route) || dtypes.into_iter().any(|&d| d == DType::F64) {
             return None;
         }
         crate::merge::build_merger(recipe).ok()?;
@@ -62,26 +66,27 @@ impl GeometricPlan {
             mode,
         };
         let flat = VectorLayout::Flat;
-        Some(match recipe.method {
+        Some(match route? {
             // A single model is returned as it is (coefficient 1, no pass).
-            MethodKind::Multislerp | MethodKind::Karcher if inputs.len() == 1 => GeometricPlan {
+            GpuRoute::Multislerp | GpuRoute::Karcher if inputs.len() == 1 => GeometricPlan {
                 gathers: false,
                 ..plan(Kernel::Combine, None, inputs, flat, 0, 0)
             },
-            MethodKind::Slerp => plan(Kernel::Combine, None, vec![0, 1], flat, 0, 0),
-            MethodKind::Multislerp => {
+            GpuRoute::Slerp => plan(Kernel::Combine, None, vec![0, 1], flat, 0, 0),
+            GpuRoute::Multislerp => {
                 let offset = if base.is_some() { 2 } else { 0 };
                 plan(Kernel::Combine, base, inputs, flat, 0, offset)
             }
-            MethodKind::Karcher => plan(Kernel::Combine, None, inputs, flat, 0, 0),
-            MethodKind::Nuslerp => {
+            GpuRoute::Karcher => plan(Kernel::Combine, None, inputs, flat, 0, 0),
+            GpuRoute::Nuslerp => {
                 let layout = Nuslerp::new(recipe).ok()?.layout();
                 plan(Kernel::Nuslerp, base, inputs, layout, 3, 0)
             }
-            _ => {
+            GpuRoute::ModelStock => {
                 let layout = ModelStock::new(recipe).ok()?.layout();
                 plan(Kernel::ModelStock, base, inputs, layout, 1, 0)
             }
+            _ => return None,
         })
     }
 
@@ -96,10 +101,10 @@ impl GeometricPlan {
         let weights: Vec<f32> = if !self.gathers {
             vec![1.0]
         } else {
-            match recipe.method {
-                MethodKind::Slerp => Slerp::new(recipe).ok()?.coefs_for(gram(0)).to_vec(),
-                MethodKind::Multislerp => Multislerp::new(recipe).ok()?.coefs_for(gram(0)).into(),
-                MethodKind::Karcher => Karcher::new(recipe).ok()?.coefs_for(gram(0)).into(),
+            match recipe.method.gpu_route()? {
+                GpuRoute::Slerp => Slerp::new(recipe).ok()?.coefs_for(gram(0)).to_vec(),
+                GpuRoute::Multislerp => Multislerp::new(recipe).ok()?.coefs_for(gram(0)).into(),
+                GpuRoute::Karcher => Karcher::new(recipe).ok()?.coefs_for(gram(0)).into(),
                 _ => Vec::new(),
             }
         };
@@ -108,8 +113,8 @@ impl GeometricPlan {
             slot.weight = weight;
         }
         let vectors = 0..self.set.vector_count(tensor.numel());
-        let table = match recipe.method {
-            MethodKind::Nuslerp => {
+        let table = match recipe.method.gpu_route()? {
+            GpuRoute::Nuslerp => {
                 let t = Nuslerp::new(recipe).ok()?.t();
                 params.header.a = t as f32;
                 vectors
@@ -122,7 +127,7 @@ impl GeometricPlan {
                     })
                     .collect()
             }
-            MethodKind::ModelStock => vectors.map(|v| stock_ratio(&gram(v))).collect(),
+            GpuRoute::ModelStock => vectors.map(|v| stock_ratio(&gram(v))).collect(),
             _ => Vec::new(),
         };
         Some((params, table))

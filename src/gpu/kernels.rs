@@ -6,21 +6,22 @@ use super::selection::SelectionPlan;
 use super::shaders::{dtype_code, Kernel};
 use super::tensor::GpuTensor;
 use crate::dtype::DType;
-use crate::merge::catalog::{MethodKind, ParamName};
+use crate::merge::catalog::{GpuRoute, ParamName};
 use crate::merge::consensus::Consensus;
 use crate::merge::rng::{tensor_key, Stream};
 use crate::merge::sparsify::{Rescale, SparsifyKind};
 use crate::merge::TensorRecipe;
 
-/// Whether a GPU kernel merges this recipe (others run on the CPU).
+/// Whether a GPU kernel merges this recipe (others run on the CPU): its method's descriptor
+/// names a route, and the kernel's own conditions hold.
 pub fn supports(recipe: &TensorRecipe) -> bool {
-    use MethodKind::*;
-    match recipe.method {
-        Linear | Passthrough | Nearswap => true,
-        TaskArithmetic | Ties | DareLinear | DareTies | Breadcrumbs | BreadcrumbsTies | Della
-        | DellaLinear | Sce | Ram => recipe.has_base,
-        ArceeFusion => recipe.has_base && recipe.per_input.len() == 1,
-        Slerp | Nuslerp | Multislerp | Karcher | ModelStock => true,
+    use GpuRoute::*;
+    match recipe.method.gpu_route() {
+        None => false,
+        Some(Linear | Passthrough | Nearswap) => true,
+        Some(Gta | Della | Sce | Ram) => recipe.has_base,
+        Some(ArceeFusion) => recipe.has_base && recipe.per_input.len() == 1,
+        Some(Slerp | Nuslerp | Multislerp | Karcher | ModelStock) => true,
     }
 }
 
@@ -61,7 +62,8 @@ impl MethodPlan {
     pub fn new(tensor: &GpuTensor<'_>) -> Option<Self> {
         let recipe = tensor.recipe;
         let dtypes = tensor.slots.iter().chain([&tensor.output]);
-        let geometric = super::geometric::is_geometric(recipe.method);
+        let route = recipe.method.gpu_route()?;
+        let geometric = super::geometric::is_geometric(Some(route));
         if !supports(recipe) || geometric || dtypes.into_iter().any(|&d| d == DType::F64) {
             return None;
         }
@@ -74,8 +76,8 @@ impl MethodPlan {
         };
         let mut header = Header::default();
         let with_base: Vec<usize> = std::iter::once(0).chain(inputs.clone()).collect();
-        let (kernel, uploads) = match recipe.method {
-            MethodKind::Linear => {
+        let (kernel, uploads) = match route {
+            GpuRoute::Linear => {
                 let total: f64 = weights.iter().map(|&w| w as f64).sum();
                 header.a = if recipe.flag(ParamName::Normalize) && total != 0.0 {
                     total as f32
@@ -84,24 +86,29 @@ impl MethodPlan {
                 };
                 (Kernel::Linear, inputs.clone())
             }
-            MethodKind::Passthrough => {
+            GpuRoute::Passthrough => {
                 header.a = recipe.global(ParamName::Scale) as f32;
                 (Kernel::Passthrough, vec![*inputs.first().unwrap_or(&0)])
             }
-            MethodKind::Nearswap => {
+            GpuRoute::Nearswap => {
                 if !tensor.has_base() || inputs.len() != 1 {
                     return None;
                 }
                 header.a = recipe.global(ParamName::T) as f32;
                 (Kernel::Nearswap, vec![0, inputs[0]])
             }
-            MethodKind::Ram => {
+            GpuRoute::Ram => {
                 header.a = recipe.global(ParamName::Epsilon) as f32;
                 (Kernel::Ram, with_base)
             }
-            MethodKind::Sce => (Kernel::Sce, with_base),
-            MethodKind::ArceeFusion => (Kernel::ArceeFusion, with_base),
-            _ => (Kernel::Gta, with_base),
+            GpuRoute::Sce => (Kernel::Sce, with_base),
+            GpuRoute::ArceeFusion => (Kernel::ArceeFusion, with_base),
+            GpuRoute::Gta | GpuRoute::Della => (Kernel::Gta, with_base),
+            GpuRoute::Slerp
+            | GpuRoute::Nuslerp
+            | GpuRoute::Multislerp
+            | GpuRoute::Karcher
+            | GpuRoute::ModelStock => return None,
         };
         let kernel_first = uploads.len() - inputs.len().min(uploads.len());
         header.count = (uploads.len() - kernel_first) as u32;
@@ -134,11 +141,10 @@ impl MethodPlan {
                 gathers.push(sparsifier(kind, recipe, input, &mut slots[1 + input]));
             }
         }
-        let selection = match recipe.method {
-            MethodKind::Della
-            | MethodKind::DellaLinear
-            | MethodKind::Sce
-            | MethodKind::ArceeFusion => Some(SelectionPlan::new(recipe, &mut header, &mut slots)?),
+        let selection = match route {
+            GpuRoute::Della | GpuRoute::Sce | GpuRoute::ArceeFusion => {
+                Some(SelectionPlan::new(recipe, &mut header, &mut slots)?)
+            }
             _ => None,
         };
         Some(MethodPlan {

@@ -14,7 +14,7 @@ use super::sce::ScePlan;
 use super::tensor::{Chunker, GpuTensor, SlotReader};
 use super::GpuContext;
 use crate::error::Result;
-use crate::merge::catalog::MethodKind;
+use crate::merge::catalog::GpuRoute;
 use crate::merge::TensorRecipe;
 
 pub enum SelectionPlan {
@@ -26,12 +26,10 @@ pub enum SelectionPlan {
 impl SelectionPlan {
     /// `None` when the recipe has no GPU plan (the CPU twin then merges it, or reports why not).
     pub fn new(recipe: &TensorRecipe, header: &mut Header, slots: &mut [Slot]) -> Option<Self> {
-        match recipe.method {
-            MethodKind::Della | MethodKind::DellaLinear => {
-                DellaPlan::new(recipe, slots).map(SelectionPlan::Della)
-            }
-            MethodKind::Sce => ScePlan::new(recipe, header).map(SelectionPlan::Sce),
-            MethodKind::ArceeFusion => Some(SelectionPlan::ArceeFusion(ArceePlan::new(recipe))),
+        match recipe.method.gpu_route()? {
+            GpuRoute::Della => DellaPlan::new(recipe, slots).map(SelectionPlan::Della),
+            GpuRoute::Sce => ScePlan::new(recipe, header).map(SelectionPlan::Sce),
+            GpuRoute::ArceeFusion => Some(SelectionPlan::ArceeFusion(ArceePlan::new(recipe))),
             _ => None,
         }
     }

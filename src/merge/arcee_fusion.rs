@@ -7,9 +7,24 @@
 //! with replacement (mergekit's `torch.randint`) — here from the counter RNG, so a seed always
 //! gives the same sample.
 
+use super::catalog::{BasePolicy, GpuRoute, MethodDescriptor, MethodKind, ParamDecl};
 use super::rng::{tensor_key, Stream};
 use super::{Chunk, TensorMerge, TensorRecipe};
 use crate::error::{MergeError, Result};
+
+/// arcee_fusion samples positions for its quantiles above 1,000,000 elements.
+pub static ARCEE_FUSION: MethodDescriptor = MethodDescriptor {
+    kind: MethodKind::ArceeFusion,
+    key: "arcee_fusion",
+    base: BasePolicy::Required,
+    merges_listed_base: false,
+    arity: (1, 1),
+    random: true,
+    params: &ARCEE_FUSION_PARAMS,
+    cpu: |r| Ok(Box::new(ArceeFusion::new(r)?)),
+    gpu: Some(GpuRoute::ArceeFusion),
+};
+const ARCEE_FUSION_PARAMS: [ParamDecl; 0] = [];
 
 pub const QUANTILE_SAMPLE: usize = 1_000_000;
 

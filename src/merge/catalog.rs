@@ -1,7 +1,12 @@
-//! Every merge method and the parameters it declares: the single source of truth for config
-//! validation, the page's parameter form and the README's table.
+//! The catalogue of merge methods: a list of descriptors, each declared in its method's own file
+//! (key, base policy, arity, parameters, CPU constructor, GPU route). It is the single source of
+//! truth for config validation, planning, the GPU's routing, the page's parameter form and the
+//! README's table. Adding a method: its variant here, its file with its descriptor, its tests.
 
 use serde::Serialize;
+
+use super::{TensorMerge, TensorRecipe};
+use crate::error::Result;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
 #[serde(rename_all = "snake_case")]
@@ -27,13 +32,77 @@ pub enum MethodKind {
     ArceeFusion,
 }
 
-/// Whether a method needs, allows or ignores `base_model`.
+/// Whether a method needs or allows `base_model`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 pub enum BasePolicy {
     Required,
     Optional,
-    Unused,
 }
+
+/// Which GPU kernel family merges a method; the GPU side routes by this alone (a method without
+/// one runs on the CPU), so nothing reaches a kernel that was not written for it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub enum GpuRoute {
+    Linear,
+    Passthrough,
+    Nearswap,
+    Ram,
+    /// The generalized task arithmetic kernel (sparsify, consensus, weighted sum).
+    Gta,
+    /// GTA with DELLA's per-row magnitude-rank sampling.
+    Della,
+    Sce,
+    ArceeFusion,
+    Slerp,
+    Nuslerp,
+    Multislerp,
+    Karcher,
+    ModelStock,
+}
+
+/// Everything the engine knows about one method.
+pub struct MethodDescriptor {
+    pub kind: MethodKind,
+    /// The `merge_method` key of recipes.
+    pub key: &'static str,
+    pub base: BasePolicy,
+    /// No special base: a base listed under `models:` is merged like the rest.
+    pub merges_listed_base: bool,
+    /// Inclusive bounds on the number of non-base models merged.
+    pub arity: (usize, usize),
+    /// Draws random numbers (and so depends on the seed).
+    pub random: bool,
+    pub params: &'static [ParamDecl],
+    /// The CPU kernel for one tensor.
+    pub cpu: fn(&TensorRecipe) -> Result<Box<dyn TensorMerge>>,
+    pub gpu: Option<GpuRoute>,
+}
+
+/// Every method, in the order the page and the README list them.
+pub static METHODS: [&MethodDescriptor; 19] = [
+    &super::linear::LINEAR,
+    &super::passthrough::PASSTHROUGH,
+    &super::gta_methods::TASK_ARITHMETIC,
+    &super::gta_methods::TIES,
+    &super::gta_methods::DARE_LINEAR,
+    &super::gta_methods::DARE_TIES,
+    &super::gta_methods::BREADCRUMBS,
+    &super::gta_methods::BREADCRUMBS_TIES,
+    &super::gta_methods::DELLA,
+    &super::gta_methods::DELLA_LINEAR,
+    &super::slerp::SLERP,
+    &super::slerp::NUSLERP,
+    &super::hypersphere::MULTISLERP,
+    &super::hypersphere::KARCHER,
+    &super::model_stock::MODEL_STOCK,
+    &super::sce::SCE,
+    &super::nearswap::NEARSWAP,
+    &super::ram::RAM,
+    &super::arcee_fusion::ARCEE_FUSION,
+];
+
+/// Any number of models, at least one.
+pub const ANY_NUMBER: (usize, usize) = (1, usize::MAX);
 
 /// Where a parameter is looked up: once per tensor, or once per (tensor, model).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -147,17 +216,22 @@ pub mod encoded {
     pub const CONSENSUS_COUNT: f64 = 1.0;
 }
 
-const UNIT: ParamKind = ParamKind::Number { min: 0.0, max: 1.0 };
-const ANY: ParamKind = ParamKind::Number {
+pub const UNIT: ParamKind = ParamKind::Number { min: 0.0, max: 1.0 };
+pub const ANY: ParamKind = ParamKind::Number {
     min: f64::NEG_INFINITY,
     max: f64::INFINITY,
 };
-const NON_NEGATIVE: ParamKind = ParamKind::Number {
+pub const NON_NEGATIVE: ParamKind = ParamKind::Number {
     min: 0.0,
     max: f64::INFINITY,
 };
 
-const fn decl(name: ParamName, scope: Scope, kind: ParamKind, default: Option<f64>) -> ParamDecl {
+pub const fn decl(
+    name: ParamName,
+    scope: Scope,
+    kind: ParamKind,
+    default: Option<f64>,
+) -> ParamDecl {
     ParamDecl {
         name,
         scope,
@@ -166,10 +240,10 @@ const fn decl(name: ParamName, scope: Scope, kind: ParamKind, default: Option<f6
     }
 }
 
-const WEIGHT_REQUIRED: ParamDecl = decl(ParamName::Weight, Scope::PerModel, ANY, None);
-const DENSITY: ParamDecl = decl(ParamName::Density, Scope::PerModel, UNIT, Some(1.0));
-const LAMBDA: ParamDecl = decl(ParamName::Lambda, Scope::Global, ANY, Some(1.0));
-const INT8_MASK: ParamDecl = decl(
+pub const WEIGHT_REQUIRED: ParamDecl = decl(ParamName::Weight, Scope::PerModel, ANY, None);
+pub const DENSITY: ParamDecl = decl(ParamName::Density, Scope::PerModel, UNIT, Some(1.0));
+pub const LAMBDA: ParamDecl = decl(ParamName::Lambda, Scope::Global, ANY, Some(1.0));
+pub const INT8_MASK: ParamDecl = decl(
     ParamName::Int8Mask,
     Scope::Global,
     ParamKind::Flag,
@@ -177,177 +251,84 @@ const INT8_MASK: ParamDecl = decl(
 );
 
 impl MethodKind {
-    pub const ALL: [MethodKind; 19] = [
-        MethodKind::Linear,
-        MethodKind::Passthrough,
-        MethodKind::TaskArithmetic,
-        MethodKind::Ties,
-        MethodKind::DareLinear,
-        MethodKind::DareTies,
-        MethodKind::Breadcrumbs,
-        MethodKind::BreadcrumbsTies,
-        MethodKind::Della,
-        MethodKind::DellaLinear,
-        MethodKind::Slerp,
-        MethodKind::Nuslerp,
-        MethodKind::Multislerp,
-        MethodKind::Karcher,
-        MethodKind::ModelStock,
-        MethodKind::Sce,
-        MethodKind::Nearswap,
-        MethodKind::Ram,
-        MethodKind::ArceeFusion,
-    ];
+    pub fn all() -> impl Iterator<Item = MethodKind> {
+        METHODS.iter().map(|d| d.kind)
+    }
+
+    pub fn descriptor(self) -> &'static MethodDescriptor {
+        METHODS
+            .iter()
+            .find(|d| d.kind == self)
+            .expect("every method kind has a descriptor in METHODS (a test checks)")
+    }
 
     pub fn key(self) -> &'static str {
-        match self {
-            MethodKind::Linear => "linear",
-            MethodKind::Passthrough => "passthrough",
-            MethodKind::TaskArithmetic => "task_arithmetic",
-            MethodKind::Ties => "ties",
-            MethodKind::DareLinear => "dare_linear",
-            MethodKind::DareTies => "dare_ties",
-            MethodKind::Breadcrumbs => "breadcrumbs",
-            MethodKind::BreadcrumbsTies => "breadcrumbs_ties",
-            MethodKind::Della => "della",
-            MethodKind::DellaLinear => "della_linear",
-            MethodKind::Slerp => "slerp",
-            MethodKind::Nuslerp => "nuslerp",
-            MethodKind::Multislerp => "multislerp",
-            MethodKind::Karcher => "karcher",
-            MethodKind::ModelStock => "model_stock",
-            MethodKind::Sce => "sce",
-            MethodKind::Nearswap => "nearswap",
-            MethodKind::Ram => "ram",
-            MethodKind::ArceeFusion => "arcee_fusion",
-        }
+        self.descriptor().key
     }
 
     pub fn from_key(key: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|m| m.key() == key)
-    }
-
-    /// Methods whose CPU kernel exists in this build. The config parser rejects the others
-    /// with a clear "not implemented yet" error rather than guessing.
-    pub fn is_implemented(self) -> bool {
-        // Every catalogued method has a CPU kernel; a new entry starts out false here.
-        let _ = self;
-        true
+        METHODS.iter().find(|d| d.key == key).map(|d| d.kind)
     }
 
     pub fn base_policy(self) -> BasePolicy {
-        use MethodKind::*;
-        match self {
-            Linear | Passthrough | Multislerp | Karcher | Nuslerp => BasePolicy::Optional,
-            Slerp | Nearswap => BasePolicy::Required,
-            _ => BasePolicy::Required,
-        }
+        self.descriptor().base
     }
 
-    /// Methods with no special base: a base listed under `models:` is merged like the rest.
     pub fn merges_listed_base(self) -> bool {
-        matches!(
-            self,
-            MethodKind::Linear | MethodKind::Passthrough | MethodKind::Karcher
-        )
+        self.descriptor().merges_listed_base
     }
 
-    /// Inclusive bounds on the number of non-base models the method merges.
     pub fn arity(self) -> (usize, usize) {
-        use MethodKind::*;
-        match self {
-            Passthrough => (1, 1),
-            Slerp | Nearswap | ArceeFusion => (1, 1),
-            Nuslerp => (2, 2),
-            ModelStock => (2, usize::MAX),
-            _ => (1, usize::MAX),
-        }
+        self.descriptor().arity
     }
 
-    /// Whether the method draws random numbers (and so depends on the seed).
     pub fn is_random(self) -> bool {
-        use MethodKind::*;
-        // arcee_fusion samples positions for its quantiles above 1,000,000 elements.
-        matches!(
-            self,
-            DareLinear | DareTies | Della | DellaLinear | ArceeFusion
-        )
+        self.descriptor().random
+    }
+
+    pub fn params(self) -> &'static [ParamDecl] {
+        self.descriptor().params
+    }
+
+    pub fn gpu_route(self) -> Option<GpuRoute> {
+        self.descriptor().gpu
     }
 
     /// The method's global parameters that have defaults, at those defaults.
     pub fn global_defaults(self) -> std::collections::BTreeMap<ParamName, f64> {
         self.params()
-            .into_iter()
+            .iter()
             .filter(|d| d.scope == Scope::Global)
             .filter_map(|d| d.default.map(|v| (d.name, v)))
             .collect()
     }
+}
 
-    pub fn params(self) -> Vec<ParamDecl> {
-        use MethodKind::*;
-        use ParamName as P;
-        use Scope::*;
-        let gta = |normalize: f64, rescale: f64, extra: &[ParamDecl]| {
-            let mut v = vec![
-                WEIGHT_REQUIRED,
-                DENSITY,
-                LAMBDA,
-                INT8_MASK,
-                decl(P::Normalize, Global, ParamKind::Flag, Some(normalize)),
-                decl(P::Rescale, Global, ParamKind::RescaleMode, Some(rescale)),
-                decl(
-                    P::Consensus,
-                    Global,
-                    ParamKind::ConsensusMode,
-                    Some(encoded::CONSENSUS_SUM),
-                ),
-            ];
-            v.extend_from_slice(extra);
-            v
-        };
-        let gamma = decl(P::Gamma, PerModel, UNIT, Some(0.01));
-        let epsilon = decl(P::Epsilon, PerModel, UNIT, Some(0.15));
-        match self {
-            Linear => vec![
-                WEIGHT_REQUIRED,
-                decl(P::Normalize, Global, ParamKind::Flag, Some(1.0)),
-            ],
-            Passthrough => vec![decl(P::Scale, Global, ANY, Some(1.0))],
-            TaskArithmetic | DareLinear | DareTies | Breadcrumbs | BreadcrumbsTies => {
-                let rescale = if matches!(self, DareLinear | DareTies) {
-                    encoded::RESCALE_L1
-                } else {
-                    encoded::RESCALE_OFF
-                };
-                let extra: &[ParamDecl] = if matches!(self, Breadcrumbs | BreadcrumbsTies) {
-                    &[gamma]
-                } else {
-                    &[]
-                };
-                gta(0.0, rescale, extra)
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn each_descriptor_is_listed_once_under_its_own_key() {
+        for (i, d) in METHODS.iter().enumerate() {
+            assert_eq!(d.kind.descriptor().key, d.key);
+            assert_eq!(MethodKind::from_key(d.key), Some(d.kind));
+            assert!(
+                METHODS[i + 1..]
+                    .iter()
+                    .all(|o| o.kind != d.kind && o.key != d.key),
+                "{} listed twice",
+                d.key
+            );
+            let names: Vec<_> = d.params.iter().map(|p| (p.name, p.scope)).collect();
+            for (j, n) in names.iter().enumerate() {
+                assert!(
+                    !names[j + 1..].contains(n),
+                    "{}: {:?} declared twice",
+                    d.key,
+                    n
+                );
             }
-            Ties => gta(1.0, encoded::RESCALE_OFF, &[]),
-            Della => gta(1.0, encoded::RESCALE_L1, &[epsilon]),
-            DellaLinear => gta(0.0, encoded::RESCALE_L1, &[epsilon]),
-            Slerp => vec![decl(P::T, Global, UNIT, None)],
-            Nuslerp => vec![
-                decl(P::Weight, PerModel, ANY, None),
-                decl(P::NuslerpFlatten, Global, ParamKind::Flag, Some(1.0)),
-                decl(P::NuslerpRowWise, Global, ParamKind::Flag, Some(0.0)),
-            ],
-            Multislerp => vec![
-                WEIGHT_REQUIRED,
-                decl(P::Eps, Global, NON_NEGATIVE, Some(1e-8)),
-            ],
-            Karcher => vec![
-                decl(P::MaxIter, Global, NON_NEGATIVE, Some(10.0)),
-                decl(P::Tol, Global, NON_NEGATIVE, Some(1e-5)),
-            ],
-            ModelStock => vec![decl(P::FilterWise, Global, ParamKind::Flag, Some(0.0))],
-            Sce => vec![decl(P::SelectTopk, Global, UNIT, Some(1.0)), INT8_MASK],
-            Nearswap => vec![decl(P::T, Global, NON_NEGATIVE, None)],
-            Ram => vec![decl(P::Epsilon, Global, NON_NEGATIVE, Some(1e-5))],
-            ArceeFusion => vec![],
         }
     }
 }

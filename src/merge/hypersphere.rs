@@ -20,6 +20,43 @@ fn no_inputs(recipe: &TensorRecipe) -> MergeError {
 
 /// Multi-SLERP: unit vectors uᵢ = vᵢ/(‖vᵢ‖+eps) with vᵢ = xᵢ − base; mean m = Σwᵢuᵢ normalised;
 /// tangent τ = Σ wᵢ(uᵢ − (uᵢ·m)m); out = base + Σwᵢ‖vᵢ‖ · (m cos‖τ‖ + τ sin‖τ‖/‖τ‖).
+use super::catalog::{
+    decl, BasePolicy, GpuRoute, MethodDescriptor, MethodKind, ParamDecl, Scope, ANY_NUMBER,
+    NON_NEGATIVE, WEIGHT_REQUIRED,
+};
+
+pub static MULTISLERP: MethodDescriptor = MethodDescriptor {
+    kind: MethodKind::Multislerp,
+    key: "multislerp",
+    base: BasePolicy::Optional,
+    merges_listed_base: false,
+    arity: ANY_NUMBER,
+    random: false,
+    params: &MULTISLERP_PARAMS,
+    cpu: |r| Ok(Box::new(Multislerp::new(r)?)),
+    gpu: Some(GpuRoute::Multislerp),
+};
+const MULTISLERP_PARAMS: [ParamDecl; 2] = [
+    WEIGHT_REQUIRED,
+    decl(ParamName::Eps, Scope::Global, NON_NEGATIVE, Some(1e-8)),
+];
+
+pub static KARCHER: MethodDescriptor = MethodDescriptor {
+    kind: MethodKind::Karcher,
+    key: "karcher",
+    base: BasePolicy::Optional,
+    merges_listed_base: true,
+    arity: ANY_NUMBER,
+    random: false,
+    params: &KARCHER_PARAMS,
+    cpu: |r| Ok(Box::new(Karcher::new(r)?)),
+    gpu: Some(GpuRoute::Karcher),
+};
+const KARCHER_PARAMS: [ParamDecl; 2] = [
+    decl(ParamName::MaxIter, Scope::Global, NON_NEGATIVE, Some(10.0)),
+    decl(ParamName::Tol, Scope::Global, NON_NEGATIVE, Some(1e-5)),
+];
+
 pub struct Multislerp {
     /// Normalised to sum 1.
     weights: Vec<f64>,

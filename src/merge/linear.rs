@@ -1,7 +1,32 @@
 //! `linear`: Σ wᵢ·xᵢ / Σ wᵢ (the division only with `normalize`), accumulated in input order.
 
 use super::catalog::ParamName;
+use super::catalog::{
+    decl, BasePolicy, GpuRoute, MethodDescriptor, MethodKind, ParamDecl, ParamKind, Scope,
+    ANY_NUMBER, WEIGHT_REQUIRED,
+};
 use super::{Chunk, TensorMerge, TensorRecipe};
+
+pub static LINEAR: MethodDescriptor = MethodDescriptor {
+    kind: MethodKind::Linear,
+    key: "linear",
+    base: BasePolicy::Optional,
+    merges_listed_base: true,
+    arity: ANY_NUMBER,
+    random: false,
+    params: &LINEAR_PARAMS,
+    cpu: |r| Ok(Box::new(Linear::new(r))),
+    gpu: Some(GpuRoute::Linear),
+};
+const LINEAR_PARAMS: [ParamDecl; 2] = [
+    WEIGHT_REQUIRED,
+    decl(
+        ParamName::Normalize,
+        Scope::Global,
+        ParamKind::Flag,
+        Some(1.0),
+    ),
+];
 
 pub struct Linear {
     weights: Vec<f32>,

@@ -6,6 +6,7 @@ pub mod arcee_fusion;
 pub mod catalog;
 pub mod consensus;
 pub mod gta;
+pub mod gta_methods;
 pub mod hypersphere;
 pub mod linear;
 pub mod mixup;

@@ -4,9 +4,30 @@
 //! `filter_wise`, per last-axis row (no pass: each chunk holds whole rows).
 
 use super::catalog::ParamName;
+use super::catalog::{
+    decl, BasePolicy, GpuRoute, MethodDescriptor, MethodKind, ParamDecl, ParamKind, Scope,
+};
 use super::stats::{task_vectors, Gram, VectorLayout};
 use super::{Chunk, TensorMerge, TensorRecipe};
 use crate::error::{MergeError, Result};
+
+pub static MODEL_STOCK: MethodDescriptor = MethodDescriptor {
+    kind: MethodKind::ModelStock,
+    key: "model_stock",
+    base: BasePolicy::Required,
+    merges_listed_base: false,
+    arity: (2, usize::MAX),
+    random: false,
+    params: &MODEL_STOCK_PARAMS,
+    cpu: |r| Ok(Box::new(ModelStock::new(r)?)),
+    gpu: Some(GpuRoute::ModelStock),
+};
+const MODEL_STOCK_PARAMS: [ParamDecl; 1] = [decl(
+    ParamName::FilterWise,
+    Scope::Global,
+    ParamKind::Flag,
+    Some(0.0),
+)];
 
 pub struct ModelStock {
     /// `Some(row length)` with `filter_wise`.

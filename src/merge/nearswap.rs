@@ -2,8 +2,24 @@
 //! w = clamp(t / max(|a − b|, 1e-6), 0, 1), out = w·b + (1 − w)·a with a = base, b = the model.
 
 use super::catalog::ParamName;
+use super::catalog::{
+    decl, BasePolicy, GpuRoute, MethodDescriptor, MethodKind, ParamDecl, Scope, NON_NEGATIVE,
+};
 use super::{Chunk, TensorMerge, TensorRecipe};
 use crate::error::{MergeError, Result};
+
+pub static NEARSWAP: MethodDescriptor = MethodDescriptor {
+    kind: MethodKind::Nearswap,
+    key: "nearswap",
+    base: BasePolicy::Required,
+    merges_listed_base: false,
+    arity: (1, 1),
+    random: false,
+    params: &NEARSWAP_PARAMS,
+    cpu: |r| Ok(Box::new(Nearswap::new(r)?)),
+    gpu: Some(GpuRoute::Nearswap),
+};
+const NEARSWAP_PARAMS: [ParamDecl; 1] = [decl(ParamName::T, Scope::Global, NON_NEGATIVE, None)];
 
 pub struct Nearswap {
     t: f32,

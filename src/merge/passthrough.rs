@@ -1,7 +1,23 @@
 //! `passthrough`: the single input unchanged (times `scale`); with `slices` it builds frankenmerges.
 
 use super::catalog::ParamName;
+use super::catalog::{
+    decl, BasePolicy, GpuRoute, MethodDescriptor, MethodKind, ParamDecl, Scope, ANY,
+};
 use super::{Chunk, TensorMerge, TensorRecipe};
+
+pub static PASSTHROUGH: MethodDescriptor = MethodDescriptor {
+    kind: MethodKind::Passthrough,
+    key: "passthrough",
+    base: BasePolicy::Optional,
+    merges_listed_base: true,
+    arity: (1, 1),
+    random: false,
+    params: &PASSTHROUGH_PARAMS,
+    cpu: |r| Ok(Box::new(Passthrough::new(r))),
+    gpu: Some(GpuRoute::Passthrough),
+};
+const PASSTHROUGH_PARAMS: [ParamDecl; 1] = [decl(ParamName::Scale, Scope::Global, ANY, Some(1.0))];
 
 pub struct Passthrough {
     scale: f32,

@@ -3,8 +3,30 @@
 //! out = base + Σᵢ [|δᵢ| > ε]·δᵢ / max(1, #{i : |δᵢ| > ε}).
 
 use super::catalog::ParamName;
+use super::catalog::{
+    decl, BasePolicy, GpuRoute, MethodDescriptor, MethodKind, ParamDecl, Scope, ANY_NUMBER,
+    NON_NEGATIVE,
+};
 use super::{Chunk, TensorMerge, TensorRecipe};
 use crate::error::{MergeError, Result};
+
+pub static RAM: MethodDescriptor = MethodDescriptor {
+    kind: MethodKind::Ram,
+    key: "ram",
+    base: BasePolicy::Required,
+    merges_listed_base: false,
+    arity: ANY_NUMBER,
+    random: false,
+    params: &RAM_PARAMS,
+    cpu: |r| Ok(Box::new(Ram::new(r)?)),
+    gpu: Some(GpuRoute::Ram),
+};
+const RAM_PARAMS: [ParamDecl; 1] = [decl(
+    ParamName::Epsilon,
+    Scope::Global,
+    NON_NEGATIVE,
+    Some(1e-5),
+)];
 
 pub struct Ram {
     epsilon: f32,

@@ -4,10 +4,7 @@
 use std::collections::BTreeMap;
 
 use super::catalog::{MethodKind, ParamName, Scope};
-use super::{
-    arcee_fusion, gta, hypersphere, linear, model_stock, nearswap, passthrough, ram, sce, slerp,
-    TensorMerge,
-};
+use super::TensorMerge;
 use crate::error::Result;
 
 #[derive(Debug, Clone, PartialEq)]
@@ -67,7 +64,7 @@ impl TensorRecipe {
 fn declared_default(method: MethodKind, name: ParamName, scope: Scope) -> f64 {
     method
         .params()
-        .into_iter()
+        .iter()
         .find(|d| d.name == name && d.scope == scope)
         .and_then(|d| d.default)
         .unwrap_or(f64::NAN)
@@ -75,20 +72,5 @@ fn declared_default(method: MethodKind, name: ParamName, scope: Scope) -> f64 {
 
 /// The kernel for one tensor.
 pub fn build_merger(recipe: &TensorRecipe) -> Result<Box<dyn TensorMerge>> {
-    use MethodKind::*;
-    Ok(match recipe.method {
-        Linear => Box::new(linear::Linear::new(recipe)),
-        Passthrough => Box::new(passthrough::Passthrough::new(recipe)),
-        TaskArithmetic | Ties | DareLinear | DareTies | Breadcrumbs | BreadcrumbsTies | Della
-        | DellaLinear => Box::new(gta::GeneralizedTaskArithmetic::new(recipe)?),
-        Slerp => Box::new(slerp::Slerp::new(recipe)?),
-        Nuslerp => Box::new(slerp::Nuslerp::new(recipe)?),
-        Multislerp => Box::new(hypersphere::Multislerp::new(recipe)?),
-        Karcher => Box::new(hypersphere::Karcher::new(recipe)?),
-        ModelStock => Box::new(model_stock::ModelStock::new(recipe)?),
-        Sce => Box::new(sce::Sce::new(recipe)?),
-        Nearswap => Box::new(nearswap::Nearswap::new(recipe)?),
-        Ram => Box::new(ram::Ram::new(recipe)?),
-        ArceeFusion => Box::new(arcee_fusion::ArceeFusion::new(recipe)?),
-    })
+    (recipe.method.descriptor().cpu)(recipe)
 }

@@ -9,10 +9,30 @@
 //! like the values), then the weights pass, which also finds where the boundary ties stop.
 
 use super::catalog::ParamName;
+use super::catalog::{
+    decl, BasePolicy, GpuRoute, MethodDescriptor, MethodKind, ParamDecl, Scope, ANY_NUMBER,
+    INT8_MASK, UNIT,
+};
 use super::consensus::{sign, Consensus};
 use super::stats::{task_vectors, LaneSum};
 use super::{Chunk, TensorMerge, TensorRecipe};
 use crate::error::{MergeError, Result};
+
+pub static SCE: MethodDescriptor = MethodDescriptor {
+    kind: MethodKind::Sce,
+    key: "sce",
+    base: BasePolicy::Required,
+    merges_listed_base: false,
+    arity: ANY_NUMBER,
+    random: false,
+    params: &SCE_PARAMS,
+    cpu: |r| Ok(Box::new(Sce::new(r)?)),
+    gpu: Some(GpuRoute::Sce),
+};
+const SCE_PARAMS: [ParamDecl; 2] = [
+    decl(ParamName::SelectTopk, Scope::Global, UNIT, Some(1.0)),
+    INT8_MASK,
+];
 
 const BUCKETS: usize = 1 << 16;
 

@@ -22,6 +22,51 @@ fn arity_error(recipe: &TensorRecipe, what: &str) -> MergeError {
     ))
 }
 
+use super::catalog::{
+    decl, BasePolicy, GpuRoute, MethodDescriptor, MethodKind, ParamDecl, ParamKind, Scope, ANY,
+    UNIT,
+};
+
+pub static SLERP: MethodDescriptor = MethodDescriptor {
+    kind: MethodKind::Slerp,
+    key: "slerp",
+    base: BasePolicy::Required,
+    merges_listed_base: false,
+    arity: (1, 1),
+    random: false,
+    params: &SLERP_PARAMS,
+    cpu: |r| Ok(Box::new(Slerp::new(r)?)),
+    gpu: Some(GpuRoute::Slerp),
+};
+const SLERP_PARAMS: [ParamDecl; 1] = [decl(ParamName::T, Scope::Global, UNIT, None)];
+
+pub static NUSLERP: MethodDescriptor = MethodDescriptor {
+    kind: MethodKind::Nuslerp,
+    key: "nuslerp",
+    base: BasePolicy::Optional,
+    merges_listed_base: false,
+    arity: (2, 2),
+    random: false,
+    params: &NUSLERP_PARAMS,
+    cpu: |r| Ok(Box::new(Nuslerp::new(r)?)),
+    gpu: Some(GpuRoute::Nuslerp),
+};
+const NUSLERP_PARAMS: [ParamDecl; 3] = [
+    decl(ParamName::Weight, Scope::PerModel, ANY, None),
+    decl(
+        ParamName::NuslerpFlatten,
+        Scope::Global,
+        ParamKind::Flag,
+        Some(1.0),
+    ),
+    decl(
+        ParamName::NuslerpRowWise,
+        Scope::Global,
+        ParamKind::Flag,
+        Some(0.0),
+    ),
+];
+
 pub struct Slerp {
     t: f64,
     gram: Gram,

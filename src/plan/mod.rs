@@ -10,7 +10,6 @@ use crate::config::{Layout, MergeSpec, ModelId};
 use crate::dtype::DType;
 use crate::error::{MergeError, Result};
 use crate::io::{Checkpoint, OutputTensor, TensorSource};
-use crate::merge::catalog::BasePolicy;
 use crate::merge::mixup::draw_lambda;
 use crate::merge::TensorRecipe;
 
@@ -163,18 +162,14 @@ impl<S: TensorSource> Planner<'_, S> {
     /// Splits models into (base, merged inputs) for the method: methods without a special base
     /// merge every listed model, base included.
     fn roles(&self, candidates: &[ModelId]) -> (Option<ModelId>, Vec<ModelId>) {
-        match self.spec.method.base_policy() {
-            _ if self.spec.method.merges_listed_base() => (None, candidates.to_vec()),
-            BasePolicy::Required | BasePolicy::Optional => (
-                self.spec.base,
-                candidates
-                    .iter()
-                    .copied()
-                    .filter(|m| Some(*m) != self.spec.base)
-                    .collect(),
-            ),
-            BasePolicy::Unused => (None, candidates.to_vec()),
+        if self.spec.method.merges_listed_base() {
+            return (None, candidates.to_vec());
         }
+        let merged = candidates.iter().copied();
+        (
+            self.spec.base,
+            merged.filter(|m| Some(*m) != self.spec.base).collect(),
+        )
     }
 
     fn plan_slices(&mut self) -> Result<usize> {

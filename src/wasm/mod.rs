@@ -47,6 +47,8 @@ pub fn version() -> String {
 struct MethodInfo {
     key: &'static str,
     base: &'static str,
+    /// A base listed under `models:` is merged like the rest (no special base).
+    merges_listed_base: bool,
     min_models: usize,
     /// `None`: no upper bound.
     max_models: Option<usize>,
@@ -71,18 +73,16 @@ struct ParamInfo {
 #[wasm_bindgen]
 pub fn methods() -> Result<JsValue, JsValue> {
     let finite = |x: f64| x.is_finite().then_some(x);
-    let list: Vec<MethodInfo> = MethodKind::ALL
-        .iter()
-        .filter(|m| m.is_implemented())
-        .map(|&m| {
+    let list: Vec<MethodInfo> = MethodKind::all()
+        .map(|m| {
             let (min_models, max_models) = m.arity();
             MethodInfo {
                 key: m.key(),
                 base: match m.base_policy() {
                     BasePolicy::Required => "required",
                     BasePolicy::Optional => "optional",
-                    BasePolicy::Unused => "unused",
                 },
+                merges_listed_base: m.merges_listed_base(),
                 min_models,
                 max_models: (max_models != usize::MAX).then_some(max_models),
                 random: m.is_random(),

@@ -65,10 +65,7 @@ pub async fn prepare(
     picked: Vec<ModelFolder>,
     seed: Option<u64>,
 ) -> Result<PreparedMerge> {
-    let options = ParseOptions {
-        check_paths: false,
-        ..ParseOptions::default()
-    };
+    let options = ParseOptions { check_paths: false };
     let spec = parse_config_with(yaml, Path::new(""), &options)?;
     let mut folders = Vec::new();
     for model in &spec.models {

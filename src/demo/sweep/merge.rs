@@ -7,7 +7,7 @@ use serde::Serialize;
 
 use super::tensors::{HostTensor, TensorSet};
 use crate::error::{MergeError, Result};
-use crate::merge::catalog::{BasePolicy, MethodKind, ParamName};
+use crate::merge::catalog::{MethodKind, ParamName};
 use crate::merge::{build_merger, Chunk, TensorRecipe};
 
 /// A two-model merge method of the sweeps with its settings; weights come from the point.
@@ -36,7 +36,7 @@ impl PairMethod {
         let kind = MethodKind::from_key(key.trim())
             .ok_or_else(|| MergeError::config("methods", format!("unknown method `{key}`")))?;
         let (min, max) = kind.arity();
-        if min > 2 || max < 2 || !kind.is_implemented() || kind == MethodKind::Passthrough {
+        if min > 2 || max < 2 || kind == MethodKind::Passthrough {
             return Err(MergeError::config(
                 "methods",
                 format!("`{key}` does not merge a pair of models with weights"),
@@ -78,7 +78,7 @@ impl PairMethod {
     }
 }
 
-/// `method` over `inputs` with one weight each (and `base` where the method uses one).
+/// `method` over `inputs` with one weight each, against `base`.
 pub fn merge_models(
     method: &PairMethod,
     base: &TensorSet,
@@ -86,10 +86,6 @@ pub fn merge_models(
     weights: &[f64],
     seed: u64,
 ) -> Result<TensorSet> {
-    let base = match method.kind.base_policy() {
-        BasePolicy::Unused => None,
-        BasePolicy::Required | BasePolicy::Optional => Some(base),
-    };
     let globals = method.globals();
     let per_input: Vec<_> = weights.iter().map(|&w| method.per_input(w)).collect();
     let mut tensors = BTreeMap::new();
@@ -99,15 +95,12 @@ pub fn merge_models(
             method: method.kind,
             name: name.clone(),
             shape: tensor.shape.clone(),
-            has_base: base.is_some(),
+            has_base: true,
             global: globals.clone(),
             per_input: per_input.clone(),
             seed,
         };
-        let base_values = match base {
-            Some(base) => Some(base.matching(name, first)?.values.as_slice()),
-            None => None,
-        };
+        let base_values = Some(base.matching(name, first)?.values.as_slice());
         let input_values = inputs
             .iter()
             .map(|m| m.matching(name, first).map(|t| t.values.as_slice()))
