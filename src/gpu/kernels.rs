@@ -63,8 +63,7 @@ impl MethodPlan {
         let recipe = tensor.recipe;
         let dtypes = tensor.slots.iter().chain([&tensor.output]);
         let route = recipe.method.gpu_route()?;
-        let geometric = super::geometric::is_geometric(Some(route));
-        if !supports(recipe) || geometric || dtypes.into_iter().any(|&d| d == DType::F64) {
+        if !supports(recipe) || dtypes.into_iter().any(|&d| d == DType::F64) {
             return None;
         }
         let first = usize::from(tensor.has_base());

@@ -5,7 +5,6 @@
 //! inputs, so they run on coefficient vectors against the inputs' Gram matrix: one statistics
 //! pass whatever `max_iter` is, then out = [base +] Σ cᵢ·vᵢ.
 
-use super::catalog::ParamName;
 use super::stats::{combine, task_vectors, Gram};
 use super::{Chunk, TensorMerge, TensorRecipe};
 use crate::error::{MergeError, Result};
@@ -21,8 +20,8 @@ fn no_inputs(recipe: &TensorRecipe) -> MergeError {
 /// Multi-SLERP: unit vectors uᵢ = vᵢ/(‖vᵢ‖+eps) with vᵢ = xᵢ − base; mean m = Σwᵢuᵢ normalised;
 /// tangent τ = Σ wᵢ(uᵢ − (uᵢ·m)m); out = base + Σwᵢ‖vᵢ‖ · (m cos‖τ‖ + τ sin‖τ‖/‖τ‖).
 use super::catalog::{
-    decl, BasePolicy, GpuRoute, MethodDescriptor, MethodKind, ParamDecl, Scope, ANY_NUMBER,
-    NON_NEGATIVE, WEIGHT_REQUIRED,
+    decl, BasePolicy, GpuRoute, MethodDescriptor, MethodKind, ParamDecl, ParamName, Scope,
+    ANY_NUMBER, NON_NEGATIVE, WEIGHT_REQUIRED,
 };
 
 pub static MULTISLERP: MethodDescriptor = MethodDescriptor {

@@ -1,9 +1,8 @@
 //! `linear`: Σ wᵢ·xᵢ / Σ wᵢ (the division only with `normalize`), accumulated in input order.
 
-use super::catalog::ParamName;
 use super::catalog::{
-    decl, BasePolicy, GpuRoute, MethodDescriptor, MethodKind, ParamDecl, ParamKind, Scope,
-    ANY_NUMBER, WEIGHT_REQUIRED,
+    decl, BasePolicy, GpuRoute, MethodDescriptor, MethodKind, ParamDecl, ParamKind, ParamName,
+    Scope, ANY_NUMBER, WEIGHT_REQUIRED,
 };
 use super::{Chunk, TensorMerge, TensorRecipe};
 

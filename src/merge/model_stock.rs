@@ -3,9 +3,9 @@
 //! out = t·mean(xᵢ) + (1−t)·base. Per whole tensor (one statistics pass) or, with
 //! `filter_wise`, per last-axis row (no pass: each chunk holds whole rows).
 
-use super::catalog::ParamName;
 use super::catalog::{
-    decl, BasePolicy, GpuRoute, MethodDescriptor, MethodKind, ParamDecl, ParamKind, Scope,
+    decl, BasePolicy, GpuRoute, MethodDescriptor, MethodKind, ParamDecl, ParamKind, ParamName,
+    Scope,
 };
 use super::stats::{task_vectors, Gram, VectorLayout};
 use super::{Chunk, TensorMerge, TensorRecipe};

@@ -1,9 +1,9 @@
 //! `nearswap`: take the other model where it is close to the base:
 //! w = clamp(t / max(|a − b|, 1e-6), 0, 1), out = w·b + (1 − w)·a with a = base, b = the model.
 
-use super::catalog::ParamName;
 use super::catalog::{
-    decl, BasePolicy, GpuRoute, MethodDescriptor, MethodKind, ParamDecl, Scope, NON_NEGATIVE,
+    decl, BasePolicy, GpuRoute, MethodDescriptor, MethodKind, ParamDecl, ParamName, Scope,
+    NON_NEGATIVE,
 };
 use super::{Chunk, TensorMerge, TensorRecipe};
 use crate::error::{MergeError, Result};

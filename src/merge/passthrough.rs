@@ -1,8 +1,7 @@
 //! `passthrough`: the single input unchanged (times `scale`); with `slices` it builds frankenmerges.
 
-use super::catalog::ParamName;
 use super::catalog::{
-    decl, BasePolicy, GpuRoute, MethodDescriptor, MethodKind, ParamDecl, Scope, ANY,
+    decl, BasePolicy, GpuRoute, MethodDescriptor, MethodKind, ParamDecl, ParamName, Scope, ANY,
 };
 use super::{Chunk, TensorMerge, TensorRecipe};
 

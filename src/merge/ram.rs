@@ -2,10 +2,9 @@
 //! that only one model contributes is kept whole; where several contribute they are averaged:
 //! out = base + Σᵢ [|δᵢ| > ε]·δᵢ / max(1, #{i : |δᵢ| > ε}).
 
-use super::catalog::ParamName;
 use super::catalog::{
-    decl, BasePolicy, GpuRoute, MethodDescriptor, MethodKind, ParamDecl, Scope, ANY_NUMBER,
-    NON_NEGATIVE,
+    decl, BasePolicy, GpuRoute, MethodDescriptor, MethodKind, ParamDecl, ParamName, Scope,
+    ANY_NUMBER, NON_NEGATIVE,
 };
 use super::{Chunk, TensorMerge, TensorRecipe};
 use crate::error::{MergeError, Result};

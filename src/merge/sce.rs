@@ -8,10 +8,9 @@
 //! 16 bits, one of the lower 16 bits inside the boundary bucket (non-negative f32 bits sort
 //! like the values), then the weights pass, which also finds where the boundary ties stop.
 
-use super::catalog::ParamName;
 use super::catalog::{
-    decl, BasePolicy, GpuRoute, MethodDescriptor, MethodKind, ParamDecl, Scope, ANY_NUMBER,
-    INT8_MASK, UNIT,
+    decl, BasePolicy, GpuRoute, MethodDescriptor, MethodKind, ParamDecl, ParamName, Scope,
+    ANY_NUMBER, INT8_MASK, UNIT,
 };
 use super::consensus::{sign, Consensus};
 use super::stats::{task_vectors, LaneSum};

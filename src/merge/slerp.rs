@@ -7,7 +7,6 @@
 //! flattened tensor (`nuslerp_flatten`, one pass), each last-axis row (no pass), or with
 //! `nuslerp_row_wise` each vector along axis 0 (one pass, per-column statistics).
 
-use super::catalog::ParamName;
 use super::stats::{task_vectors, Gram, VectorLayout};
 use super::{Chunk, TensorMerge, TensorRecipe};
 use crate::error::{MergeError, Result};
@@ -23,8 +22,8 @@ fn arity_error(recipe: &TensorRecipe, what: &str) -> MergeError {
 }
 
 use super::catalog::{
-    decl, BasePolicy, GpuRoute, MethodDescriptor, MethodKind, ParamDecl, ParamKind, Scope, ANY,
-    UNIT,
+    decl, BasePolicy, GpuRoute, MethodDescriptor, MethodKind, ParamDecl, ParamKind, ParamName,
+    Scope, ANY, UNIT,
 };
 
 pub static SLERP: MethodDescriptor = MethodDescriptor {
