@@ -16,12 +16,17 @@ export MIXMERGE_SMOLLM2_GGUF := $(SMOLLM2_GGUF)
 # merge core's builds warm.
 EVAL_TARGET_DIR ?= $(CARGO_TARGET_DIR)-eval
 
-.PHONY: demo-figures test-browser-merge test-browser-eval models test setup fmt-check clippy unit lavapipe gpu-test eval-test eval-gpu-test serve demo demo-experts demo-merges demo-anatomy bench bench-cpu wasm wasm-merge wasm-eval wasm-setup browser-setup test-browser test-browser-smollm2 browser-135m
+.PHONY: check demo-figures test-browser-merge test-browser-eval models test setup fmt-check clippy unit lavapipe gpu-test eval-test eval-gpu-test serve demo demo-experts demo-merges demo-anatomy bench bench-cpu wasm wasm-merge wasm-eval wasm-setup browser-setup test-browser test-browser-smollm2 browser-135m
 
 ## test: install what is needed, then format check, clippy (warnings are errors), all tests,
 ## the GPU path on lavapipe (a CPU Vulkan driver), where a missing adapter is a failure, and the
 ## playground end to end in headless Chromium, then burn inference (`--features eval`, its own target dir)
 test: setup fmt-check clippy unit gpu-test test-browser eval-test
+
+## check: the fast tier (minutes, nothing installed beyond rustfmt/clippy): format, clippy, the
+## library's unit tests and the core integration tests; real-model tests skip, saying so
+check: setup fmt-check clippy
+	$(CARGO) test --lib --test core
 
 setup:
 	@rustup component list --installed 2>/dev/null | grep -q rustfmt || rustup component add rustfmt
@@ -61,14 +66,14 @@ gpu-test: lavapipe models
 ## A cold burn build takes about 20–45 minutes on 2 cores (warm: seconds).
 eval-test: models
 	CARGO_TARGET_DIR=$(EVAL_TARGET_DIR) $(CARGO) clippy --all-targets --features train -- -D warnings
-	MIXMERGE_REQUIRE_MODELS=1 CARGO_TARGET_DIR=$(EVAL_TARGET_DIR) $(CARGO) test --features train --lib --test eval_models --test eval_text --test eval_gguf --test demo_tasks --test demo_gates --test demo_sweep --test demo_train --test eval_hooks
+	MIXMERGE_REQUIRE_MODELS=1 CARGO_TARGET_DIR=$(EVAL_TARGET_DIR) $(CARGO) test --features train --lib --test eval
 
 ## eval-gpu-test: the same with burn's wgpu backend (`--features eval,gpu`), wgpu logits = CPU
 ## logits on lavapipe; a missing adapter is a failure. Not in `test`: burn's GPU kernels make its
 ## cold build the longest (80 min on 2 cores under load); warm, about 2 minutes.
 eval-gpu-test: lavapipe
 	CARGO_TARGET_DIR=$(EVAL_TARGET_DIR) $(CARGO) clippy --all-targets --features eval,gpu -- -D warnings
-	MIXMERGE_REQUIRE_GPU=1 CARGO_TARGET_DIR=$(EVAL_TARGET_DIR) $(CARGO) test --features eval,gpu --test eval_models --test eval_text --test eval_hooks
+	MIXMERGE_REQUIRE_GPU=1 CARGO_TARGET_DIR=$(EVAL_TARGET_DIR) $(CARGO) test --features eval,gpu --test eval -- models:: text:: hooks::
 
 ## demo: merge two synthetic fine-tunes of a tiny Llama natively (linear, task arithmetic, M³ mixup)
 demo:

@@ -20,6 +20,7 @@ pub mod model;
 #[cfg(not(target_arch = "wasm32"))]
 pub mod native;
 pub mod plan;
+pub mod testing;
 pub mod viz;
 #[cfg(target_arch = "wasm32")]
 pub mod wasm;

@@ -8,15 +8,19 @@ use std::time::Instant;
 
 use pollster::block_on;
 
-use super::buffers::Scratch;
-use super::geometric::{ApplyPass, GeometricPlan};
-use super::kernels::MethodPlan;
-use super::params::Params;
-use super::shaders::Kernel;
-use super::tensor::{gather_statistics, merge_tensor, Chunker, GpuTensor, SlotRead, SlotReader};
-use super::GpuContext;
+use super::kernels::geometric::{ApplyPass, GeometricPlan};
+use super::kernels::plan::MethodPlan;
 use crate::dtype::DType;
 use crate::error::Result;
+use crate::gpu::kernels::gather::gather_statistics;
+use crate::gpu::runtime::buffers::{Dispatch, Scratch};
+use crate::gpu::runtime::context::GpuContext;
+use crate::gpu::runtime::job::GpuTensor;
+use crate::gpu::runtime::params::Params;
+use crate::gpu::runtime::shaders::Kernel;
+use crate::gpu::runtime::source::SlotRead;
+use crate::gpu::runtime::source::SlotReader;
+use crate::gpu::tensor::merge_tensor;
 use crate::merge::catalog::{MethodKind, ParamName};
 use crate::merge::rng::{tensor_key, Stream};
 use crate::merge::TensorRecipe;
@@ -148,12 +152,16 @@ impl Apply<'_> {
         let batch = |scratch: &mut Scratch| {
             scratch.run_repeated(
                 ctx,
-                self.kernel,
-                self.out,
-                self.params,
-                self.input_bytes,
-                self.kernel.workgroups(self.len),
-                self.result_bytes,
+                &Dispatch {
+                    kernel: self.kernel,
+                    out: self.out,
+                    params: self.params,
+                    input_bytes: self.input_bytes,
+                    workgroups: self.kernel.workgroups(self.len),
+                    result_bytes: self.result_bytes,
+                    clear: false,
+                    read_bytes: 0,
+                },
                 DISPATCHES_PER_SUBMIT,
             );
             ctx.wait()
@@ -197,7 +205,7 @@ pub fn kernel_throughput(
         let Some(mut plan) = MethodPlan::new(&tensor) else {
             continue;
         };
-        let moved = (numel * dtype.size() * (plan.uploads.len() + 1)) as f64;
+        let moved = (numel * dtype.size() * (plan.apply.uploads.len() + 1)) as f64;
         // End to end; not timed: the warm-up runs that compile the pipelines and create the
         // transfer buffers (the staging ring's slices come one per upload).
         let mut sink = |_: &[u8]| Ok(());
@@ -209,7 +217,7 @@ pub fn kernel_throughput(
         let merge_s = started.elapsed().as_secs_f64() / runs as f64;
         // The apply kernel on one resident chunk (statistics already folded into the params,
         // DELLA's per-chunk ranks computed once before: not timed).
-        let mut chunker = Chunker::for_plan(ctx, &tensor, &plan)?;
+        let mut chunker = plan.chunker(ctx, &tensor)?;
         let range = chunker.ranges(numel).first().cloned().unwrap_or(0..0);
         let mut scratch = Scratch::default();
         block_on(gather_statistics(
@@ -219,15 +227,12 @@ pub fn kernel_throughput(
             &mut data,
             &mut plan,
         ))?;
-        let mut params = Params {
-            header: plan.header,
-            slots: plan.slots.clone(),
-        };
+        let mut params = plan.apply.params();
         let bytes = block_on(chunker.upload(
             ctx,
             &mut scratch,
             &mut data,
-            &plan.uploads,
+            &plan.apply.uploads,
             &range,
             &mut params,
         ))?;
@@ -236,7 +241,7 @@ pub fn kernel_throughput(
             block_on(selection.prepare(ctx, &mut scratch, &range, &mut params, bytes))?;
         }
         let apply = Apply {
-            kernel: plan.kernel,
+            kernel: plan.apply.kernel,
             out: dtype,
             params: &params,
             input_bytes: bytes,

@@ -5,10 +5,10 @@
 
 use std::time::Instant;
 
-use super::buffers::grid;
-use super::shaders::COPY;
-use super::GpuContext;
 use crate::error::Result;
+use crate::gpu::runtime::buffers::grid;
+use crate::gpu::runtime::context::GpuContext;
+use crate::gpu::runtime::shaders::COPY;
 
 /// Least time spent repeating one copy.
 const SECONDS: f64 = 0.25;

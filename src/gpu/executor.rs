@@ -6,12 +6,16 @@
 
 use std::ops::Range;
 
-use super::buffers::slot_region;
-use super::kernels::has_kernel;
-use super::tensor::{merge_tensor, GpuTensor, MappedSlot, SlotRead, SlotReader};
-use super::GpuContext;
+use super::kernels::plan::has_kernel;
 use crate::error::{MergeError, Result};
 use crate::exec::{ExecHooks, Progress, TensorOnCpu};
+use crate::gpu::runtime::buffers::slot_region;
+use crate::gpu::runtime::context::GpuContext;
+use crate::gpu::runtime::job::GpuTensor;
+use crate::gpu::runtime::source::MappedSlot;
+use crate::gpu::runtime::source::SlotRead;
+use crate::gpu::runtime::source::SlotReader;
+use crate::gpu::tensor::merge_tensor;
 use crate::io::{Checkpoint, ShardSink, ShardWriter, TensorSource};
 use crate::merge::build_merger;
 use crate::plan::{InputRef, MergePlan, PlannedTensor};

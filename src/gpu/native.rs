@@ -5,9 +5,9 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use super::executor::run_tensors;
 use super::prefetch::Ahead;
-use super::GpuContext;
 use crate::error::Result;
 use crate::exec::{ExecHooks, ExecOptions, Progress};
+use crate::gpu::runtime::context::GpuContext;
 use crate::io::{Checkpoint, ShardSink, ShardWriter, TensorSource};
 use crate::plan::MergePlan;
 

@@ -10,6 +10,7 @@ use mixmerge::gpu::{merge_tensor, request_native, GpuContext, GpuTensor};
 use mixmerge::merge::catalog::{encoded, MethodKind, ParamName};
 use mixmerge::merge::rng::{tensor_key, Stream};
 use mixmerge::merge::{build_merger, Chunk, TensorRecipe};
+use mixmerge::testing::require_gpu;
 
 /// Binding limit that cuts the larger test tensors into dozens of chunks.
 pub const TINY_BINDING: u64 = 4096;
@@ -18,15 +19,16 @@ pub fn adapter(tiny: bool) -> Option<&'static GpuContext> {
     static NORMAL: OnceLock<Option<GpuContext>> = OnceLock::new();
     static TINY: OnceLock<Option<GpuContext>> = OnceLock::new();
     let make = || {
-        let ctx = request_native(false).expect("requesting an adapter");
-        match &ctx {
-            Some(c) => eprintln!("gpu tests on {:?} ({:?})", c.info().name, c.info().device_type),
-            None if std::env::var("MIXMERGE_REQUIRE_GPU").as_deref() == Ok("1") => {
-                panic!("MIXMERGE_REQUIRE_GPU=1 but no GPU adapter was found (install mesa-vulkan-drivers for lavapipe)")
-            }
-            None => eprintln!(
-                "\n*** SKIPPED: no GPU adapter (install mesa-vulkan-drivers); set MIXMERGE_REQUIRE_GPU=1 to fail instead ***\n"
-            ),
+        let ctx = require_gpu(
+            request_native(false).expect("requesting an adapter"),
+            "no GPU adapter was found (install mesa-vulkan-drivers for lavapipe)",
+        );
+        if let Some(c) = &ctx {
+            eprintln!(
+                "gpu tests on {:?} ({:?})",
+                c.info().name,
+                c.info().device_type
+            );
         }
         ctx
     };

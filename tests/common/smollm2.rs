@@ -10,18 +10,9 @@ pub fn smollm2_gguf() -> Option<PathBuf> {
     let path = std::env::var_os("MIXMERGE_SMOLLM2_GGUF")
         .map(PathBuf::from)
         .unwrap_or_else(|| PathBuf::from(DEFAULT_PATH));
-    if path.is_file() {
-        return Some(path);
-    }
-    if std::env::var("MIXMERGE_REQUIRE_MODELS").as_deref() == Ok("1") {
-        panic!(
-            "MIXMERGE_REQUIRE_MODELS=1 but {} is missing (`make models` fetches it)",
-            path.display()
-        );
-    }
-    eprintln!(
-        "SKIPPED: {} not found (`make models`, or set MIXMERGE_SMOLLM2_GGUF)",
+    let missing = format!(
+        "{} is missing (`make models` fetches it; MIXMERGE_SMOLLM2_GGUF points elsewhere)",
         path.display()
     );
-    None
+    mixmerge::testing::require_model(path.is_file().then_some(path), &missing)
 }

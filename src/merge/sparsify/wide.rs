@@ -1,6 +1,6 @@
 //! Hot loops compiled twice: for the build's baseline and, chosen at run time, for AVX2 (8 f32 /
 //! i32 lanes). The operations are the same, so results are bit-identical (Rust never fuses a
-//! multiply and an add on its own, nor reorders a float sum); `tests/simd_levels.rs` checks it on
+//! multiply and an add on its own, nor reorders a float sum); `tests/core/simd_levels.rs` checks it on
 //! whole merges. An AVX-512 build of the same loops measured no faster on the AMD EPYC of our
 //! 2-core VMs (`benches/cpu_merge.rs`), so there is none.
 
