@@ -34,6 +34,10 @@ pub struct TrainDemoArgs {
     /// Peak learning rate of fine-tuning (default: the shipped recipe's).
     #[arg(long)]
     pub finetune_lr: Option<f64>,
+    /// Share of fine-tuning examples replayed from the pre-training mixture (default: the
+    /// shipped recipe's).
+    #[arg(long)]
+    pub replay: Option<f64>,
     /// Rows per training step, both phases (default: the shipped recipe's).
     #[arg(long)]
     pub rows: Option<usize>,
@@ -71,6 +75,13 @@ pub fn run(args: TrainDemoArgs) -> anyhow::Result<()> {
     }
     if let Some(lr) = args.finetune_lr {
         recipe.finetune.peak_lr = lr;
+    }
+    if let Some(replay) = args.replay {
+        anyhow::ensure!(
+            (0.0..1.0).contains(&replay),
+            "--replay {replay} is outside [0, 1)"
+        );
+        recipe.replay = replay;
     }
     for options in [&mut recipe.pretrain, &mut recipe.finetune] {
         options.rows = args.rows.unwrap_or(options.rows);
@@ -124,6 +135,7 @@ pub fn run(args: TrainDemoArgs) -> anyhow::Result<()> {
         "parameters": run.models[0].weights.parameter_count(),
         "pretrain": options_json(&recipe.pretrain),
         "finetune": options_json(&recipe.finetune),
+        "replay": recipe.replay,
         "train_seconds": (train_seconds * 10.0).round() / 10.0,
         "final_losses": run.models.iter().map(|m| (m.name.clone(), json!(m.losses.last()))).collect::<Map<_, _>>(),
         "scores": scores,

@@ -45,10 +45,14 @@ pub enum DemoTask {
     Unique,
 }
 
-/// Short inputs (in the base's pre-training) or long ones (fine-tuning and scoring).
+/// How long a task's inputs are: short ones make most of the base's pre-training, a few longer
+/// ones the rest of it, and the longest are what an expert is fine-tuned and scored on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Level {
     Easy,
+    /// The longer instances in the base's pre-training (as long as `Hard` but for `uniq:`,
+    /// which the base otherwise learns too well to leave its expert much to gain).
+    Medium,
     Hard,
 }
 
@@ -83,9 +87,10 @@ impl DemoTask {
     pub fn input_length(self, level: Level) -> RangeInclusive<usize> {
         match (self, level) {
             (DemoTask::Unique, Level::Easy) => 3..=5,
-            (DemoTask::Unique, Level::Hard) => 6..=9,
+            (DemoTask::Unique, Level::Medium) => 6..=9,
+            (DemoTask::Unique, Level::Hard) => 8..=11,
             (_, Level::Easy) => 3..=4,
-            (_, Level::Hard) => 5..=7,
+            (_, Level::Medium | Level::Hard) => 5..=7,
         }
     }
 
@@ -195,10 +200,10 @@ fn training_example(task: DemoTask, level: Level, rng: &mut ChaCha8Rng) -> TaskE
     }
 }
 
-/// Share of the pre-training task lines that are hard instances: enough for the base to
+/// Share of the pre-training task lines that are longer (medium) instances: enough for the base to
 /// half-solve them (a transformer this small does not extrapolate to longer answers by itself),
 /// few enough that an expert still has most of its task to gain.
-const PRETRAINING_HARD_SHARE: f64 = 0.03;
+const PRETRAINING_MEDIUM_SHARE: f64 = 0.03;
 
 /// The base model's mixed corpus: instances of every task with correct answers, mostly easy (60 %
 /// of the lines, so the base learns each tag's grammar), and generic text: copying, counting,
@@ -207,8 +212,8 @@ pub fn pretraining_line(rng: &mut ChaCha8Rng) -> TaskExample {
     match rng.random_range(0..20) {
         0..=11 => {
             let task = DemoTask::ALL[rng.random_range(0..DemoTask::ALL.len())];
-            let level = match rng.random_bool(PRETRAINING_HARD_SHARE) {
-                true => Level::Hard,
+            let level = match rng.random_bool(PRETRAINING_MEDIUM_SHARE) {
+                true => Level::Medium,
                 false => Level::Easy,
             };
             training_example(task, level, rng)
@@ -375,7 +380,7 @@ mod tests {
     #[test]
     fn examples_are_correct_instances_of_their_task() {
         let mut rng = ChaCha8Rng::seed_from_u64(1);
-        for level in [Level::Easy, Level::Hard] {
+        for level in [Level::Easy, Level::Medium, Level::Hard] {
             for _ in 0..200 {
                 for task in DemoTask::ALL {
                     let example = task.example(&mut rng, level);

@@ -9,7 +9,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
 
 use burn::prelude::Device;
-use rand::SeedableRng;
+use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
 pub use optimise::{batch_loss, is_embedding_or_norm, pack_row, train, TrainOptions, TrainRow};
@@ -62,14 +62,19 @@ pub struct DemoRecipe {
     pub shape: DemoShape,
     pub pretrain: TrainOptions,
     pub finetune: TrainOptions,
+    /// Share of each expert's training examples drawn from the base's pre-training mixture
+    /// (rehearsal): an expert then learns its task without forgetting the others, so its task
+    /// vector does not carry a "forget the other tasks" part into every merge.
+    pub replay: f64,
     /// Examples in each task's held-out set.
     pub held_out: usize,
     pub experts: Vec<ExpertSpec>,
 }
 
 impl DemoRecipe {
-    /// What `mixmerge train-demo` runs: a base pre-trained 10× longer than any expert, experts
-    /// at a tenth of its rate with the same recipe each; one expert per task and two more
+    /// What `mixmerge train-demo` runs: a base pre-trained 6¼× longer than any expert, experts
+    /// at a tenth of its rate with the same recipe each, half their examples replayed from the
+    /// pre-training mixture; one expert per task and two more
     /// sorting experts (other seeds) for a model soup.
     pub fn shipped(seed: u64) -> Self {
         let mut experts: Vec<ExpertSpec> = DemoTask::ALL
@@ -93,7 +98,7 @@ impl DemoRecipe {
                 freeze_embeddings_and_norms: false,
             },
             finetune: TrainOptions {
-                steps: 500,
+                steps: 800,
                 rows: 2,
                 row_len: 384,
                 peak_lr: 3e-4,
@@ -101,6 +106,7 @@ impl DemoRecipe {
                 shards: 1,
                 freeze_embeddings_and_norms: true,
             },
+            replay: 0.5,
             held_out: 200,
             experts,
         }
@@ -195,11 +201,16 @@ fn fine_tune(
     let name = expert.name();
     let mut weights = base.clone();
     let mut stream = TrainingStream::new(expert.task, Level::Hard, expert.seed(recipe.seed));
+    let mut rehearsal = ChaCha8Rng::seed_from_u64(derive_seed(expert.seed(recipe.seed), 3));
+    let mut next = || match rehearsal.random_bool(recipe.replay) {
+        true => pretraining_line(&mut rehearsal),
+        false => stream.next_example(),
+    };
     let losses = train(
         &mut weights,
         config,
         &recipe.finetune,
-        &mut || rows(&recipe.finetune, &mut || stream.next_example()),
+        &mut || rows(&recipe.finetune, &mut next),
         &mut |step, loss| progress(&name, step, loss),
     )?;
     Ok(DemoModel {
