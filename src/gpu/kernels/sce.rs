@@ -72,10 +72,7 @@ impl ScePlan {
             let mut keys = VarianceKeys {
                 chunker: Chunker::with_scratch(ctx, tensor, &plan.uploads, 1, 1)?,
                 uploads: plan.uploads.clone(),
-                upload_params: Params {
-                    header: plan.header,
-                    slots: plan.slots.clone(),
-                },
+                upload_params: plan.params(),
                 numel,
             };
             let nonzero = (numel - count_zeros(ctx, scratch, reader, &mut keys).await?) as u64;
