@@ -20,6 +20,8 @@ pub mod model;
 #[cfg(not(target_arch = "wasm32"))]
 pub mod native;
 pub mod plan;
+#[cfg(feature = "eval")]
+pub mod search;
 pub mod testing;
 pub mod viz;
 #[cfg(target_arch = "wasm32")]

@@ -10,6 +10,8 @@ mod inspect_cmd;
 mod merge_cmd;
 #[cfg(feature = "eval")]
 mod path_plane_cmd;
+#[cfg(feature = "eval")]
+mod search_cmd;
 mod size;
 mod sweep_cmd;
 mod synth_cmd;
@@ -85,6 +87,9 @@ pub enum Command {
     /// Train the demo base model and its three task experts on the CPU (burn autodiff).
     #[cfg(feature = "train")]
     TrainDemo(train_demo_cmd::TrainDemoArgs),
+    /// Optimise a recipe's free parameters (a `search:` section) on the demo tasks.
+    #[cfg(feature = "eval")]
+    Search(search_cmd::SearchArgs),
     /// Figures of what merging does (JSON and SVG).
     #[command(subcommand)]
     Sweep(sweep_cmd::SweepCommand),
@@ -127,6 +132,8 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::DemoEval(args) => demo_eval_cmd::run(args),
         #[cfg(feature = "train")]
         Command::TrainDemo(args) => train_demo_cmd::run(args),
+        #[cfg(feature = "eval")]
+        Command::Search(args) => search_cmd::run(args),
         Command::Sweep(command) => sweep_cmd::run(command),
         Command::Synth {
             out_dir,

@@ -6,7 +6,7 @@ mod param_values;
 pub mod params;
 pub mod spec;
 mod validate;
-mod yaml;
+pub(crate) mod yaml;
 
 use std::path::Path;
 

@@ -6,7 +6,7 @@ use serde_yaml::Value;
 use crate::error::{MergeError, Result};
 
 /// `models[1]` + `parameters` → `models[1].parameters`.
-pub(super) fn child(path: &str, key: &str) -> String {
+pub(crate) fn child(path: &str, key: &str) -> String {
     if path.is_empty() {
         key.to_string()
     } else {
@@ -15,7 +15,7 @@ pub(super) fn child(path: &str, key: &str) -> String {
 }
 
 /// `slices` + 2 → `slices[2]`.
-pub(super) fn item(path: &str, index: usize) -> String {
+pub(crate) fn item(path: &str, index: usize) -> String {
     format!("{path}[{index}]")
 }
 
@@ -27,7 +27,7 @@ fn shown(path: &str) -> String {
     }
 }
 
-pub(super) fn describe(value: &Value) -> &'static str {
+pub(crate) fn describe(value: &Value) -> &'static str {
     match value {
         Value::Null => "null",
         Value::Bool(_) => "a boolean",
@@ -39,7 +39,7 @@ pub(super) fn describe(value: &Value) -> &'static str {
     }
 }
 
-pub(super) fn wrong_type(path: &str, expected: &str, value: &Value) -> MergeError {
+pub(crate) fn wrong_type(path: &str, expected: &str, value: &Value) -> MergeError {
     MergeError::config(
         shown(path),
         format!("expected {expected}, found {}", found(value)),
@@ -57,7 +57,7 @@ fn found(value: &Value) -> String {
 }
 
 /// A mapping with string keys, as `(key, value)` pairs in document order.
-pub(super) fn mapping<'a>(value: &'a Value, path: &str) -> Result<Vec<(&'a str, &'a Value)>> {
+pub(crate) fn mapping<'a>(value: &'a Value, path: &str) -> Result<Vec<(&'a str, &'a Value)>> {
     let Value::Mapping(map) = value else {
         return Err(wrong_type(path, "a mapping", value));
     };
@@ -73,7 +73,7 @@ pub(super) fn mapping<'a>(value: &'a Value, path: &str) -> Result<Vec<(&'a str, 
 }
 
 /// Like [`mapping`], but a missing (`null`) value is an empty mapping (`parameters:` left empty).
-pub(super) fn optional_mapping<'a>(
+pub(crate) fn optional_mapping<'a>(
     value: Option<&'a Value>,
     path: &str,
 ) -> Result<Vec<(&'a str, &'a Value)>> {
@@ -85,7 +85,7 @@ pub(super) fn optional_mapping<'a>(
 
 /// Rejects keys outside `allowed`; `unsupported` lists keys mergekit knows that mixmerge does not
 /// implement, with what they are.
-pub(super) fn check_keys(
+pub(crate) fn check_keys(
     entries: &[(&str, &Value)],
     path: &str,
     allowed: &[&str],
@@ -109,22 +109,22 @@ pub(super) fn check_keys(
     Ok(())
 }
 
-pub(super) fn get<'a>(entries: &[(&str, &'a Value)], key: &str) -> Option<&'a Value> {
+pub(crate) fn get<'a>(entries: &[(&str, &'a Value)], key: &str) -> Option<&'a Value> {
     entries.iter().find(|(k, _)| *k == key).map(|(_, v)| *v)
 }
 
 /// `get`, treating an explicit `null` as absent.
-pub(super) fn get_some<'a>(entries: &[(&str, &'a Value)], key: &str) -> Option<&'a Value> {
+pub(crate) fn get_some<'a>(entries: &[(&str, &'a Value)], key: &str) -> Option<&'a Value> {
     get(entries, key).filter(|v| !v.is_null())
 }
 
-pub(super) fn string<'a>(value: &'a Value, path: &str) -> Result<&'a str> {
+pub(crate) fn string<'a>(value: &'a Value, path: &str) -> Result<&'a str> {
     value
         .as_str()
         .ok_or_else(|| wrong_type(path, "a string", value))
 }
 
-pub(super) fn sequence<'a>(value: &'a Value, path: &str) -> Result<&'a [Value]> {
+pub(crate) fn sequence<'a>(value: &'a Value, path: &str) -> Result<&'a [Value]> {
     value
         .as_sequence()
         .map(Vec::as_slice)
@@ -132,7 +132,7 @@ pub(super) fn sequence<'a>(value: &'a Value, path: &str) -> Result<&'a [Value]> 
 }
 
 /// An int or float, finite or ±infinity, never NaN.
-pub(super) fn number(value: &Value, path: &str) -> Result<f64> {
+pub(crate) fn number(value: &Value, path: &str) -> Result<f64> {
     match value.as_f64() {
         Some(x) if !x.is_nan() => Ok(x),
         Some(_) => Err(MergeError::config(shown(path), "NaN is not a valid value")),
@@ -140,7 +140,7 @@ pub(super) fn number(value: &Value, path: &str) -> Result<f64> {
     }
 }
 
-pub(super) fn non_negative_integer(value: &Value, path: &str) -> Result<u64> {
+pub(crate) fn non_negative_integer(value: &Value, path: &str) -> Result<u64> {
     value
         .as_u64()
         .ok_or_else(|| wrong_type(path, "a non-negative integer", value))

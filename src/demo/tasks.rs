@@ -5,8 +5,8 @@
 //! the base's pre-training mixture with correct answers, *hard* ones (longer inputs) are what an
 //! expert is fine-tuned and scored on. Sorting and descending share their inputs (lower-case
 //! letters) and ask for opposite orders: the deliberately conflicting pair. Successors (upper-case
-//! letters) and unique (digits) read disjoint alphabets, so with sorting they make a
-//! complementary set.
+//! letters, mapped in place: no ordering step) and unique (digits) read disjoint alphabets and
+//! need different circuits, so with sorting they make a complementary set.
 
 use std::collections::HashSet;
 use std::ops::RangeInclusive;
@@ -39,7 +39,7 @@ pub enum DemoTask {
     Descending,
     /// `sort:dbca=` → `abcd`: lower-case letters in alphabetical order.
     Sorting,
-    /// `succ:QDZB=` → `ACER`: each upper-case letter's successor (Z → A), in alphabetical order.
+    /// `succ:QDZB=` → `REAC`: each upper-case letter's successor (Z → A), in the input's order.
     Successors,
     /// `uniq:373181=` → `1378`: the distinct digits, in ascending order.
     Unique,
@@ -50,8 +50,9 @@ pub enum DemoTask {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Level {
     Easy,
-    /// The longer instances in the base's pre-training (as long as `Hard` but for `uniq:`,
-    /// which the base otherwise learns too well to leave its expert much to gain).
+    /// The longer instances in the base's pre-training (as long as `Hard` for sorting and
+    /// descending; shorter for `uniq:` and `succ:`, which the base otherwise learns too well to
+    /// leave their experts much to gain).
     Medium,
     Hard,
 }
@@ -74,6 +75,11 @@ impl DemoTask {
         }
     }
 
+    /// The task whose [`DemoTask::name`] is `name`.
+    pub fn from_name(name: &str) -> Option<Self> {
+        DemoTask::ALL.into_iter().find(|t| t.name() == name)
+    }
+
     pub fn tag(self) -> &'static str {
         match self {
             DemoTask::Descending => "desc",
@@ -89,14 +95,18 @@ impl DemoTask {
             (DemoTask::Unique, Level::Easy) => 3..=5,
             (DemoTask::Unique, Level::Medium) => 6..=9,
             (DemoTask::Unique, Level::Hard) => 8..=11,
+            // A letter-by-letter map is easy at the lengths the base has seen.
+            (DemoTask::Successors, Level::Hard) => 7..=9,
             (_, Level::Easy) => 3..=4,
             (_, Level::Medium | Level::Hard) => 5..=7,
         }
     }
 
-    /// One random instance at `level`. Each next answer symbol follows from the symbol before
-    /// it and the *set* of input symbols, which attention finds by content. Words are never
-    /// already in the answer's order, so no answer is a copy of its input.
+    /// One random instance at `level`. In the ordering tasks each next answer symbol follows
+    /// from the symbol before it and the *set* of input symbols, which attention finds by
+    /// content; in `succ:` from the input symbol in the same place, which the copying of the
+    /// pre-training text teaches to find. Words are never already in the answer's order, so no
+    /// answer is a copy of its input.
     pub fn example(self, rng: &mut ChaCha8Rng, level: Level) -> TaskExample {
         let length = self.input_length(level);
         let (word, answer): (Vec<u8>, Vec<u8>) = match self {
@@ -114,9 +124,7 @@ impl DemoTask {
             }
             DemoTask::Successors => {
                 let word = unordered_word(rng, b'A', 26, length);
-                let mut answer: Vec<u8> =
-                    word.iter().map(|&c| b'A' + (c - b'A' + 1) % 26).collect();
-                answer.sort_unstable();
+                let answer = word.iter().map(|&c| b'A' + (c - b'A' + 1) % 26).collect();
                 (word, answer)
             }
             DemoTask::Unique => {
@@ -154,6 +162,30 @@ impl DemoTask {
         while examples.len() < count {
             let example = self.example(&mut rng, Level::Hard);
             if is_held_out(&example.prompt) && seen.insert(example.prompt.clone()) {
+                examples.push(example);
+            }
+        }
+        examples
+    }
+}
+
+impl DemoTask {
+    /// `count` distinct hard examples from the held-out pool that are not in `held_out`: a
+    /// split to choose merges on, disjoint from training and from the final scores' set.
+    pub fn search_split(
+        self,
+        seed: u64,
+        count: usize,
+        held_out: &[TaskExample],
+    ) -> Vec<TaskExample> {
+        let taken: HashSet<&str> = held_out.iter().map(|e| e.prompt.as_str()).collect();
+        let mut rng = ChaCha8Rng::seed_from_u64(derive_seed(seed, 300));
+        let mut seen = HashSet::new();
+        let mut examples = Vec::with_capacity(count);
+        while examples.len() < count {
+            let example = self.example(&mut rng, Level::Hard);
+            let fresh = !taken.contains(example.prompt.as_str());
+            if fresh && is_held_out(&example.prompt) && seen.insert(example.prompt.clone()) {
                 examples.push(example);
             }
         }
@@ -390,13 +422,13 @@ mod tests {
                         task.input_length(level).contains(&word.len()),
                         "{example:?}"
                     );
-                    let mut expected: Vec<u8> = match task {
-                        DemoTask::Successors => {
-                            word.bytes().map(|c| b'A' + (c - b'A' + 1) % 26).collect()
-                        }
-                        _ => word.bytes().collect(),
-                    };
-                    expected.sort_unstable();
+                    let mut expected: Vec<u8> = word.bytes().collect();
+                    match task {
+                        DemoTask::Successors => expected
+                            .iter_mut()
+                            .for_each(|c| *c = b'A' + (*c - b'A' + 1) % 26),
+                        _ => expected.sort_unstable(),
+                    }
                     if task == DemoTask::Unique {
                         expected.dedup();
                         assert!(expected.len() < word.len(), "no repeat: {example:?}");
@@ -436,6 +468,25 @@ mod tests {
         assert!((800..1200).contains(&pooled), "{pooled} of 8000");
         let mut stream = TrainingStream::new(DemoTask::Sorting, Level::Hard, 4);
         assert!((0..2000).all(|_| !is_held_out(&stream.next_example().prompt)));
+    }
+
+    #[test]
+    fn the_search_split_is_fresh_distinct_and_held_out() {
+        let held_out = DemoTask::Sorting.held_out(DemoTask::Sorting.held_out_seed(0), 200);
+        let split = DemoTask::Sorting.search_split(5, 100, &held_out);
+        assert_eq!(split.len(), 100);
+        let prompts: HashSet<&str> = split.iter().map(|e| e.prompt.as_str()).collect();
+        assert_eq!(prompts.len(), 100);
+        assert!(held_out
+            .iter()
+            .all(|e| !prompts.contains(e.prompt.as_str())));
+        assert!(split.iter().all(|e| is_held_out(&e.prompt)));
+        assert_eq!(split, DemoTask::Sorting.search_split(5, 100, &held_out));
+        assert_eq!(
+            DemoTask::from_name("successors"),
+            Some(DemoTask::Successors)
+        );
+        assert_eq!(DemoTask::from_name("nope"), None);
     }
 
     #[test]

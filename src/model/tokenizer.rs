@@ -5,6 +5,7 @@ use tokenizers::Tokenizer;
 
 use crate::error::{MergeError, Result};
 
+#[derive(Clone)]
 pub struct TextTokenizer {
     name: String,
     inner: Tokenizer,

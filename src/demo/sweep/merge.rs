@@ -116,7 +116,7 @@ pub fn merge_models(
 }
 
 /// One tensor through its kernel: every statistics pass over the whole tensor, then `apply`.
-fn merge_tensor(
+pub(crate) fn merge_tensor(
     recipe: &TensorRecipe,
     base: Option<&[f32]>,
     inputs: &[&[f32]],

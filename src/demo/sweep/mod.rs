@@ -9,6 +9,7 @@ pub mod merge;
 pub mod pair;
 pub mod path;
 pub mod plane;
+pub mod scorer;
 pub mod svg;
 pub mod tensors;
 
@@ -20,23 +21,18 @@ pub use merge::{merge_models, PairMethod};
 pub use pair::{default_pair, expert_names};
 pub use path::{run_path, MixupSampling, PathOptions, PathReport};
 pub use plane::{run_plane, PlaneOptions, PlaneReport};
+pub use scorer::TaskScorer;
 pub use tensors::{HostTensor, TensorSet};
 
-use super::score::{score_task_async, TaskScore, TaskSet};
+use super::score::{TaskScore, TaskSet};
 use crate::error::{MergeError, Result};
-use crate::model::config::stop_tokens;
-use crate::model::{Model, TextTokenizer};
+use crate::model::TextTokenizer;
 
 /// The models of a sweep, loaded once, and the task sets every point is scored on.
 pub struct SweepModels {
-    /// The parsed `config.json` the models share.
-    pub config: Value,
-    pub tokenizer: TextTokenizer,
-    /// The token that ends an answer (the config's first `eos_token_id`).
-    pub end_token: u32,
+    pub scorer: TaskScorer,
     pub base: TensorSet,
     pub experts: Vec<TensorSet>,
-    pub tasks: Vec<TaskSet>,
 }
 
 impl SweepModels {
@@ -47,34 +43,15 @@ impl SweepModels {
         tokenizer: TextTokenizer,
         base: TensorSet,
         experts: Vec<TensorSet>,
-        mut tasks: Vec<TaskSet>,
+        tasks: Vec<TaskSet>,
         examples_per_task: Option<usize>,
     ) -> Result<Self> {
-        let end_token = *stop_tokens(&config).first().ok_or_else(|| {
-            MergeError::config(
-                format!("{}: config.json: eos_token_id", base.name),
-                "missing; scoring needs the token that ends an answer",
-            )
-        })?;
+        let scorer = TaskScorer::new(&base.name, config, tokenizer, tasks, examples_per_task)?;
         base.check_same_layout(&experts.iter().collect::<Vec<_>>())?;
-        if tasks.is_empty() {
-            return Err(MergeError::config("tasks", "no task sets to score on"));
-        }
-        if examples_per_task == Some(0) {
-            return Err(MergeError::config("examples", "must be at least 1"));
-        }
-        for set in &mut tasks {
-            if let Some(n) = examples_per_task {
-                set.examples.truncate(n);
-            }
-        }
         Ok(SweepModels {
-            config,
-            tokenizer,
-            end_token,
+            scorer,
             base,
             experts,
-            tasks,
         })
     }
 
@@ -91,29 +68,12 @@ impl SweepModels {
 
     /// Every task's score of the model with `weights`.
     pub async fn score(&self, weights: &TensorSet, device: &Device) -> Result<Vec<TaskScore>> {
-        let model = Model::load(&self.config, weights, device).await?;
-        let mut scores = Vec::with_capacity(self.tasks.len());
-        for set in &self.tasks {
-            let score = score_task_async(
-                &model,
-                &self.tokenizer,
-                self.end_token,
-                &set.name,
-                &set.examples,
-            )
-            .await?;
-            scores.push(score);
-        }
-        Ok(scores)
+        self.scorer.score(weights, device).await
     }
 
     /// Examples scored per task (the smallest set's count).
     pub fn examples_per_task(&self) -> usize {
-        self.tasks
-            .iter()
-            .map(|t| t.examples.len())
-            .min()
-            .unwrap_or(0)
+        self.scorer.examples_per_task()
     }
 }
 

@@ -169,7 +169,7 @@ pub async fn run_path<H: SweepHooks>(
         base: models.base.name.clone(),
         a: a.name.clone(),
         b: b.name.clone(),
-        tasks: models.tasks.iter().map(|t| t.name.clone()).collect(),
+        tasks: models.scorer.task_names(),
         examples_per_task: models.examples_per_task(),
         seed: options.seed,
         curves,

@@ -1,0 +1,113 @@
+//! A search from files: the search file, its recipe's checkpoints and the baselines' read
+//! from disk, and evaluations of a generation spread over every core.
+
+use std::path::{Path, PathBuf};
+
+use super::pool::{normalise, Pool, PoolModel};
+use super::run::Evaluator;
+use super::session::SearchSession;
+use super::spec::parse_search;
+use crate::config::parse_config;
+use crate::demo::files::load_task_sets;
+use crate::demo::score::TaskScore;
+use crate::error::{MergeError, Result};
+use crate::io::{open_checkpoint, read_model_config};
+use crate::model::{cpu_device, TextTokenizer};
+
+/// A baseline recipe: its name (the file's stem), its text and its folder.
+pub struct BaselineRecipe {
+    pub name: String,
+    pub text: String,
+    pub dir: PathBuf,
+}
+
+/// Parses `file`, reads every checkpoint its recipe and baselines name (once each), the task
+/// sets and the baselines.
+pub fn load_search(file: &Path) -> Result<(SearchSession, Vec<BaselineRecipe>)> {
+    let text = read(file)?;
+    let dir = file.parent().unwrap_or(Path::new("."));
+    let spec = parse_search(&text, dir, true)?;
+    let start = parse_config(&spec.recipe_text(&spec.start()), dir)?;
+    let mut baselines = Vec::new();
+    let mut paths: Vec<PathBuf> = start.models.iter().map(|m| m.path.clone()).collect();
+    for recipe in &spec.baselines {
+        let text = read(recipe)?;
+        let recipe_dir = recipe.parent().unwrap_or(Path::new(".")).to_path_buf();
+        let parsed = parse_config(&text, &recipe_dir)?;
+        paths.extend(parsed.models.iter().map(|m| m.path.clone()));
+        baselines.push(BaselineRecipe {
+            name: recipe.file_stem().map_or_else(
+                || recipe.display().to_string(),
+                |s| s.to_string_lossy().into_owned(),
+            ),
+            text,
+            dir: recipe_dir,
+        });
+    }
+    let mut pool = Pool::default();
+    for path in paths {
+        if pool.contains(&path) {
+            continue;
+        }
+        let checkpoint = open_checkpoint(&path)?;
+        pool.models.push(pollster::block_on(PoolModel::read(
+            &normalise(&path),
+            &checkpoint,
+        ))?);
+    }
+    let reference = &start.models[start.base.unwrap_or(0)].path;
+    let config = read_model_config(reference)?.ok_or_else(|| MergeError::ModelNotFound {
+        path: format!("{} (no config.json; scoring needs it)", reference.display()),
+    })?;
+    let tokenizer = TextTokenizer::from_file(&reference.join("tokenizer.json"))?;
+    let held_out = load_task_sets(&spec.data.tasks)?;
+    let session = SearchSession::new(spec, pool, config, tokenizer, held_out)?;
+    Ok((session, baselines))
+}
+
+fn read(file: &Path) -> Result<String> {
+    std::fs::read_to_string(file).map_err(|e| MergeError::io(file.display(), e))
+}
+
+/// Scores a generation's points on `threads` threads, each with its own CPU device; the
+/// results come back in the points' order, whatever order they finish in.
+pub struct ThreadedEvaluator<'a> {
+    pub session: &'a SearchSession,
+    pub threads: usize,
+}
+
+impl Evaluator for ThreadedEvaluator<'_> {
+    async fn evaluate(&mut self, points: &[Vec<f64>]) -> Result<Vec<Vec<TaskScore>>> {
+        let threads = self.threads.clamp(1, points.len().max(1));
+        let session = self.session;
+        let mut slots: Vec<Option<Result<Vec<TaskScore>>>> =
+            (0..points.len()).map(|_| None).collect();
+        std::thread::scope(|scope| {
+            let workers: Vec<_> = (0..threads)
+                .map(|t| {
+                    scope.spawn(move || {
+                        let device = cpu_device().device;
+                        (t..points.len())
+                            .step_by(threads)
+                            .map(|i| {
+                                (
+                                    i,
+                                    pollster::block_on(session.score_point(&points[i], &device)),
+                                )
+                            })
+                            .collect::<Vec<_>>()
+                    })
+                })
+                .collect();
+            for worker in workers {
+                for (i, scores) in worker.join().expect("an evaluation thread panicked") {
+                    slots[i] = Some(scores);
+                }
+            }
+        });
+        slots
+            .into_iter()
+            .map(|s| s.expect("every point scored"))
+            .collect()
+    }
+}
