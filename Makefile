@@ -218,7 +218,7 @@ test-browser-eval: wasm-eval browser-setup
 	CARGO_TARGET_DIR=$(EVAL_TARGET_DIR) $(CARGO) build --features $(EVAL_NATIVE_FEATURES)
 	cd www && { [ -d node_modules/playwright-core ] || npm install --no-audit --no-fund; }
 	cd www && MIXMERGE_EVAL=$(EVAL_TARGET_DIR)/debug/mixmerge CHROMIUM=$(CHROMIUM) \
-		node --test tests/eval-bundle.test.mjs tests/evaluate.test.mjs tests/visualise.test.mjs
+		node --test tests/eval-bundle.test.mjs tests/evaluate.test.mjs tests/visualise.test.mjs tests/search.test.mjs
 
 ## test-browser-smollm2: SmolLM2-135M from its GGUF in the Evaluate panel (WebGPU and CPU) against
 ## the native CLI, printing the page's tokens/s; minutes on two cores, so not part of `make test`

@@ -1,10 +1,11 @@
 // The evaluation engine's thread: the `mixmerge_eval` bundle (burn inference, WebGPU or CPU),
 // fetched only when the page's Evaluate panel first opens, so merging never pays for it.
 // Messages in: {id, type: 'loadModel' | 'perplexity' | 'generate' | 'loadSweep' | 'sweepPath' |
-// 'sweepPlane' | 'scoreOnSweepTasks' | 'cancel', ...}.
+// 'sweepPlane' | 'scoreOnSweepTasks' | 'searchFiles' | 'runSearch' | 'cancel', ...}.
 // Messages out: {id, type: 'result', result} | {id, type: 'error', error: {name, message}} |
 // {id, type: 'progress', progress: {token, text}} (each generated token) | {id, type: 'progress',
-// progress: {done, total}} (each scored point of a sweep).
+// progress: {done, total}} (each scored point of a sweep) | {id, type: 'progress', progress:
+// {done, budget, best, convergence, front, weights}} (each generation of a search).
 
 import init, * as engine from './pkg/mixmerge_eval.js';
 
@@ -47,6 +48,10 @@ function handle(type, data, control) {
       return engine.sweepPlane(data.options, control);
     case 'scoreOnSweepTasks':
       return engine.scoreOnSweepTasks(data.model);
+    case 'searchFiles':
+      return engine.searchFiles(data.search);
+    case 'runSearch':
+      return engine.runSearch(data.search, data.models, data.tasks, data.baselines, data.options, control);
     default:
       throw new Error(`unknown request ${type}`);
   }
@@ -67,6 +72,9 @@ function newControl(id) {
       self.postMessage({ id, type: 'progress', progress: event });
     },
     onPoint(event) {
+      self.postMessage({ id, type: 'progress', progress: event });
+    },
+    onGeneration(event) {
       self.postMessage({ id, type: 'progress', progress: event });
     },
   };

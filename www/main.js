@@ -6,6 +6,7 @@ import { setupEvaluate, offerMergedResult } from './evaluate.js';
 import { loadDemo, recipeText } from './demo.js';
 import { setupAnatomy } from './anatomy.js';
 import { setupVisualise, offerMergedToVisualise } from './visualise.js';
+import { setupSearch } from './search.js';
 
 const $ = (id) => document.getElementById(id);
 const engine = new Engine();
@@ -352,6 +353,17 @@ async function useDemoRecipe(file) {
   const round = ++demoRound;
   const text = await recipeText(file);
   if (round !== demoRound) return; // a later choice wins
+  await useDemoRecipeText(text);
+}
+
+/// A recipe over the demo models (`../base`, `../sorting`…) in the form, every demo model in a
+/// slot: a demo recipe, or a point the Search panel found.
+async function useDemoRecipeText(text) {
+  if (!state.demo) {
+    $('model-source').value = 'demo';
+    state.demo = await loadDemo();
+    $('demo-recipe-field').hidden = false;
+  }
   clearSlots();
   for (const model of state.demo.models) {
     const slot = addSlot(model.name);
@@ -541,6 +553,10 @@ async function start() {
   });
   setupEvaluate();
   setupVisualise();
+  setupSearch(async (text) => {
+    await useDemoRecipeText(text);
+    $('yaml').scrollIntoView({ block: 'center' });
+  });
   const anatomy = setupAnatomy(engine, anatomyModels);
   $('model-source').addEventListener('change', async () => {
     anatomy.clear();

@@ -10,6 +10,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 use mixmerge::io::OutputFolder;
 use mixmerge::model::cpu_device;
 use mixmerge::search::native::{load_search, ThreadedEvaluator};
+use mixmerge::search::svg::{convergence_svg, front_svg, weights_svg};
 use mixmerge::search::{run_search, Evaluation, Scored, SearchHooks, SearchLog, SearchOutcome};
 use serde::Serialize;
 
@@ -17,7 +18,8 @@ use serde::Serialize;
 pub struct SearchArgs {
     /// A mergekit recipe with a `search:` section.
     pub search: PathBuf,
-    /// Folder for evaluations.json, search.json and the chosen recipes (written whole at the end).
+    /// Folder for evaluations.json, search.json, the chosen recipes and the figures (written
+    /// whole at the end).
     pub out_dir: PathBuf,
     /// Evaluations in parallel (default: every core).
     #[arg(long)]
@@ -32,14 +34,11 @@ pub struct SearchArgs {
 struct Bar(Option<ProgressBar>);
 
 impl SearchHooks for Bar {
-    fn evaluated(&mut self, latest: &Evaluation, best: &Evaluation, budget: usize) {
+    fn evaluated(&mut self, log: &[Evaluation], best: usize, budget: usize) {
         if let Some(bar) = &self.0 {
             bar.set_length(budget as u64);
-            bar.set_position(latest.index as u64 + 1);
-            bar.set_message(format!(
-                "best {:.3} (evaluation {})",
-                best.scalar, best.index
-            ));
+            bar.set_position(log.len() as u64);
+            bar.set_message(format!("best {:.3} (evaluation {best})", log[best].scalar));
         }
     }
 }
@@ -117,6 +116,14 @@ pub fn run(args: SearchArgs) -> anyhow::Result<()> {
             &name,
             &format!("# {} of {}\n{recipe}", result.name, args.search.display()),
         )?;
+    }
+    write(dir, "convergence.svg", &convergence_svg(&log.evaluations))?;
+    if let Some(front) = front_svg(&log, &outcome) {
+        write(dir, "front.svg", &front)?;
+    }
+    if let Some(&first) = log.chosen.first() {
+        let values = &log.evaluations[first].values;
+        write(dir, "weights.svg", &weights_svg(&session.spec.free, values))?;
     }
     let final_dir = output.commit()?;
     print_table(&log, &outcome, seconds);

@@ -5,8 +5,8 @@
 //! the base's pre-training mixture with correct answers, *hard* ones (longer inputs) are what an
 //! expert is fine-tuned and scored on. Sorting and descending share their inputs (lower-case
 //! letters) and ask for opposite orders: the deliberately conflicting pair. Successors (upper-case
-//! letters, mapped in place: no ordering step) and unique (digits) read disjoint alphabets and
-//! need different circuits, so with sorting they make a complementary set.
+//! letters) and unique (digits) read disjoint alphabets, so with sorting they make a
+//! complementary set.
 
 use std::collections::HashSet;
 use std::ops::RangeInclusive;
@@ -39,7 +39,7 @@ pub enum DemoTask {
     Descending,
     /// `sort:dbca=` → `abcd`: lower-case letters in alphabetical order.
     Sorting,
-    /// `succ:QDZB=` → `REAC`: each upper-case letter's successor (Z → A), in the input's order.
+    /// `succ:QDZB=` → `ACER`: each upper-case letter's successor (Z → A), in alphabetical order.
     Successors,
     /// `uniq:373181=` → `1378`: the distinct digits, in ascending order.
     Unique,
@@ -50,9 +50,8 @@ pub enum DemoTask {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Level {
     Easy,
-    /// The longer instances in the base's pre-training (as long as `Hard` for sorting and
-    /// descending; shorter for `uniq:` and `succ:`, which the base otherwise learns too well to
-    /// leave their experts much to gain).
+    /// The longer instances in the base's pre-training (as long as `Hard` but for `uniq:`,
+    /// which the base otherwise learns too well to leave its expert much to gain).
     Medium,
     Hard,
 }
@@ -95,18 +94,14 @@ impl DemoTask {
             (DemoTask::Unique, Level::Easy) => 3..=5,
             (DemoTask::Unique, Level::Medium) => 6..=9,
             (DemoTask::Unique, Level::Hard) => 8..=11,
-            // A letter-by-letter map is easy at the lengths the base has seen.
-            (DemoTask::Successors, Level::Hard) => 7..=9,
             (_, Level::Easy) => 3..=4,
             (_, Level::Medium | Level::Hard) => 5..=7,
         }
     }
 
-    /// One random instance at `level`. In the ordering tasks each next answer symbol follows
-    /// from the symbol before it and the *set* of input symbols, which attention finds by
-    /// content; in `succ:` from the input symbol in the same place, which the copying of the
-    /// pre-training text teaches to find. Words are never already in the answer's order, so no
-    /// answer is a copy of its input.
+    /// One random instance at `level`. Each next answer symbol follows from the symbol before
+    /// it and the *set* of input symbols, which attention finds by content. Words are never
+    /// already in the answer's order, so no answer is a copy of its input.
     pub fn example(self, rng: &mut ChaCha8Rng, level: Level) -> TaskExample {
         let length = self.input_length(level);
         let (word, answer): (Vec<u8>, Vec<u8>) = match self {
@@ -124,7 +119,9 @@ impl DemoTask {
             }
             DemoTask::Successors => {
                 let word = unordered_word(rng, b'A', 26, length);
-                let answer = word.iter().map(|&c| b'A' + (c - b'A' + 1) % 26).collect();
+                let mut answer: Vec<u8> =
+                    word.iter().map(|&c| b'A' + (c - b'A' + 1) % 26).collect();
+                answer.sort_unstable();
                 (word, answer)
             }
             DemoTask::Unique => {
@@ -422,13 +419,13 @@ mod tests {
                         task.input_length(level).contains(&word.len()),
                         "{example:?}"
                     );
-                    let mut expected: Vec<u8> = word.bytes().collect();
-                    match task {
-                        DemoTask::Successors => expected
-                            .iter_mut()
-                            .for_each(|c| *c = b'A' + (*c - b'A' + 1) % 26),
-                        _ => expected.sort_unstable(),
-                    }
+                    let mut expected: Vec<u8> = match task {
+                        DemoTask::Successors => {
+                            word.bytes().map(|c| b'A' + (c - b'A' + 1) % 26).collect()
+                        }
+                        _ => word.bytes().collect(),
+                    };
+                    expected.sort_unstable();
                     if task == DemoTask::Unique {
                         expected.dedup();
                         assert!(expected.len() < word.len(), "no repeat: {example:?}");

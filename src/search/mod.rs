@@ -13,6 +13,7 @@ pub mod run;
 pub mod session;
 pub mod space;
 pub mod spec;
+pub mod svg;
 
 pub use run::{run_search, Evaluation, Evaluator, SearchHooks, SearchLog};
 pub use session::{Scored, SearchOutcome, SearchSession};

@@ -44,8 +44,12 @@ pub trait SearchHooks {
         Ok(())
     }
 
-    /// `latest` has just been logged; `best` is the best so far by its run's preference.
-    fn evaluated(&mut self, _latest: &Evaluation, _best: &Evaluation, _budget: usize) {}
+    /// `log`'s last evaluation has just been made; `best` indexes the best so far by its run's
+    /// preference; `budget` is the search's whole.
+    fn evaluated(&mut self, _log: &[Evaluation], _best: usize, _budget: usize) {}
+
+    /// A generation is done (the tab redraws its figures then, not after every point).
+    fn generation_done(&mut self, _log: &[Evaluation], _best: usize, _budget: usize) {}
 }
 
 impl SearchHooks for () {}
@@ -194,9 +198,9 @@ impl Logger<'_> {
                 self.best = Some(index);
             }
             scalars.push(scalar);
-            let best = &self.evaluations[self.best.expect("set above")];
-            hooks.evaluated(&self.evaluations[index], best, budget);
+            hooks.evaluated(&self.evaluations, self.best.expect("set above"), budget);
         }
+        hooks.generation_done(&self.evaluations, self.best.expect("set above"), budget);
         Ok(scalars)
     }
 }

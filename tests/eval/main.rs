@@ -13,4 +13,5 @@ mod eval_support;
 mod gguf;
 mod hooks;
 mod models;
+mod search;
 mod text;

@@ -11,9 +11,55 @@ use wasm_bindgen_futures::JsFuture;
 use crate::error::{MergeError, Result};
 use crate::eval::{EvalHooks, TextStream};
 
-pub struct JsControl<'a> {
+/// A page's `control` object: `pause()` to yield to the worker's event loop, `cancelled` to
+/// stop, and callbacks by name. Every long call (generation, sweeps, searches) polls one.
+pub struct PageControl {
     control: JsValue,
     pause: Option<Function>,
+}
+
+impl PageControl {
+    pub fn new(control: JsValue) -> Self {
+        let mut page = PageControl {
+            control,
+            pause: None,
+        };
+        page.pause = page.method("pause");
+        page
+    }
+
+    /// The control's function `name`, if it has one.
+    pub fn method(&self, name: &str) -> Option<Function> {
+        Reflect::get(&self.control, &JsValue::from_str(name))
+            .ok()
+            .and_then(|f| f.dyn_into::<Function>().ok())
+    }
+
+    /// Yields through `pause()` when the page gave one; then whether the page cancelled.
+    pub async fn pause_then_cancelled(&self) -> bool {
+        if let Some(pause) = &self.pause {
+            if let Ok(waiting) = pause.call0(&self.control) {
+                if let Some(promise) = waiting.dyn_ref::<Promise>() {
+                    // A rejected pause is as good as a resolved one: it only yields.
+                    let _ = JsFuture::from(promise.clone()).await;
+                }
+            }
+        }
+        Reflect::get(&self.control, &JsValue::from_str("cancelled"))
+            .map(|v| v.is_truthy())
+            .unwrap_or(false)
+    }
+
+    /// Calls `callback` with `event`; a throwing callback must not stop the work.
+    pub fn notify<T: Serialize>(&self, callback: &Option<Function>, event: &T) {
+        if let (Some(callback), Ok(value)) = (callback, super::super::to_js(event)) {
+            let _ = callback.call1(&self.control, &value);
+        }
+    }
+}
+
+pub struct JsControl<'a> {
+    page: PageControl,
     on_token: Option<Function>,
     stream: Option<TextStream<'a>>,
     /// The first decoding error; reported once generation ends.
@@ -29,15 +75,10 @@ struct TokenEvent<'s> {
 impl<'a> JsControl<'a> {
     /// `stream`: decodes generated tokens for `onToken` (none for perplexity).
     pub fn new(control: JsValue, stream: Option<TextStream<'a>>) -> Self {
-        let method = |name: &str| {
-            Reflect::get(&control, &JsValue::from_str(name))
-                .ok()
-                .and_then(|f| f.dyn_into::<Function>().ok())
-        };
+        let page = PageControl::new(control);
         JsControl {
-            pause: method("pause"),
-            on_token: method("onToken"),
-            control,
+            on_token: page.method("onToken"),
+            page,
             stream,
             error: None,
         }
@@ -49,25 +90,11 @@ impl<'a> JsControl<'a> {
             .as_ref()
             .map_or(Ok(String::new()), TextStream::text)
     }
-
-    fn cancelled(&self) -> bool {
-        Reflect::get(&self.control, &JsValue::from_str("cancelled"))
-            .map(|v| v.is_truthy())
-            .unwrap_or(false)
-    }
 }
 
 impl EvalHooks for JsControl<'_> {
     async fn before_pass(&mut self) -> Result<()> {
-        if let Some(pause) = &self.pause {
-            if let Ok(waiting) = pause.call0(&self.control) {
-                if let Some(promise) = waiting.dyn_ref::<Promise>() {
-                    // A rejected pause is as good as a resolved one: it only yields.
-                    let _ = JsFuture::from(promise.clone()).await;
-                }
-            }
-        }
-        match self.cancelled() {
+        match self.page.pause_then_cancelled().await {
             true => Err(MergeError::EvaluationCancelled),
             false => Ok(()),
         }
@@ -85,9 +112,6 @@ impl EvalHooks for JsControl<'_> {
             }
         };
         let event = TokenEvent { token, text: &text };
-        if let (Some(on_token), Ok(value)) = (&self.on_token, super::super::to_js(&event)) {
-            // A throwing callback must not stop generation.
-            let _ = on_token.call1(&self.control, &value);
-        }
+        self.page.notify(&self.on_token, &event);
     }
 }

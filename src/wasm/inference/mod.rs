@@ -5,6 +5,7 @@
 mod device;
 mod hooks;
 mod load;
+mod search;
 mod sweep;
 
 use std::cell::RefCell;

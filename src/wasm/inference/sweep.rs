@@ -5,12 +5,12 @@
 use std::cell::RefCell;
 use std::rc::Rc;
 
-use js_sys::{Function, Promise, Reflect};
+use js_sys::Function;
 use serde::{Deserialize, Serialize};
 use wasm_bindgen::prelude::*;
-use wasm_bindgen_futures::JsFuture;
 
 use super::device::{self, DeviceUsed};
+use super::hooks::PageControl;
 use super::parse;
 use crate::demo::score::{TaskScore, TaskSet};
 use crate::demo::sweep::svg::{path_svg, plane_svg};
@@ -106,7 +106,7 @@ pub async fn load_sweep(
     to_js(&LoadSweepReport {
         base: &m.base.name,
         experts: m.experts.iter().map(|e| e.name.as_str()).collect(),
-        tasks: m.tasks.iter().map(|t| t.name.as_str()).collect(),
+        tasks: m.scorer.tasks.iter().map(|t| t.name.as_str()).collect(),
         examples_per_task: m.examples_per_task(),
         default_pair,
         device: &state.used,
@@ -159,50 +159,30 @@ async fn read_folder(folder: &ModelFolder) -> Result<TensorSet> {
 
 /// The page's `control`: `{cancelled, pause(), onPoint({done, total})}`.
 struct JsSweepControl {
-    control: JsValue,
-    pause: Option<Function>,
+    page: PageControl,
     on_point: Option<Function>,
 }
 
 impl JsSweepControl {
     fn new(control: JsValue) -> Self {
-        let method = |name: &str| {
-            Reflect::get(&control, &JsValue::from_str(name))
-                .ok()
-                .and_then(|f| f.dyn_into::<Function>().ok())
-        };
+        let page = PageControl::new(control);
         JsSweepControl {
-            pause: method("pause"),
-            on_point: method("onPoint"),
-            control,
+            on_point: page.method("onPoint"),
+            page,
         }
     }
 }
 
 impl SweepHooks for JsSweepControl {
     async fn before_point(&mut self) -> Result<()> {
-        if let Some(pause) = &self.pause {
-            if let Ok(waiting) = pause.call0(&self.control) {
-                if let Some(promise) = waiting.dyn_ref::<Promise>() {
-                    // A rejected pause is as good as a resolved one: it only yields.
-                    let _ = JsFuture::from(promise.clone()).await;
-                }
-            }
-        }
-        let cancelled = Reflect::get(&self.control, &JsValue::from_str("cancelled"))
-            .map(|v| v.is_truthy())
-            .unwrap_or(false);
-        match cancelled {
+        match self.page.pause_then_cancelled().await {
             true => Err(MergeError::Cancelled),
             false => Ok(()),
         }
     }
 
     fn point_done(&mut self, progress: PointDone) {
-        if let (Some(on_point), Ok(value)) = (&self.on_point, to_js(&progress)) {
-            // A throwing callback must not stop the sweep.
-            let _ = on_point.call1(&self.control, &value);
-        }
+        self.page.notify(&self.on_point, &progress);
     }
 }
 
