@@ -30,6 +30,7 @@ pub fn load_search(file: &Path) -> Result<(SearchSession, Vec<BaselineRecipe>)> 
     let start = parse_config(&spec.recipe_text(&spec.start()), dir)?;
     let mut baselines = Vec::new();
     let mut paths: Vec<PathBuf> = start.models.iter().map(|m| m.path.clone()).collect();
+    paths.extend(spec.choice_paths());
     for recipe in &spec.baselines {
         let text = read(recipe)?;
         let recipe_dir = recipe.parent().unwrap_or(Path::new(".")).to_path_buf();

@@ -8,7 +8,7 @@ use serde::Serialize;
 use serde_json::Value;
 
 use super::objective::search_split;
-use super::pool::{short_name, Pool};
+use super::pool::{normalise, short_name, Pool};
 use super::run::SearchLog;
 use super::spec::SearchSpec;
 use crate::config::{parse_config_with, Layout, MergeSpec, ParseOptions};
@@ -186,14 +186,21 @@ impl SearchSession {
                 .collect(),
             Layout::Slices(_) => Vec::new(),
         };
+        let choices: Vec<String> = self
+            .spec
+            .choice_paths()
+            .into_iter()
+            .map(|p| p.display().to_string())
+            .collect();
         let mut singles: Vec<String> = merged
             .base
             .iter()
             .map(|&b| merged.models[b].path.display().to_string())
             .collect();
-        for model in &models {
-            if !singles.contains(model) {
-                singles.push(model.clone());
+        for model in models.iter().cloned().chain(choices) {
+            let seen = |m: &String| normalise(Path::new(m)) == normalise(Path::new(&model));
+            if !singles.iter().any(seen) {
+                singles.push(model);
             }
         }
         for model in singles {

@@ -27,7 +27,14 @@ impl SearchSpec {
         self.free
             .iter()
             .zip(unit)
-            .map(|(f, u)| rounded(f.bounds.0 + u.clamp(0.0, 1.0) * (f.bounds.1 - f.bounds.0)))
+            .map(|(f, u)| {
+                let u = u.clamp(0.0, 1.0);
+                match f.place {
+                    // A choice: the index of the model whose share of [0, 1] holds `u`.
+                    Place::SliceModel(_) => (u * f.bounds.1).floor().min(f.bounds.1 - 1.0),
+                    _ => rounded(f.bounds.0 + u * (f.bounds.1 - f.bounds.0)),
+                }
+            })
             .collect()
     }
 
@@ -35,7 +42,10 @@ impl SearchSpec {
         self.free
             .iter()
             .zip(values)
-            .map(|(f, v)| (v - f.bounds.0) / (f.bounds.1 - f.bounds.0))
+            .map(|(f, v)| match f.place {
+                Place::SliceModel(_) => (v + 0.5) / f.bounds.1,
+                _ => (v - f.bounds.0) / (f.bounds.1 - f.bounds.0),
+            })
             .collect()
     }
 
@@ -53,6 +63,11 @@ impl SearchSpec {
         }
         let mut recipe = self.recipe.clone();
         for ((place, key), dims) in by_place {
+            if let Place::SliceModel(slice) = place {
+                let model = Value::String(self.choices[dims[0].1 as usize].clone());
+                set_slice_model(&mut recipe, slice, model);
+                continue;
+            }
             let value = match place {
                 Place::Mixup => number(dims[0].1),
                 _ => composite(&dims, written_value(&self.recipe, place, key)),
@@ -131,8 +146,20 @@ fn set(recipe: &mut Mapping, place: Place, key: &str, value: Value) {
         }
         Place::Top => mapping_entry(recipe, "parameters"),
         Place::Mixup => mapping_entry(recipe, "mixup"),
+        Place::SliceModel(_) => unreachable!("written by set_slice_model"),
     };
     parameters.insert(Value::String(key.into()), value);
+}
+
+fn set_slice_model(recipe: &mut Mapping, slice: usize, model: Value) {
+    let source = recipe
+        .get_mut("slices")
+        .and_then(|s| s.get_mut(slice))
+        .and_then(|s| s.get_mut("sources"))
+        .and_then(|s| s.get_mut(0))
+        .and_then(Value::as_mapping_mut)
+        .expect("the parser checked the slice's one source");
+    source.insert("model".into(), model);
 }
 
 /// `map[key]` as a mapping, created (or replacing a `null`) when absent.

@@ -17,12 +17,14 @@ use super::objective::{Metric, ObjectiveSpec};
 
 const SEARCH_KEYS: &[&str] = &[
     "parameters",
+    "layers",
     "objectives",
     "optimiser",
     "seed",
     "data",
     "baselines",
 ];
+const LAYER_KEYS: &[&str] = &["choices", "slices"];
 const PARAMETER_KEYS: &[&str] = &["name", "models", "groups", "points", "bounds", "start"];
 const OBJECTIVE_KEYS: &[&str] = &["name", "tasks", "metric"];
 const OPTIMISER_KEYS: &[&str] = &[
@@ -75,6 +77,8 @@ pub enum Place {
     Top,
     /// `mixup.alpha`.
     Mixup,
+    /// `slices[i]`'s one source model, one of [`SearchSpec::choices`] (HM3's architecture space).
+    SliceModel(usize),
 }
 
 /// One coordinate of the search space.
@@ -83,7 +87,7 @@ pub struct FreeParameter {
     /// `sorting.weight`, `density[mlp]`, `lambda@2`…: for logs and figures.
     pub label: String,
     pub place: Place,
-    /// `None` for M³'s α.
+    /// `None` for M³'s α and for a slice's model.
     pub param: Option<ParamName>,
     pub group: Option<Group>,
     /// Index among the gradient's `points` (0 when `points` is 1).
@@ -129,12 +133,21 @@ pub struct SearchSpec {
     pub base_dir: PathBuf,
     pub method: MethodKind,
     pub free: Vec<FreeParameter>,
+    /// The models a slice may take its layers from (`search.layers.choices`, as written).
+    pub choices: Vec<String>,
     pub objectives: Vec<ObjectiveSpec>,
     pub optimiser: OptimiserSpec,
     pub seed: u64,
     pub data: DataSpec,
     /// Recipe files scored beside the result, resolved against `base_dir`.
     pub baselines: Vec<PathBuf>,
+}
+
+impl SearchSpec {
+    /// Models the search may use beyond the recipe's own: the slices' choices.
+    pub fn choice_paths(&self) -> Vec<PathBuf> {
+        self.choices.iter().map(|c| self.base_dir.join(c)).collect()
+    }
 }
 
 /// Parses a search file; `check_paths` as for recipes (off in the browser).
@@ -157,8 +170,22 @@ pub fn parse_search(text: &str, base_dir: &Path, check_paths: bool) -> Result<Se
 
     let model_names = recipe_model_names(&recipe);
     let mut free = Vec::new();
-    let parameters = get_some(&entries, "parameters")
-        .ok_or_else(|| MergeError::config("search.parameters", "missing: nothing is free"))?;
+    let (choices, slice_dims) = match get_some(&entries, "layers") {
+        None => (Vec::new(), Vec::new()),
+        Some(v) => parse_layers(v, &recipe)?,
+    };
+    free.extend(slice_dims);
+    let empty = Value::Sequence(Vec::new());
+    let parameters = match get_some(&entries, "parameters") {
+        Some(v) => v,
+        None if !free.is_empty() => &empty,
+        None => {
+            return Err(MergeError::config(
+                "search.parameters",
+                "missing: nothing is free",
+            ))
+        }
+    };
     for (index, value) in sequence(parameters, "search.parameters")?
         .iter()
         .enumerate()
@@ -225,12 +252,98 @@ pub fn parse_search(text: &str, base_dir: &Path, check_paths: bool) -> Result<Se
         base_dir: base_dir.to_path_buf(),
         method: merge.method,
         free,
+        choices,
         objectives,
         optimiser,
         seed,
         data,
         baselines,
     })
+}
+
+/// `search.layers`: each slice of the recipe (one source each) takes its layers from one of
+/// `choices`, a free choice per slice; the recipe's own models are the start.
+fn parse_layers(value: &Value, recipe: &Mapping) -> Result<(Vec<String>, Vec<FreeParameter>)> {
+    const PATH: &str = "search.layers";
+    let entries = mapping(value, PATH)?;
+    check_keys(&entries, PATH, LAYER_KEYS, &[])?;
+    let choices_path = child(PATH, "choices");
+    let choices: Vec<String> = sequence(
+        get_some(&entries, "choices")
+            .ok_or_else(|| MergeError::config(&choices_path, "missing"))?,
+        &choices_path,
+    )?
+    .iter()
+    .enumerate()
+    .map(|(i, v)| string(v, &item(&choices_path, i)).map(str::to_string))
+    .collect::<Result<_>>()?;
+    if choices.len() < 2 {
+        return Err(MergeError::config(
+            choices_path,
+            "needs at least two models to choose from",
+        ));
+    }
+    let Some(Value::Sequence(slices)) = recipe.get("slices") else {
+        return Err(MergeError::config(
+            PATH,
+            "choosing layers needs a `slices:` recipe",
+        ));
+    };
+    let chosen: Vec<usize> = match get_some(&entries, "slices") {
+        None => (0..slices.len()).collect(),
+        Some(v) => sequence(v, &child(PATH, "slices"))?
+            .iter()
+            .enumerate()
+            .map(|(i, v)| {
+                let path = item(&child(PATH, "slices"), i);
+                let index = non_negative_integer(v, &path)? as usize;
+                match index < slices.len() {
+                    true => Ok(index),
+                    false => Err(MergeError::config(
+                        path,
+                        format!("the recipe has {} slices", slices.len()),
+                    )),
+                }
+            })
+            .collect::<Result<_>>()?,
+    };
+    let mut free = Vec::new();
+    for index in chosen {
+        let sources = slices[index].get("sources").and_then(Value::as_sequence);
+        let model = match sources.map(Vec::as_slice) {
+            Some([one]) => one.get("model").and_then(Value::as_str),
+            _ => None,
+        };
+        let model = model.ok_or_else(|| {
+            MergeError::config(
+                format!("slices[{index}].sources"),
+                "a slice whose model is chosen has exactly one source",
+            )
+        })?;
+        let start = choices
+            .iter()
+            .position(|c| c == model || short_name(c) == short_name(model))
+            .ok_or_else(|| {
+                MergeError::config(
+                    format!("slices[{index}].sources[0].model"),
+                    format!(
+                        "`{model}` is not among {choices_path} ({})",
+                        choices.join(", ")
+                    ),
+                )
+            })?;
+        free.push(FreeParameter {
+            label: format!("slices[{index}].model"),
+            place: Place::SliceModel(index),
+            param: None,
+            group: None,
+            point: 0,
+            points: 1,
+            bounds: (0.0, choices.len() as f64),
+            start: start as f64,
+        });
+    }
+    Ok((choices, free))
 }
 
 /// `models[i].model` as written, in order (empty for a `slices:` recipe).
@@ -262,6 +375,7 @@ fn written_scalar(recipe: &Mapping, place: Place, param: &str) -> Option<f64> {
         Place::Model(i) => recipe.get("models")?.get(i)?.get("parameters")?,
         Place::Top => recipe.get("parameters")?,
         Place::Mixup => return recipe.get("mixup")?.get("alpha")?.as_f64(),
+        Place::SliceModel(_) => return None,
     };
     parameters.get(param)?.as_f64()
 }
@@ -275,7 +389,7 @@ pub(super) fn written_value<'a>(
     let parameters = match place {
         Place::Model(i) => recipe.get("models")?.get(i)?.get("parameters")?,
         Place::Top => recipe.get("parameters")?,
-        Place::Mixup => return None,
+        Place::Mixup | Place::SliceModel(_) => return None,
     };
     parameters.get(param).filter(|v| !v.is_null())
 }
@@ -418,6 +532,7 @@ fn place_path(place: Place, model_names: &[String]) -> String {
         Place::Model(i) => format!("models[{i}] ({})", model_names[i]),
         Place::Top => "the top-level parameters".into(),
         Place::Mixup => "mixup".into(),
+        Place::SliceModel(i) => format!("slices[{i}]"),
     }
 }
 
@@ -431,7 +546,7 @@ fn label(
 ) -> String {
     let mut label = match place {
         Place::Model(i) => format!("{}.{key}", short_name(&model_names[i])),
-        Place::Top | Place::Mixup => key.to_string(),
+        Place::Top | Place::Mixup | Place::SliceModel(_) => key.to_string(),
     };
     if let Some(group) = group {
         label.push_str(&format!("[{}]", group.key()));
@@ -833,6 +948,55 @@ mod tests {
         assert_eq!(at(ParamName::Lambda, "x", 0.0, None), 0.6);
         assert_eq!(at(ParamName::Lambda, "x", 1.0, None), 0.9);
         assert!(text.contains("model: ../b"), "{text}");
+    }
+
+    #[test]
+    fn a_slice_s_model_is_a_choice_written_into_its_source() {
+        let text = "merge_method: passthrough\nslices:\n  - sources: [{model: ../a, layer_range: [0, 1]}]\n  - sources: [{model: ../b, layer_range: [1, 2]}]\nsearch:\n  layers: {choices: [../a, ../b, ../c], slices: [1]}\n  data: {tasks: t}\n";
+        let spec = parse_search(text, Path::new("dir"), false).unwrap();
+        assert_eq!(spec.free.len(), 1);
+        assert_eq!(spec.free[0].label, "slices[1].model");
+        assert_eq!(spec.start(), [1.0]);
+        assert_eq!(spec.from_unit(&[0.0]), [0.0]);
+        assert_eq!(spec.from_unit(&[0.5]), [1.0]);
+        assert_eq!(spec.from_unit(&[1.0]), [2.0]);
+        assert_eq!(spec.from_unit(&spec.to_unit(&[2.0])), [2.0]);
+        let recipe = crate::config::parse_config_with(
+            &spec.recipe_text(&[2.0]),
+            Path::new("dir"),
+            &ParseOptions { check_paths: false },
+        )
+        .unwrap();
+        let refs: Vec<&str> = recipe.models.iter().map(|m| m.reference.as_str()).collect();
+        assert_eq!(refs, ["../a", "../c"]);
+        assert_eq!(spec.choice_paths()[2], Path::new("dir/../c"));
+        let bad = |search: &str| {
+            let text = text.replace(
+                "  layers: {choices: [../a, ../b, ../c], slices: [1]}\n",
+                search,
+            );
+            parse_search(&text, Path::new("dir"), false)
+                .unwrap_err()
+                .to_string()
+        };
+        assert!(bad("  layers: {choices: [../a]}\n")
+            .contains("search.layers.choices: needs at least two"));
+        assert!(bad("  layers: {choices: [../c, ../d]}\n")
+            .contains("slices[0].sources[0].model: `../a` is not among"));
+        assert!(bad("  layers: {choices: [../a, ../b], slices: [2]}\n")
+            .contains("search.layers.slices[0]: the recipe has 2 slices"));
+        let models = parse_search(
+            &RECIPE.replace(
+                "parameters: {lambda: 1.0}\n",
+                "search:\n  layers: {choices: [a, b]}\n  data: {tasks: t}\n",
+            ),
+            Path::new("."),
+            false,
+        );
+        assert!(models
+            .unwrap_err()
+            .to_string()
+            .contains("needs a `slices:` recipe"));
     }
 
     #[test]

@@ -168,6 +168,19 @@ test('"Merge this" puts the point\'s recipe in the Merge panel', { timeout: SLOW
   assert.equal(await page.locator('#config-error').textContent(), '');
 });
 
+test('Stop ends a running search', { timeout: SLOW }, async () => {
+  await page.getByLabel('Search on').selectOption('cpu');
+  await page.getByLabel(/^Search file/).fill(SEARCH.replace('evaluations: 8', 'evaluations: 300'));
+  await page.getByRole('button', { name: 'Search', exact: true }).click();
+  await page.waitForFunction(() => /evaluations \(/.test(document.getElementById('search-status').textContent),
+    null, { timeout: SLOW });
+  await page.getByRole('button', { name: 'Stop' }).and(page.locator('#search-stop')).click();
+  await page.waitForFunction(() => document.getElementById('search-status').textContent === 'Stopped.', null,
+    { timeout: SLOW });
+  assert.equal(await page.locator('#search-error').textContent(), '');
+  assert.equal(await page.locator('#search-run').isDisabled(), false);
+});
+
 test('a bad search file is reported by its key', { timeout: SLOW }, async () => {
   const { error } = await search(SEARCH.replace('{name: weight,', '{name: wieght,'));
   assert.match(error, /search\.parameters\[0\]\.name: unknown parameter `wieght`/);

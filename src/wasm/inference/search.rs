@@ -147,6 +147,7 @@ async fn load(
     let no_paths = ParseOptions { check_paths: false };
     let start = parse_config_with(&spec.recipe_text(&spec.start()), base_dir, &no_paths)?;
     let mut paths: Vec<PathBuf> = start.models.iter().map(|m| m.path.clone()).collect();
+    paths.extend(spec.choice_paths());
     for baseline in baselines {
         let parsed = parse_config_with(&baseline.text, base_dir, &no_paths).map_err(|e| {
             MergeError::config(format!("baselines: {}", baseline.name), e.to_string())
