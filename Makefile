@@ -16,7 +16,7 @@ export MIXMERGE_SMOLLM2_GGUF := $(SMOLLM2_GGUF)
 # merge core's builds warm.
 EVAL_TARGET_DIR ?= $(CARGO_TARGET_DIR)-eval
 
-.PHONY: check demo-figures test-browser-merge test-browser-eval models test setup fmt-check clippy unit lavapipe gpu-test eval-test eval-gpu-test serve demo demo-experts demo-merges demo-anatomy bench bench-cpu wasm wasm-merge wasm-eval wasm-setup browser-setup test-browser test-browser-smollm2 browser-135m
+.PHONY: check demo-figures test-browser-merge test-browser-eval models test setup fmt-check clippy unit lavapipe gpu-test eval-test eval-gpu-test serve demo demo-experts demo-merges demo-anatomy bench bench-cpu browser-search wasm wasm-merge wasm-eval wasm-setup browser-setup test-browser test-browser-smollm2 browser-135m
 
 ## test: install what is needed, then format check, clippy (warnings are errors), all tests,
 ## the GPU path on lavapipe (a CPU Vulkan driver), where a missing adapter is a failure, and the
@@ -233,6 +233,13 @@ browser-135m: wasm-merge browser-setup
 	$(CARGO) build --release
 	cd www && { [ -d node_modules/playwright-core ] || npm install --no-audit --no-fund; }
 	cd www && MIXMERGE=$(CARGO_TARGET_DIR)/release/mixmerge CHROMIUM=$(CHROMIUM) node bench/merge-135m.mjs
+
+## browser-search: evaluations per second of the Search panel (CPU; DEVICE=auto for WebGPU)
+## against `mixmerge search` on 1 and 2 threads, alternating, median of 3
+browser-search: wasm-eval browser-setup
+	CARGO_TARGET_DIR=$(EVAL_TARGET_DIR) $(CARGO) build --release --features eval
+	cd www && { [ -d node_modules/playwright-core ] || npm install --no-audit --no-fund; }
+	cd www && MIXMERGE_EVAL=$(EVAL_TARGET_DIR)/release/mixmerge CHROMIUM=$(CHROMIUM) node bench/search-timing.mjs
 
 ## bench-cpu: each method's CPU cost, inputs in memory (135M shape, 1 thread)
 bench-cpu:

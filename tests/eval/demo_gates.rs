@@ -96,7 +96,7 @@ fn half_a_task_vector_gains_at_least_half_of_the_experts_gain() {
 }
 
 #[test]
-#[ignore = "not met by the shipped set: sorting + successors keeps sorting at 72 % of its expert's 99.5 % (gate: 80 %); see www/demo/README.md"]
+
 fn two_complementary_task_vectors_added_keep_each_skill() {
     let models = load();
     for (i, &a) in COMPLEMENTARY.iter().enumerate() {
