@@ -16,7 +16,7 @@ export MIXMERGE_SMOLLM2_GGUF := $(SMOLLM2_GGUF)
 # merge core's builds warm.
 EVAL_TARGET_DIR ?= $(CARGO_TARGET_DIR)-eval
 
-.PHONY: check demo-figures test-browser-merge test-browser-eval models test setup fmt-check clippy unit lavapipe gpu-test eval-test eval-gpu-test serve demo demo-experts demo-merges demo-anatomy bench bench-cpu browser-search wasm wasm-merge wasm-eval wasm-setup browser-setup test-browser test-browser-smollm2 browser-135m
+.PHONY: check demo-figures test-browser-merge test-browser-eval models test setup fmt-check clippy unit lavapipe gpu-test eval-test eval-gpu-test serve demo demo-experts demo-merges demo-anatomy demo-search bench bench-cpu browser-search wasm wasm-merge wasm-eval wasm-setup browser-setup test-browser test-browser-smollm2 browser-135m
 
 ## test: install what is needed, then format check, clippy (warnings are errors), all tests,
 ## the GPU path on lavapipe (a CPU Vulkan driver), where a missing adapter is a failure, and the
@@ -240,6 +240,19 @@ browser-search: wasm-eval browser-setup
 	CARGO_TARGET_DIR=$(EVAL_TARGET_DIR) $(CARGO) build --release --features eval
 	cd www && { [ -d node_modules/playwright-core ] || npm install --no-audit --no-fund; }
 	cd www && MIXMERGE_EVAL=$(EVAL_TARGET_DIR)/release/mixmerge CHROMIUM=$(CHROMIUM) node bench/search-timing.mjs
+
+## demo-search: the searches of www/demo/search (Recycle-style linear weights, HM3 layers, the
+## sorting/descending Pareto front) on the shipped experts; their tables are printed, the linear
+## search's convergence and weights and the Pareto front go to www/demo/figures
+SEARCH_OUT ?= $(EVAL_TARGET_DIR)/demo-search
+demo-search:
+	CARGO_TARGET_DIR=$(EVAL_TARGET_DIR) $(CARGO) build --release --features eval
+	@for s in linear layers pareto; do \
+		$(EVAL_TARGET_DIR)/release/mixmerge search www/demo/search/$$s.yml $(SEARCH_OUT)/$$s --overwrite --quiet || exit 1; \
+	done
+	cp $(SEARCH_OUT)/linear/convergence.svg $(FIGURES)/search-linear-convergence.svg
+	cp $(SEARCH_OUT)/linear/weights.svg $(FIGURES)/search-linear-weights.svg
+	cp $(SEARCH_OUT)/pareto/front.svg $(FIGURES)/search-pareto-front.svg
 
 ## bench-cpu: each method's CPU cost, inputs in memory (135M shape, 1 thread)
 bench-cpu:
