@@ -9,9 +9,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { execFileSync } from 'node:child_process';
-import { chromium } from 'playwright-core';
-import { serve } from '../tests/serve.mjs';
-import { WWW, CHROMIUM, CHROMIUM_ARGS } from '../tests/eval-page.mjs';
+import { WWW, startPanelSession } from '../tests/eval-page.mjs';
 
 const DEVICE = process.env.DEVICE ?? 'cpu';
 const EVALUATIONS = Number(process.env.EVALUATIONS ?? 30);
@@ -36,15 +34,10 @@ function native(threads) {
   }
 }
 
-const server = await serve(WWW);
-const browser = await chromium.launch({
-  executablePath: CHROMIUM, headless: true, args: [...CHROMIUM_ARGS, '--enable-unsafe-webgpu'],
-});
+const lines = [];
+const session = await startPanelSession(lines, 'Open search');
 try {
-  const page = await browser.newPage();
-  await page.goto(server.url);
-  await page.waitForSelector('body[data-ready=true]', { timeout: 30_000 });
-  await page.getByRole('button', { name: 'Open search' }).click();
+  const { page } = session;
   await page.waitForFunction(() => /^Ready/.test(document.getElementById('search-status').textContent),
     null, { timeout: 600_000 });
   await page.getByLabel('Search on').selectOption(DEVICE);
@@ -67,6 +60,6 @@ try {
     console.log(`  native, ${threads} thread(s): ${median(cli[threads]).toFixed(2)} evaluations/s  [${cli[threads].map((x) => x.toFixed(2)).join(', ')}]`);
   }
 } finally {
-  await browser.close();
-  await server.close();
+  lines.length = 0; // the page's console is not the benchmark's output
+  await session.close();
 }

@@ -34,25 +34,30 @@ export function nativeContinuation(model, prompt, ...args) {
   return out.slice(prompt.length).replace(/\n$/, '');
 }
 
-/// A fresh playground page with the Evaluate panel open; console lines go to `lines`.
-export async function openEvaluate(browser, url, lines) {
+/// A fresh playground page with the panel behind `button` open; console lines go to `lines`.
+export async function openPanel(browser, url, lines, button) {
   const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
   page.on('console', (m) => lines.push(`${m.type()}: ${m.text()}`));
   page.on('pageerror', (e) => lines.push(`pageerror: ${e.message}`));
   await page.goto(url);
   await page.waitForSelector('body[data-ready=true]', { timeout: 30_000 });
-  await page.getByRole('button', { name: 'Open evaluation' }).click();
+  await page.getByRole('button', { name: button }).click();
   return page;
 }
 
-/// www/ served, Chromium (WebGPU on) launched and the Evaluate panel opened; `close()` prints the
-/// page's console lines and stops both.
-export async function startEvaluateSession(lines) {
+/// A fresh playground page with the Evaluate panel open; console lines go to `lines`.
+export function openEvaluate(browser, url, lines) {
+  return openPanel(browser, url, lines, 'Open evaluation');
+}
+
+/// www/ served, Chromium (WebGPU on) launched and the panel behind `button` opened; `close()`
+/// prints the page's console lines and stops both.
+export async function startPanelSession(lines, button = 'Open evaluation') {
   const server = await serve(WWW);
   const browser = await chromium.launch({
     executablePath: CHROMIUM, headless: true, args: [...CHROMIUM_ARGS, '--enable-unsafe-webgpu'],
   }).catch(async (e) => { await server.close(); throw e; });
-  const page = await openEvaluate(browser, server.url, lines);
+  const page = await openPanel(browser, server.url, lines, button);
   return {
     server, browser, page,
     async close() {
@@ -61,6 +66,11 @@ export async function startEvaluateSession(lines) {
       await server.close();
     },
   };
+}
+
+/// [`startPanelSession`] for the Evaluate panel.
+export function startEvaluateSession(lines) {
+  return startPanelSession(lines);
 }
 
 /// Clicks Load model for what the panel has chosen; returns the model line once settled.

@@ -11,9 +11,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { chromium } from 'playwright-core';
-import { serve } from './serve.mjs';
-import { WWW, CHROMIUM, CHROMIUM_ARGS, mixmergeEval } from './eval-page.mjs';
+import { WWW, mixmergeEval, startPanelSession } from './eval-page.mjs';
 
 const DEMO = path.join(WWW, 'demo');
 // Small: SwiftShader runs burn's kernels on the CPU.
@@ -54,7 +52,7 @@ search:
 const LOSS_TOLERANCE = 1e-3;
 const SLOW = 600_000;
 
-let tmp, server, browser, page;
+let tmp, session, page;
 const native = {};
 const lines = [];
 
@@ -79,25 +77,15 @@ before(async () => {
   tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'mixmerge-search-'));
   native.cpu = nativeSearch('cpu', SEARCH);
   native.auto = nativeSearch('auto', SEARCH_GPU);
-  server = await serve(WWW);
-  browser = await chromium.launch({
-    executablePath: CHROMIUM, headless: true, args: [...CHROMIUM_ARGS, '--enable-unsafe-webgpu'],
-  });
-  page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
-  page.on('console', (m) => lines.push(`${m.type()}: ${m.text()}`));
-  page.on('pageerror', (e) => lines.push(`pageerror: ${e.message}`));
-  await page.goto(server.url);
-  await page.waitForSelector('body[data-ready=true]', { timeout: 30_000 });
-  await page.getByRole('button', { name: 'Open search' }).click();
+  session = await startPanelSession(lines, 'Open search');
+  page = session.page;
   await page.waitForFunction(() => /^Ready/.test(document.getElementById('search-status').textContent)
     || document.getElementById('search-error').textContent, null, { timeout: SLOW });
   assert.equal(await page.locator('#search-error').textContent(), '');
 });
 
 after(async () => {
-  if (lines.length) console.log(lines.join('\n'));
-  await browser?.close();
-  await server?.close();
+  await session?.close();
   if (tmp) fs.rmSync(tmp, { recursive: true, force: true });
 });
 

@@ -11,12 +11,11 @@ use wasm_bindgen::prelude::*;
 use super::device::{self, DeviceUsed};
 use super::hooks::PageControl;
 use super::parse;
+use super::sweep::{scoring_files, task_sets, TaskText};
 use crate::config::{parse_config_with, ParseOptions};
-use crate::demo::score::{TaskScore, TaskSet};
-use crate::demo::tasks::parse_jsonl;
+use crate::demo::score::TaskScore;
 use crate::error::{MergeError, Result};
-use crate::io::TensorSource;
-use crate::model::{InferenceDevice, TextTokenizer};
+use crate::model::InferenceDevice;
 use crate::search::pool::{short_name, Pool, PoolModel};
 use crate::search::svg::{convergence_svg, front_svg, live_front_svg, weights_svg};
 use crate::search::{
@@ -24,12 +23,6 @@ use crate::search::{
     SearchSession,
 };
 use crate::wasm::{to_js, to_js_error, DeviceChoice, ModelFolder};
-
-#[derive(Deserialize)]
-struct NamedText {
-    name: String,
-    text: String,
-}
 
 #[derive(Deserialize, Default)]
 #[serde(rename_all = "camelCase", default)]
@@ -81,9 +74,9 @@ pub async fn run_search_js(
 ) -> std::result::Result<JsValue, JsValue> {
     let options: SearchOptionsJs = parse(options, "options")?;
     let choice = DeviceChoice::parse(options.device.as_deref()).map_err(to_js_error)?;
-    let tasks: Vec<NamedText> = serde_wasm_bindgen::from_value(tasks)
+    let tasks: Vec<TaskText> = serde_wasm_bindgen::from_value(tasks)
         .map_err(|e| to_js_error(MergeError::config("tasks", e.to_string())))?;
-    let baselines: Vec<NamedText> = serde_wasm_bindgen::from_value(baselines)
+    let baselines: Vec<TaskText> = serde_wasm_bindgen::from_value(baselines)
         .map_err(|e| to_js_error(MergeError::config("baselines", e.to_string())))?;
     let folders = models
         .iter()
@@ -141,8 +134,8 @@ async fn load(
     search: &str,
     base_dir: &Path,
     folders: &[ModelFolder],
-    tasks: &[NamedText],
-    baselines: &[NamedText],
+    tasks: &[TaskText],
+    baselines: &[TaskText],
 ) -> Result<SearchSession> {
     let spec = parse_search(search, base_dir, false)?;
     let no_paths = ParseOptions { check_paths: false };
@@ -176,29 +169,8 @@ async fn load(
         .iter()
         .find(|f| f.name == reference)
         .expect("loaded above");
-    let config = folder.model_config().await?.ok_or_else(|| {
-        MergeError::config(
-            format!("{reference}/config.json"),
-            "missing; scoring needs it",
-        )
-    })?;
-    let tokenizer_file = folder
-        .file("tokenizer.json")
-        .ok_or_else(|| MergeError::Tokenizer {
-            file: format!("{reference}/tokenizer.json"),
-            reason: "missing; scoring needs the model's tokenizer".into(),
-        })?;
-    let tokenizer =
-        TextTokenizer::from_bytes(tokenizer_file.name(), &tokenizer_file.read_all().await?)?;
-    let held_out = tasks
-        .iter()
-        .map(|t| {
-            Ok(TaskSet {
-                name: t.name.clone(),
-                examples: parse_jsonl(&format!("{}.jsonl", t.name), &t.text)?,
-            })
-        })
-        .collect::<Result<Vec<_>>>()?;
+    let (config, tokenizer) = scoring_files(folder).await?;
+    let held_out = task_sets(tasks)?;
     SearchSession::new(spec, pool, config, tokenizer, held_out)
 }
 

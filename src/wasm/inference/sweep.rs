@@ -40,10 +40,11 @@ fn loaded() -> std::result::Result<Rc<Loaded>, JsValue> {
         .ok_or_else(|| to_js_error(MergeError::Unsupported("call loadSweep first".into())))
 }
 
+/// A named text the page sends: a task file, a recipe.
 #[derive(Deserialize)]
-struct TaskText {
-    name: String,
-    text: String,
+pub(super) struct TaskText {
+    pub name: String,
+    pub text: String,
 }
 
 #[derive(Deserialize, Default)]
@@ -120,26 +121,40 @@ async fn read_models(
     tasks: &[TaskText],
     examples: Option<usize>,
 ) -> Result<SweepModels> {
-    let config = base.model_config().await?.ok_or_else(|| {
-        MergeError::config(
-            format!("{}/config.json", base.name),
-            "missing; scoring needs it",
-        )
-    })?;
-    let tokenizer_file = base
-        .file("tokenizer.json")
-        .ok_or_else(|| MergeError::Tokenizer {
-            file: format!("{}/tokenizer.json", base.name),
-            reason: "missing; scoring needs the model's tokenizer".into(),
-        })?;
-    let tokenizer =
-        TextTokenizer::from_bytes(tokenizer_file.name(), &tokenizer_file.read_all().await?)?;
+    let (config, tokenizer) = scoring_files(base).await?;
     let base_set = read_folder(base).await?;
     let mut expert_sets = Vec::with_capacity(experts.len());
     for expert in experts {
         expert_sets.push(read_folder(expert).await?);
     }
-    let sets = tasks
+    let sets = task_sets(tasks)?;
+    SweepModels::new(config, tokenizer, base_set, expert_sets, sets, examples)
+}
+
+/// The `config.json` and tokenizer that scoring `folder`'s family needs.
+pub(super) async fn scoring_files(
+    folder: &ModelFolder,
+) -> Result<(serde_json::Value, TextTokenizer)> {
+    let config = folder.model_config().await?.ok_or_else(|| {
+        MergeError::config(
+            format!("{}/config.json", folder.name),
+            "missing; scoring needs it",
+        )
+    })?;
+    let tokenizer_file = folder
+        .file("tokenizer.json")
+        .ok_or_else(|| MergeError::Tokenizer {
+            file: format!("{}/tokenizer.json", folder.name),
+            reason: "missing; scoring needs the model's tokenizer".into(),
+        })?;
+    let tokenizer =
+        TextTokenizer::from_bytes(tokenizer_file.name(), &tokenizer_file.read_all().await?)?;
+    Ok((config, tokenizer))
+}
+
+/// The page's task files (`[{name, text}]`, JSON lines) as task sets.
+pub(super) fn task_sets(tasks: &[TaskText]) -> Result<Vec<TaskSet>> {
+    tasks
         .iter()
         .map(|t| {
             Ok(TaskSet {
@@ -147,8 +162,7 @@ async fn read_models(
                 examples: parse_jsonl(&format!("{}.jsonl", t.name), &t.text)?,
             })
         })
-        .collect::<Result<Vec<_>>>()?;
-    SweepModels::new(config, tokenizer, base_set, expert_sets, sets, examples)
+        .collect()
 }
 
 async fn read_folder(folder: &ModelFolder) -> Result<TensorSet> {
