@@ -788,11 +788,13 @@ fn parse_optimiser(value: Option<&Value>, objectives: usize, free: usize) -> Res
                     "a Pareto search needs at least two objectives",
                 ));
             }
+            let runs = count("runs", 5, 2)?;
             OptimiserSpec::Pareto {
-                evaluations: count("evaluations", 200, 1)?,
+                // Every run evaluates at least the recipe's point.
+                evaluations: count("evaluations", 200, runs)?,
                 population,
                 sigma,
-                runs: count("runs", 5, 2)?,
+                runs,
             }
         }
         _ => {
@@ -1017,6 +1019,7 @@ mod tests {
             (format!("  parameters:\n    - {{name: density}}\n    - {{name: lambda, bounds: [0.5, 1]}}\n  optimiser: {{kind: grid}}\n{DATA}"), "a grid takes one or two free parameters, not 3"),
             (format!("  parameters:\n    - {{name: density}}\n  optimiser: {{kind: pareto}}\n{DATA}"), "at least two objectives"),
             (format!("  parameters:\n    - {{name: density}}\n  optimiser: {{kind: cmaes, runs: 3}}\n{DATA}"), "search.optimiser.runs"),
+            (format!("  parameters:\n    - {{name: density}}\n  objectives: [{{tasks: [a]}}, {{tasks: [b]}}]\n  optimiser: {{kind: pareto, runs: 4, evaluations: 3}}\n{DATA}"), "search.optimiser.evaluations: must be at least 4"),
             (format!("  parameters:\n    - {{name: density}}\n  optimiser: {{kind: annealing}}\n{DATA}"), "unknown optimiser `annealing`"),
             (format!("  parameters:\n    - {{name: density}}\n  objectives: [{{metric: accuracy}}]\n{DATA}"), "search.objectives[0].metric: unknown metric"),
             ("  parameters:\n    - {name: density}\n".to_string(), "search.data: missing"),
