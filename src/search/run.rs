@@ -213,7 +213,7 @@ struct CmaesRun {
 }
 
 impl CmaesRun {
-    /// The recipe's start point first, then generations until the budget is spent; points
+    /// The recipe's start point first (first run only), then generations until the budget is spent; points
     /// outside the box are evaluated clamped and penalised by their squared distance to it.
     async fn run<E: Evaluator, H: SearchHooks>(
         &self,
@@ -225,18 +225,16 @@ impl CmaesRun {
         total_budget: usize,
     ) -> Result<()> {
         let start = log.spec.to_unit(&log.spec.start());
-        hooks.before_generation().await?;
-        log.generation(
-            evaluator,
-            hooks,
-            std::slice::from_ref(&start),
-            run,
-            0,
-            weights,
-            total_budget,
-        )
-        .await?;
-        let mut spent = 1;
+        // The recipe's own point is evaluated once, by the first run: later runs of a Pareto
+        // search start from it too but would only log it again.
+        let mut spent = 0;
+        if run == 0 {
+            hooks.before_generation().await?;
+            let first = std::slice::from_ref(&start);
+            log.generation(evaluator, hooks, first, run, 0, weights, total_budget)
+                .await?;
+            spent = 1;
+        }
         let mut es = Cmaes::new(start, self.sigma, self.population, self.seed);
         let mut generation = 1;
         while spent < self.budget {
@@ -356,6 +354,15 @@ mod tests {
         let log = run(&spec);
         assert_eq!(log.evaluations.len(), 100);
         assert_eq!(log.evaluations.iter().map(|e| e.run).max(), Some(3));
+        // The recipe's point is logged once, not once a run.
+        let start = &log.evaluations[0].values;
+        assert_eq!(
+            log.evaluations
+                .iter()
+                .filter(|e| &e.values == start)
+                .count(),
+            1
+        );
         assert!(log.chosen.len() >= 4, "{:?}", log.chosen);
         let front: Vec<&Evaluation> = log.chosen.iter().map(|&i| &log.evaluations[i]).collect();
         for pair in front.windows(2) {

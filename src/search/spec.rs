@@ -790,7 +790,7 @@ fn parse_optimiser(value: Option<&Value>, objectives: usize, free: usize) -> Res
             }
             let runs = count("runs", 5, 2)?;
             OptimiserSpec::Pareto {
-                // Every run evaluates at least the recipe's point.
+                // Every run makes at least one evaluation.
                 evaluations: count("evaluations", 200, runs)?,
                 population,
                 sigma,
