@@ -6,17 +6,16 @@
 
 import { Engine } from './engine.js';
 import { evalBundleReady } from './eval-bundle.js';
+import { loadDemo } from './demo.js';
 
 const $ = (id) => document.getElementById(id);
 const SEARCHES = './demo/search';
 const DEMO = './demo';
-const MODEL_FILES = ['config.json', 'model.safetensors', 'tokenizer.json'];
 
 const state = {
   engine: null,
   running: null, // request id of the running search
   useRecipe: null, // the page's "merge this recipe" callback
-  models: null, // the demo's model folders, fetched once
 };
 
 async function fetchOk(url, as) {
@@ -34,20 +33,6 @@ function setBusy(busy) {
   $('search-run').disabled = busy || !state.engine;
   $('search-stop').disabled = state.running === null;
   $('search-body').setAttribute('aria-busy', String(busy));
-}
-
-/// Every demo model (base and experts, as scores.json lists them): [{name, files}].
-async function demoModels() {
-  state.models ??= (async () => {
-    const scores = await fetchOk(`${DEMO}/scores.json`, 'json');
-    return Promise.all(Object.keys(scores.scores).map(async (name) => ({
-      name,
-      files: await Promise.all(MODEL_FILES.map(async (file) =>
-        new File([await fetchOk(`${DEMO}/${name}/${file}`)], file))),
-    })));
-  })();
-  state.models.catch(() => { state.models = null; });
-  return state.models;
 }
 
 /// The task files the search file's `data.tasks` names, and the baselines it lists, fetched
@@ -116,7 +101,8 @@ async function runSearch() {
   try {
     const text = $('search-yaml').value;
     const { tasks, baselines } = await searchInputs(text);
-    const models = await demoModels();
+    // The demo's model folders, fetched once for the whole page (demo.js).
+    const { models } = await loadDemo();
     const started = performance.now();
     const request = state.engine.start('runSearch', {
       search: text, models, tasks, baselines,

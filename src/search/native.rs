@@ -3,7 +3,7 @@
 
 use std::path::{Path, PathBuf};
 
-use super::pool::{normalise, Pool, PoolModel};
+use super::pool::{Pool, PoolModel};
 use super::run::Evaluator;
 use super::session::SearchSession;
 use super::spec::parse_search;
@@ -29,13 +29,11 @@ pub fn load_search(file: &Path) -> Result<(SearchSession, Vec<BaselineRecipe>)> 
     let spec = parse_search(&text, dir, true)?;
     let start = parse_config(&spec.recipe_text(&spec.start()), dir)?;
     let mut baselines = Vec::new();
-    let mut paths: Vec<PathBuf> = start.models.iter().map(|m| m.path.clone()).collect();
-    paths.extend(spec.choice_paths());
+    let mut baseline_specs = Vec::new();
     for recipe in &spec.baselines {
         let text = read(recipe)?;
         let recipe_dir = recipe.parent().unwrap_or(Path::new(".")).to_path_buf();
-        let parsed = parse_config(&text, &recipe_dir)?;
-        paths.extend(parsed.models.iter().map(|m| m.path.clone()));
+        baseline_specs.push(parse_config(&text, &recipe_dir)?);
         baselines.push(BaselineRecipe {
             name: recipe.file_stem().map_or_else(
                 || recipe.display().to_string(),
@@ -46,15 +44,10 @@ pub fn load_search(file: &Path) -> Result<(SearchSession, Vec<BaselineRecipe>)> 
         });
     }
     let mut pool = Pool::default();
-    for path in paths {
-        if pool.contains(&path) {
-            continue;
-        }
+    for path in spec.model_paths(&start, &baseline_specs) {
         let checkpoint = open_checkpoint(&path)?;
-        pool.models.push(pollster::block_on(PoolModel::read(
-            &normalise(&path),
-            &checkpoint,
-        ))?);
+        pool.models
+            .push(pollster::block_on(PoolModel::read(&path, &checkpoint))?);
     }
     let reference = &start.models[start.base.unwrap_or(0)].path;
     let config = read_model_config(reference)?.ok_or_else(|| MergeError::ModelNotFound {

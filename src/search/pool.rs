@@ -56,10 +56,6 @@ impl Pool {
             })
     }
 
-    pub fn contains(&self, path: &Path) -> bool {
-        self.find(path).is_ok()
-    }
-
     /// `spec` merged with `seed` (DARE's and DELLA's streams, M³'s draw).
     pub fn merge(&self, spec: &MergeSpec, seed: u64) -> Result<Merged> {
         let models: Vec<&PoolModel> = spec

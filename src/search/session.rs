@@ -99,11 +99,7 @@ impl SearchSession {
             Some(layers) => {
                 let mut config = scorer.config.clone();
                 config["num_hidden_layers"] = layers.into();
-                let renumbered = TaskScorer {
-                    config,
-                    ..scorer.clone()
-                };
-                renumbered.score(&merged.weights, device).await
+                scorer.score_as(&config, &merged.weights, device).await
             }
         }
     }

@@ -9,11 +9,12 @@ use serde_yaml::{Mapping, Value};
 use crate::config::yaml::{
     check_keys, child, get, get_some, item, mapping, non_negative_integer, number, sequence, string,
 };
-use crate::config::{parse_config_with, ParseOptions};
+use crate::config::{parse_config_with, MergeSpec, ParseOptions};
 use crate::error::{MergeError, Result};
 use crate::merge::catalog::{MethodKind, ParamKind, ParamName, Scope};
 
 use super::objective::{Metric, ObjectiveSpec};
+use super::pool::normalise;
 
 const SEARCH_KEYS: &[&str] = &[
     "parameters",
@@ -147,6 +148,20 @@ impl SearchSpec {
     /// Models the search may use beyond the recipe's own: the slices' choices.
     pub fn choice_paths(&self) -> Vec<PathBuf> {
         self.choices.iter().map(|c| self.base_dir.join(c)).collect()
+    }
+
+    /// Every checkpoint the search reads, once each (compared after `normalise`): `start`'s
+    /// (the recipe at its start), the slices' choices, and the `baselines` recipes'.
+    pub fn model_paths(&self, start: &MergeSpec, baselines: &[MergeSpec]) -> Vec<PathBuf> {
+        let recipes = std::iter::once(start).chain(baselines);
+        let named = recipes.flat_map(|r| r.models.iter().map(|m| m.path.clone()));
+        let mut paths: Vec<PathBuf> = Vec::new();
+        for path in named.chain(self.choice_paths()) {
+            if !paths.iter().any(|p| normalise(p) == normalise(&path)) {
+                paths.push(path);
+            }
+        }
+        paths
     }
 }
 
@@ -369,29 +384,23 @@ fn short_name(reference: &str) -> &str {
         .unwrap_or(reference)
 }
 
-/// The value the recipe gives `param` at `place`, if a plain number.
-fn written_scalar(recipe: &Mapping, place: Place, param: &str) -> Option<f64> {
-    let parameters = match place {
-        Place::Model(i) => recipe.get("models")?.get(i)?.get("parameters")?,
-        Place::Top => recipe.get("parameters")?,
-        Place::Mixup => return recipe.get("mixup")?.get("alpha")?.as_f64(),
-        Place::SliceModel(_) => return None,
-    };
-    parameters.get(param)?.as_f64()
-}
-
-/// Whether the recipe gives `param` any value at `place`.
+/// What the recipe gives `param` at `place` (`mixup.alpha` for M³), if anything.
 pub(super) fn written_value<'a>(
     recipe: &'a Mapping,
     place: Place,
     param: &str,
 ) -> Option<&'a Value> {
-    let parameters = match place {
-        Place::Model(i) => recipe.get("models")?.get(i)?.get("parameters")?,
-        Place::Top => recipe.get("parameters")?,
-        Place::Mixup | Place::SliceModel(_) => return None,
+    let value = match place {
+        Place::Model(i) => recipe
+            .get("models")?
+            .get(i)?
+            .get("parameters")?
+            .get(param)?,
+        Place::Top => recipe.get("parameters")?.get(param)?,
+        Place::Mixup => recipe.get("mixup")?.get("alpha")?,
+        Place::SliceModel(_) => return None,
     };
-    parameters.get(param).filter(|v| !v.is_null())
+    Some(value).filter(|v| !v.is_null())
 }
 
 fn parse_parameter(
@@ -497,7 +506,7 @@ fn parse_parameter(
             ));
         }
         let start = start
-            .or_else(|| written_scalar(recipe, place, key))
+            .or_else(|| written_value(recipe, place, key).and_then(Value::as_f64))
             .unwrap_or_else(|| method_default(method, param).unwrap_or((bounds.0 + bounds.1) / 2.0))
             .clamp(bounds.0, bounds.1);
         let group_list: Vec<Option<Group>> = match groups.is_empty() {

@@ -11,7 +11,6 @@ use crate::model::config::stop_tokens;
 use crate::model::{Model, TextTokenizer};
 
 /// The models' shared `config.json`, their tokenizer and the task sets to score on.
-#[derive(Clone)]
 pub struct TaskScorer {
     pub config: Value,
     pub tokenizer: TextTokenizer,
@@ -57,7 +56,18 @@ impl TaskScorer {
 
     /// Every task's score of the model with `weights`, in the order of `tasks`.
     pub async fn score(&self, weights: &TensorSet, device: &Device) -> Result<Vec<TaskScore>> {
-        let model = Model::load(&self.config, weights, device).await?;
+        self.score_as(&self.config, weights, device).await
+    }
+
+    /// [`Self::score`] of a model whose `config.json` is `config` (a merge that renumbered
+    /// layers), on the same tasks and tokenizer.
+    pub async fn score_as(
+        &self,
+        config: &Value,
+        weights: &TensorSet,
+        device: &Device,
+    ) -> Result<Vec<TaskScore>> {
+        let model = Model::load(config, weights, device).await?;
         let mut scores = Vec::with_capacity(self.tasks.len());
         for set in &self.tasks {
             let score = score_task_async(

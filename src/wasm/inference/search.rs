@@ -50,8 +50,6 @@ struct GenerationReport<'a> {
 struct SearchResult<'a> {
     log: &'a SearchLog,
     outcome: &'a SearchOutcome,
-    /// The chosen points' recipes, as mergekit YAML.
-    recipes: Vec<&'a str>,
     convergence: String,
     front: Option<String>,
     weights: Option<String>,
@@ -112,11 +110,6 @@ pub async fn run_search_js(
         .first()
         .map(|&i| weights_svg(&session.spec.free, &log.evaluations[i].values));
     to_js(&SearchResult {
-        recipes: outcome
-            .results
-            .iter()
-            .filter_map(|r| r.recipe.as_deref())
-            .collect(),
         convergence: convergence_svg(&log.evaluations),
         front: front_svg(&log, &outcome),
         weights,
@@ -140,19 +133,15 @@ async fn load(
     let spec = parse_search(search, base_dir, false)?;
     let no_paths = ParseOptions { check_paths: false };
     let start = parse_config_with(&spec.recipe_text(&spec.start()), base_dir, &no_paths)?;
-    let mut paths: Vec<PathBuf> = start.models.iter().map(|m| m.path.clone()).collect();
-    paths.extend(spec.choice_paths());
-    for baseline in baselines {
-        let parsed = parse_config_with(&baseline.text, base_dir, &no_paths).map_err(|e| {
-            MergeError::config(format!("baselines: {}", baseline.name), e.to_string())
-        })?;
-        paths.extend(parsed.models.iter().map(|m| m.path.clone()));
-    }
+    let baseline_specs = baselines
+        .iter()
+        .map(|b| {
+            parse_config_with(&b.text, base_dir, &no_paths)
+                .map_err(|e| MergeError::config(format!("baselines: {}", b.name), e.to_string()))
+        })
+        .collect::<Result<Vec<_>>>()?;
     let mut pool = Pool::default();
-    for path in paths {
-        if pool.contains(&path) {
-            continue;
-        }
+    for path in spec.model_paths(&start, &baseline_specs) {
         let name = short_name(&path);
         let folder =
             folders
