@@ -242,12 +242,12 @@ browser-search: wasm-eval browser-setup
 	cd www && MIXMERGE_EVAL=$(EVAL_TARGET_DIR)/release/mixmerge CHROMIUM=$(CHROMIUM) node bench/search-timing.mjs
 
 ## demo-search: the searches of www/demo/search (Recycle-style linear weights, HM3 layers, the
-## sorting/descending Pareto front) on the shipped experts; their tables are printed, the linear
+## sorting/descending Pareto front, a text's perplexity) on the shipped experts; their tables are printed, the linear
 ## search's convergence and weights and the Pareto front go to www/demo/figures
 SEARCH_OUT ?= $(EVAL_TARGET_DIR)/demo-search
 demo-search:
 	CARGO_TARGET_DIR=$(EVAL_TARGET_DIR) $(CARGO) build --release --features eval
-	@for s in linear layers pareto; do \
+	@for s in linear layers pareto perplexity; do \
 		$(EVAL_TARGET_DIR)/release/mixmerge search www/demo/search/$$s.yml $(SEARCH_OUT)/$$s --overwrite --quiet || exit 1; \
 	done
 	cp $(SEARCH_OUT)/linear/convergence.svg $(FIGURES)/search-linear-convergence.svg

@@ -35,17 +35,22 @@ function setBusy(busy) {
   $('search-body').setAttribute('aria-busy', String(busy));
 }
 
-/// The task files the search file's `data.tasks` names, and the baselines it lists, fetched
-/// relative to the search folder (`../tasks`, `../recipes/ties.yml`).
+/// The task files the search file's `data.tasks` names, its `data.text`, and the baselines it
+/// lists, fetched relative to the search folder (`../tasks`, `../texts/x.txt`,
+/// `../recipes/ties.yml`).
 async function searchInputs(text) {
   const files = await state.engine.call('searchFiles', { search: text });
-  const scores = await fetchOk(`${DEMO}/scores.json`, 'json');
-  const names = scores.scores.base.map((s) => s.task);
-  const tasks = await Promise.all(names.map(async (name) =>
-    ({ name, text: await fetchOk(`${SEARCHES}/${files.tasks}/${name}.jsonl`, 'text') })));
+  let tasks = [];
+  if (files.tasks !== undefined && files.tasks !== null) {
+    const scores = await fetchOk(`${DEMO}/scores.json`, 'json');
+    const names = scores.scores.base.map((s) => s.task);
+    tasks = await Promise.all(names.map(async (name) =>
+      ({ name, text: await fetchOk(`${SEARCHES}/${files.tasks}/${name}.jsonl`, 'text') })));
+  }
+  const scoredText = files.text ? await fetchOk(`${SEARCHES}/${files.text}`, 'text') : undefined;
   const baselines = await Promise.all(files.baselines.map(async (file) =>
     ({ name: file.split('/').pop().replace(/\.ya?ml$/, ''), text: await fetchOk(`${SEARCHES}/${file}`, 'text') })));
-  return { tasks, baselines };
+  return { tasks, text: scoredText, baselines };
 }
 
 function drawGeneration(progress, started) {
@@ -100,13 +105,13 @@ async function runSearch() {
   $('search-status').textContent = 'Loading the demo models…';
   try {
     const text = $('search-yaml').value;
-    const { tasks, baselines } = await searchInputs(text);
+    const { tasks, text: scoredText, baselines } = await searchInputs(text);
     // The demo's model folders, fetched once for the whole page (demo.js).
     const { models } = await loadDemo();
     const started = performance.now();
     const request = state.engine.start('runSearch', {
       search: text, models, tasks, baselines,
-      options: { device: $('search-device').value, baseDir: 'demo/search' },
+      options: { device: $('search-device').value, baseDir: 'demo/search', text: scoredText },
     }, (progress) => drawGeneration(progress, started));
     state.running = request.id;
     setBusy(true);

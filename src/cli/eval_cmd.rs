@@ -101,6 +101,11 @@ pub fn run_eval(args: EvalArgs) -> anyhow::Result<()> {
     writeln!(out, "perplexity: {:.4}", report.perplexity())?;
     writeln!(
         out,
+        "top-1 accuracy: {:.2} % of scored tokens",
+        100.0 * report.top1_accuracy()
+    )?;
+    writeln!(
+        out,
         "throughput: {:.1} tokens/s ({} tokens in {:.3} s)",
         report.tokens_per_second(),
         report.forward_tokens,

@@ -43,6 +43,8 @@ impl Window {
 pub struct PerplexityReport {
     /// `log p(token[i + 1] | token[..=i])` for every token after the first, in order.
     pub log_probs: Vec<f32>,
+    /// Tokens (of `log_probs`) that the model ranked first.
+    pub top1_hits: usize,
     /// Tokens run through the model (overlapping windows count their shared tokens again).
     pub forward_tokens: usize,
     pub seconds: f64,
@@ -55,6 +57,11 @@ impl PerplexityReport {
 
     pub fn perplexity(&self) -> f64 {
         self.mean_nll().exp()
+    }
+
+    /// Share of the scored tokens that the model ranked first.
+    pub fn top1_accuracy(&self) -> f64 {
+        self.top1_hits as f64 / self.log_probs.len() as f64
     }
 
     /// Forward-pass throughput.
@@ -96,6 +103,7 @@ pub async fn perplexity_async(
     let start = clock::seconds();
     let mut log_probs = Vec::with_capacity(tokens.len() - 1);
     let mut forward_tokens = 0;
+    let mut top1_hits = 0;
     let mut begin = 0;
     loop {
         let end = (begin + window.size).min(tokens.len());
@@ -104,9 +112,10 @@ pub async fn perplexity_async(
         hooks.before_pass().await?;
         let logits = model.forward(&tokens[begin..end], &mut model.new_cache())?;
         forward_tokens += end - begin;
-        log_probs.extend(
-            target_log_probs(logits, first_target - 1 - begin, &tokens[first_target..end]).await?,
-        );
+        let scored =
+            target_log_probs(logits, first_target - 1 - begin, &tokens[first_target..end]).await?;
+        top1_hits += scored.iter().filter(|t| t.top1).count();
+        log_probs.extend(scored.iter().map(|t| t.log_prob));
         if end == tokens.len() {
             break;
         }
@@ -114,25 +123,41 @@ pub async fn perplexity_async(
     }
     Ok(PerplexityReport {
         log_probs,
+        top1_hits,
         forward_tokens,
         seconds: clock::seconds() - start,
     })
 }
 
-/// `log_softmax(logits)[first_row + i, targets[i]]` for each target, read back as one small vector.
+/// One target's log-probability, and whether no other token scored higher.
+struct TargetScore {
+    log_prob: f32,
+    top1: bool,
+}
+
+/// `log_softmax(logits)[first_row + i, targets[i]]` for each target, beside its row's maximum,
+/// read back as one small `[n, 2]` tensor.
 async fn target_log_probs(
     logits: Tensor<2>,
     first_row: usize,
     targets: &[u32],
-) -> Result<Vec<f32>> {
+) -> Result<Vec<TargetScore>> {
     let n = targets.len();
     let vocab = logits.dims()[1];
     let device = logits.device();
-    let rows = logits.slice([first_row..first_row + n, 0..vocab]);
+    let rows = log_softmax(logits.slice([first_row..first_row + n, 0..vocab]), 1);
     let ids: Vec<i64> = targets.iter().map(|&t| t as i64).collect();
     let ids = Tensor::<2, Int>::from_data(TensorData::new(ids, [n, 1]), &device);
-    let picked = log_softmax(rows, 1).gather(1, ids);
-    read_f32(picked).await
+    let best = rows.clone().max_dim(1);
+    let picked = rows.gather(1, ids);
+    let pairs = read_f32(Tensor::cat(vec![picked, best], 1)).await?;
+    Ok(pairs
+        .chunks_exact(2)
+        .map(|pair| TargetScore {
+            log_prob: pair[0],
+            top1: pair[0] >= pair[1],
+        })
+        .collect())
 }
 
 /// A tensor's values on the host; asynchronous because WebGPU reads back only that way.

@@ -10,11 +10,13 @@ pub mod objective;
 pub mod pareto;
 pub mod pool;
 pub mod run;
+pub mod scorer;
 pub mod session;
 pub mod space;
 pub mod spec;
 pub mod svg;
+pub mod text;
 
 pub use run::{run_search, Evaluation, Evaluator, SearchHooks, SearchLog};
-pub use session::{Scored, SearchOutcome, SearchSession};
+pub use session::{Scored, SearchData, SearchOutcome, SearchSession};
 pub use spec::{parse_search, SearchSpec};

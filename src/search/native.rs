@@ -5,13 +5,13 @@ use std::path::{Path, PathBuf};
 
 use super::pool::{Pool, PoolModel};
 use super::run::Evaluator;
-use super::session::SearchSession;
+use super::session::{SearchData, SearchSession};
 use super::spec::parse_search;
 use crate::config::parse_config;
 use crate::demo::files::load_task_sets;
 use crate::demo::score::TaskScore;
 use crate::error::{MergeError, Result};
-use crate::io::{open_checkpoint, read_model_config};
+use crate::io::{model_folder, open_checkpoint, open_gguf_file, read_model_config, TensorSource};
 use crate::model::{cpu_device, TextTokenizer};
 
 /// A baseline recipe: its name (the file's stem), its text and its folder.
@@ -50,13 +50,35 @@ pub fn load_search(file: &Path) -> Result<(SearchSession, Vec<BaselineRecipe>)> 
             .push(pollster::block_on(PoolModel::read(&path, &checkpoint))?);
     }
     let reference = &start.models[start.base.unwrap_or(0)].path;
-    let config = read_model_config(reference)?.ok_or_else(|| MergeError::ModelNotFound {
-        path: format!("{} (no config.json; scoring needs it)", reference.display()),
-    })?;
-    let tokenizer = TextTokenizer::from_file(&reference.join("tokenizer.json"))?;
-    let held_out = load_task_sets(&spec.data.tasks)?;
-    let session = SearchSession::new(spec, pool, config, tokenizer, held_out)?;
+    let (config, tokenizer) = scoring_files(reference)?;
+    let mut data = SearchData::default();
+    if let Some(tasks) = &spec.data.tasks {
+        data.tasks = load_task_sets(tasks)?;
+    }
+    if let Some(text) = &spec.data.text {
+        data.text = Some((text.display().to_string(), read(text)?));
+    }
+    let session = SearchSession::new(spec, pool, config, tokenizer, data)?;
     Ok((session, baselines))
+}
+
+/// The config and tokenizer scoring needs: a GGUF file's own, else the model folder's
+/// `config.json` and `tokenizer.json`.
+fn scoring_files(model: &Path) -> Result<(serde_json::Value, TextTokenizer)> {
+    if model
+        .extension()
+        .is_some_and(|e| e.eq_ignore_ascii_case("gguf"))
+    {
+        let file = open_gguf_file(model)?;
+        let tokenizer = TextTokenizer::from_gguf(file.source().name(), &file.tokenizer()?)?;
+        return Ok((file.hf_config()?.to_config_json()?, tokenizer));
+    }
+    let folder = model_folder(model);
+    let config = read_model_config(&folder)?.ok_or_else(|| MergeError::ModelNotFound {
+        path: format!("{} (no config.json; scoring needs it)", folder.display()),
+    })?;
+    let tokenizer = TextTokenizer::from_file(&folder.join("tokenizer.json"))?;
+    Ok((config, tokenizer))
 }
 
 fn read(file: &Path) -> Result<String> {

@@ -14,6 +14,8 @@ pub enum Metric {
     CharAccuracy,
     /// Maximised as its negation, so that every objective is "higher is better".
     AnswerLoss,
+    /// e^answer_loss: a text's perplexity (or the answers'), maximised as its negation.
+    Perplexity,
 }
 
 impl Metric {
@@ -22,13 +24,19 @@ impl Metric {
             Metric::ExactMatch => "exact_match",
             Metric::CharAccuracy => "char_accuracy",
             Metric::AnswerLoss => "answer_loss",
+            Metric::Perplexity => "perplexity",
         }
     }
 
     pub fn from_key(key: &str) -> Option<Self> {
-        [Metric::ExactMatch, Metric::CharAccuracy, Metric::AnswerLoss]
-            .into_iter()
-            .find(|m| m.key() == key)
+        [
+            Metric::ExactMatch,
+            Metric::CharAccuracy,
+            Metric::AnswerLoss,
+            Metric::Perplexity,
+        ]
+        .into_iter()
+        .find(|m| m.key() == key)
     }
 
     fn of(self, score: &TaskScore) -> f64 {
@@ -36,6 +44,7 @@ impl Metric {
             Metric::ExactMatch => score.exact_match,
             Metric::CharAccuracy => score.char_accuracy,
             Metric::AnswerLoss => -score.answer_loss,
+            Metric::Perplexity => -score.answer_loss.exp(),
         }
     }
 }
@@ -131,6 +140,12 @@ mod tests {
             metric: Metric::AnswerLoss,
         };
         assert!((two.value(&scores) + 2.0).abs() < 1e-12);
+        let perplexity = ObjectiveSpec {
+            metric: Metric::Perplexity,
+            ..two.clone()
+        };
+        let want = -(1f64.exp() + 3f64.exp()) / 2.0;
+        assert!((perplexity.value(&scores) - want).abs() < 1e-12);
         let err = two
             .check("search.objectives[0]", &["a".into()])
             .unwrap_err();

@@ -10,7 +10,9 @@ use serde_json::Value;
 use super::objective::search_split;
 use super::pool::{normalise, short_name, Pool};
 use super::run::SearchLog;
+use super::scorer::SplitScorer;
 use super::spec::SearchSpec;
+use super::text::split_text;
 use crate::config::{parse_config_with, Layout, MergeSpec, ParseOptions};
 use crate::demo::score::{TaskScore, TaskSet};
 use crate::demo::sweep::TaskScorer;
@@ -20,8 +22,16 @@ use crate::model::TextTokenizer;
 pub struct SearchSession {
     pub spec: SearchSpec,
     pub pool: Pool,
-    pub search: TaskScorer,
-    pub held_out: TaskScorer,
+    pub search: SplitScorer,
+    pub held_out: SplitScorer,
+}
+
+/// What the splits are drawn from: the task files' sets, and a text (its file, as messages
+/// name it, and its contents).
+#[derive(Default)]
+pub struct SearchData {
+    pub tasks: Vec<TaskSet>,
+    pub text: Option<(String, String)>,
 }
 
 /// A recipe scored on both splits.
@@ -46,26 +56,48 @@ pub struct SearchOutcome {
 }
 
 impl SearchSession {
-    /// `held_out` are the task files' sets; the search split is drawn beside them with the
-    /// search's seed. `config` and `tokenizer` are the models' own.
+    /// `data.tasks` are the task files' sets, whose search split is drawn beside them with
+    /// the search's seed; `data.text` is cut in halves. `config` and `tokenizer` are the
+    /// models' own.
     pub fn new(
         spec: SearchSpec,
         pool: Pool,
         config: Value,
         tokenizer: TextTokenizer,
-        mut held_out: Vec<TaskSet>,
+        data: SearchData,
     ) -> Result<Self> {
-        for set in &mut held_out {
-            set.examples.truncate(spec.data.held_out_examples);
-        }
-        let split = search_split(&held_out, spec.seed, spec.data.search_examples)?;
         let owner = pool
             .models
             .first()
             .map_or("model".into(), |m| m.weights.name.clone());
-        let search = TaskScorer::new(&owner, config.clone(), tokenizer.clone(), split, None)?;
-        let held_out = TaskScorer::new(&owner, config, tokenizer, held_out, None)?;
-        let names = held_out.task_names();
+        let (search_tasks, held_out_tasks) = match data.tasks.is_empty() {
+            true => (None, None),
+            false => {
+                let mut held_out = data.tasks;
+                for set in &mut held_out {
+                    set.examples.truncate(spec.data.held_out_examples);
+                }
+                let split = search_split(&held_out, spec.seed, spec.data.search_examples)?;
+                let scorer =
+                    |sets| TaskScorer::new(&owner, config.clone(), tokenizer.clone(), sets, None);
+                (Some(scorer(split)?), Some(scorer(held_out)?))
+            }
+        };
+        let (search_text, held_out_text) = match &data.text {
+            None => (None, None),
+            Some((file, text)) => {
+                let name = short_name(Path::new(file));
+                let name = name
+                    .rsplit_once('.')
+                    .map_or(name.as_str(), |(stem, _)| stem);
+                let (first, second) = split_text(file, name, text, &tokenizer)?;
+                (Some(first), Some(second))
+            }
+        };
+        let window = spec.data.window;
+        let search = SplitScorer::new(config.clone(), search_tasks, search_text, window)?;
+        let held_out = SplitScorer::new(config, held_out_tasks, held_out_text, window)?;
+        let names = held_out.names();
         for (i, objective) in spec.objectives.iter().enumerate() {
             objective.check(&format!("search.objectives[{i}].tasks"), &names)?;
         }
@@ -90,18 +122,13 @@ impl SearchSession {
     pub async fn score_recipe(
         &self,
         recipe: &MergeSpec,
-        scorer: &TaskScorer,
+        scorer: &SplitScorer,
         device: &Device,
     ) -> Result<Vec<TaskScore>> {
         let merged = self.pool.merge(recipe, self.spec.seed)?;
-        match merged.num_hidden_layers {
-            None => scorer.score(&merged.weights, device).await,
-            Some(layers) => {
-                let mut config = scorer.config.clone();
-                config["num_hidden_layers"] = layers.into();
-                scorer.score_as(&config, &merged.weights, device).await
-            }
-        }
+        scorer
+            .score(&merged.weights, merged.num_hidden_layers, device)
+            .await
     }
 
     /// The point with free values `values` on the search split.
@@ -136,8 +163,8 @@ impl SearchSession {
             None => {
                 let model = self.pool.find(Path::new(&name))?;
                 (
-                    self.search.score(&model.weights, device).await?,
-                    self.held_out.score(&model.weights, device).await?,
+                    self.search.score(&model.weights, None, device).await?,
+                    self.held_out.score(&model.weights, None, device).await?,
                 )
             }
         };

@@ -37,7 +37,13 @@ const OPTIMISER_KEYS: &[&str] = &[
     "points",
     "preferences",
 ];
-const DATA_KEYS: &[&str] = &["tasks", "search_examples", "held_out_examples"];
+const DATA_KEYS: &[&str] = &[
+    "tasks",
+    "text",
+    "window",
+    "search_examples",
+    "held_out_examples",
+];
 
 /// Tensors of a layer group, as mergekit filters (substrings of the tensor name). Whatever no
 /// filter names (embeddings, `lm_head`, the final norm) is the `embeddings` group.
@@ -121,7 +127,11 @@ pub enum OptimiserSpec {
 #[derive(Debug, Clone, PartialEq)]
 pub struct DataSpec {
     /// Folder of held-out `*.jsonl` task sets.
-    pub tasks: PathBuf,
+    pub tasks: Option<PathBuf>,
+    /// A text whose halves are the search and held-out splits of a perplexity objective.
+    pub text: Option<PathBuf>,
+    /// Most tokens in one perplexity window.
+    pub window: usize,
     pub search_examples: usize,
     pub held_out_examples: usize,
 }
@@ -677,7 +687,7 @@ fn parse_objective(value: &Value, path: &str) -> Result<ObjectiveSpec> {
                 MergeError::config(
                     child(path, "metric"),
                     format!(
-                        "unknown metric `{key}`; metrics: exact_match, char_accuracy, answer_loss"
+                        "unknown metric `{key}`; metrics: exact_match, char_accuracy, answer_loss, perplexity"
                     ),
                 )
             })?
@@ -822,29 +832,38 @@ fn parse_optimiser(value: Option<&Value>, objectives: usize, free: usize) -> Res
 
 fn parse_data(value: Option<&Value>, base_dir: &Path) -> Result<DataSpec> {
     const PATH: &str = "search.data";
-    let value = value
-        .ok_or_else(|| MergeError::config(PATH, "missing: the task sets to score on (`tasks:`)"))?;
+    const WHAT: &str = "the task sets (`tasks:`) or a text (`text:`) to score on";
+    let value = value.ok_or_else(|| MergeError::config(PATH, format!("missing: {WHAT}")))?;
     let entries = mapping(value, PATH)?;
     check_keys(&entries, PATH, DATA_KEYS, &[])?;
-    let tasks_path = child(PATH, "tasks");
-    let tasks = string(
-        get_some(&entries, "tasks").ok_or_else(|| MergeError::config(&tasks_path, "missing"))?,
-        &tasks_path,
-    )?;
-    let count = |key: &str, default: usize| -> Result<usize> {
+    let path_of = |key: &str| -> Result<Option<PathBuf>> {
+        get_some(&entries, key)
+            .map(|v| string(v, &child(PATH, key)).map(|p| base_dir.join(p)))
+            .transpose()
+    };
+    let (tasks, text) = (path_of("tasks")?, path_of("text")?);
+    if tasks.is_none() && text.is_none() {
+        return Err(MergeError::config(PATH, format!("needs {WHAT}")));
+    }
+    let count = |key: &str, default: usize, least: usize| -> Result<usize> {
         let n = match get_some(&entries, key) {
             None => default,
             Some(v) => non_negative_integer(v, &child(PATH, key))? as usize,
         };
-        if n == 0 {
-            return Err(MergeError::config(child(PATH, key), "must be at least 1"));
+        if n < least {
+            return Err(MergeError::config(
+                child(PATH, key),
+                format!("must be at least {least}"),
+            ));
         }
         Ok(n)
     };
     Ok(DataSpec {
-        tasks: base_dir.join(tasks),
-        search_examples: count("search_examples", 64)?,
-        held_out_examples: count("held_out_examples", 200)?,
+        tasks,
+        text,
+        window: count("window", 512, 2)?,
+        search_examples: count("search_examples", 64, 1)?,
+        held_out_examples: count("held_out_examples", 200, 1)?,
     })
 }
 
@@ -891,8 +910,16 @@ mod tests {
         assert_eq!(spec.free[1].start, 0.8);
         assert_eq!(spec.free[2].bounds, (0.0, 1.0));
         assert_eq!(spec.free[8].start, 1.0);
-        assert_eq!(spec.data.tasks, Path::new("dir/../tasks"));
+        assert_eq!(spec.data.tasks.as_deref(), Some(Path::new("dir/../tasks")));
         assert_eq!(spec.data.search_examples, 64);
+        assert_eq!((spec.data.text.as_deref(), spec.data.window), (None, 512));
+        let text_only = parse("  parameters:\n    - {name: weight, bounds: [0, 2]}\n  objectives: [{metric: perplexity}]\n  data: {text: ../texts/wiki.txt, window: 128}\n").unwrap();
+        assert_eq!(text_only.data.tasks, None);
+        assert_eq!(
+            (text_only.data.text.as_deref(), text_only.data.window),
+            (Some(Path::new("dir/../texts/wiki.txt")), 128)
+        );
+        assert_eq!(text_only.objectives[0].metric, Metric::Perplexity);
         assert!(matches!(
             spec.optimiser,
             OptimiserSpec::Cmaes {
@@ -1032,6 +1059,9 @@ mod tests {
             (format!("  parameters:\n    - {{name: density}}\n  optimiser: {{kind: annealing}}\n{DATA}"), "unknown optimiser `annealing`"),
             (format!("  parameters:\n    - {{name: density}}\n  objectives: [{{metric: accuracy}}]\n{DATA}"), "search.objectives[0].metric: unknown metric"),
             ("  parameters:\n    - {name: density}\n".to_string(), "search.data: missing"),
+            ("  parameters:\n    - {name: density}\n  data: {window: 64}\n".to_string(), "search.data: needs the task sets (`tasks:`) or a text"),
+            ("  parameters:\n    - {name: density}\n  data: {text: a.txt, window: 1}\n".to_string(), "search.data.window: must be at least 2"),
+            ("  parameters:\n    - {name: density}\n  data: {text: [a.txt]}\n".to_string(), "search.data.text"),
             (format!("  parameters:\n    - {{name: density}}\n  budget: 3\n{DATA}"), "search.budget: unknown key"),
         ];
         for (search, expected) in cases {

@@ -39,7 +39,19 @@ fn one_window_scores_every_token_like_the_reference() {
         }
         let mean_nll = -want.iter().map(|&l| l as f64).sum::<f64>() / want.len() as f64;
         assert!((report.perplexity() / mean_nll.exp() - 1.0).abs() < 1e-4);
+        assert_eq!(report.top1_hits, reference_top1_hits(name), "{name}");
     }
+}
+
+/// Tokens the reference logits rank first (the fixtures have no near-ties at the top).
+fn reference_top1_hits(name: &str) -> usize {
+    let (tokens, logits) = expected(name);
+    (1..tokens.len())
+        .filter(|&i| {
+            let row = &logits[i - 1];
+            row.iter().all(|&l| l <= row[tokens[i] as usize])
+        })
+        .count()
 }
 
 #[test]

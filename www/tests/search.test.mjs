@@ -1,7 +1,8 @@
 // The Search panel end to end in headless Chromium: a small seeded search over the demo experts
 // makes the same evaluations as `mixmerge search` on the same file (points exactly, counts
-// exactly, losses within a tolerance), on WebGPU (SwiftShader) and on the CPU; its best point
-// goes to the Merge panel as a recipe; a bad search file is reported by its key.
+// exactly, losses within a tolerance), on WebGPU (SwiftShader) and on the CPU, on task sets and
+// on a text's perplexity; its best point goes to the Merge panel as a recipe; a bad search file
+// is reported by its key.
 //
 // Needs: www/pkg with mixmerge and mixmerge_eval (make wasm), the native CLI built with
 // `--features eval` in $MIXMERGE_EVAL, /usr/bin/chromium.
@@ -49,6 +50,21 @@ search:
   optimiser: {kind: grid, points: 2}
   data: {tasks: ../tasks, search_examples: 2, held_out_examples: 2}
 `;
+// A text's perplexity, and no task sets: the page fetches the text the file names.
+const SEARCH_TEXT = `merge_method: linear
+models:
+  - model: ../base
+    parameters: {weight: 0.5}
+  - model: ../unique
+    parameters: {weight: 0.5}
+dtype: float32
+out_dtype: float32
+search:
+  parameters: [{name: weight, models: [unique], bounds: [0, 1]}]
+  objectives: [{metric: perplexity}]
+  optimiser: {kind: grid, points: 3}
+  data: {text: ../texts/transcripts.txt, window: 128}
+`;
 const LOSS_TOLERANCE = 1e-3;
 const SLOW = 600_000;
 
@@ -61,7 +77,7 @@ function nativeSearch(name, text) {
   const root = path.join(tmp, 'demo');
   if (!fs.existsSync(root)) {
     fs.mkdirSync(path.join(root, 'search'), { recursive: true });
-    for (const entry of ['base', 'sorting', 'unique', 'successors', 'tasks', 'recipes']) {
+    for (const entry of ['base', 'sorting', 'unique', 'successors', 'tasks', 'texts', 'recipes']) {
       fs.symlinkSync(path.join(DEMO, entry), path.join(root, entry));
     }
   }
@@ -77,6 +93,7 @@ before(async () => {
   tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'mixmerge-search-'));
   native.cpu = nativeSearch('cpu', SEARCH);
   native.auto = nativeSearch('auto', SEARCH_GPU);
+  native.text = nativeSearch('text', SEARCH_TEXT);
   session = await startPanelSession(lines, 'Open search');
   page = session.page;
   await page.waitForFunction(() => /^Ready/.test(document.getElementById('search-status').textContent)
@@ -108,7 +125,7 @@ async function search(text) {
 /// Equal structure; points and counts exactly, losses within the tolerance.
 function assertSame(got, want, where) {
   if (typeof want === 'number') {
-    if (where.endsWith('answer_loss') || /held_out\[|search\[/.test(where)) {
+    if (where.endsWith('answer_loss') || /held_out\[|search\[|objectives\[|scalar|^baselines/.test(where)) {
       assert.ok(Math.abs(got - want) <= LOSS_TOLERANCE * Math.max(1, Math.abs(want)), `${where}: ${got} vs ${want}`);
     } else {
       assert.equal(got, want, where);
@@ -124,14 +141,14 @@ function assertSame(got, want, where) {
   }
 }
 
-for (const [device, text] of [['auto', SEARCH_GPU], ['cpu', SEARCH]]) {
-  test(`the page's search makes mixmerge search's evaluations (${device})`, { timeout: 2 * SLOW }, async () => {
+for (const [name, device, text] of [['auto', 'auto', SEARCH_GPU], ['text', 'cpu', SEARCH_TEXT], ['cpu', 'cpu', SEARCH]]) {
+  test(`the page's search makes mixmerge search's evaluations (${name})`, { timeout: 2 * SLOW }, async () => {
     await page.getByLabel('Search on').selectOption(device);
     const started = Date.now();
     const { log, outcome, error } = await search(text);
     assert.equal(error, undefined, error);
-    assertSame(log, native[device].log, 'log');
-    const summary = native[device].summary;
+    assertSame(log, native[name].log, 'log');
+    const summary = native[name].summary;
     assert.deepEqual(outcome.results.map((r) => r.name), summary.results.map((r) => r.name));
     assertSame(outcome.baselines.map((b) => [b.name, b.search, b.held_out]),
       summary.baselines.map((b) => [b.name, b.search, b.held_out]), 'baselines');

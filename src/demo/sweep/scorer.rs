@@ -56,22 +56,16 @@ impl TaskScorer {
 
     /// Every task's score of the model with `weights`, in the order of `tasks`.
     pub async fn score(&self, weights: &TensorSet, device: &Device) -> Result<Vec<TaskScore>> {
-        self.score_as(&self.config, weights, device).await
+        self.score_model(&Model::load(&self.config, weights, device).await?)
+            .await
     }
 
-    /// [`Self::score`] of a model whose `config.json` is `config` (a merge that renumbered
-    /// layers), on the same tasks and tokenizer.
-    pub async fn score_as(
-        &self,
-        config: &Value,
-        weights: &TensorSet,
-        device: &Device,
-    ) -> Result<Vec<TaskScore>> {
-        let model = Model::load(config, weights, device).await?;
+    /// Every task's score of `model`, in the order of `tasks`.
+    pub async fn score_model(&self, model: &Model) -> Result<Vec<TaskScore>> {
         let mut scores = Vec::with_capacity(self.tasks.len());
         for set in &self.tasks {
             let score = score_task_async(
-                &model,
+                model,
                 &self.tokenizer,
                 self.end_token,
                 &set.name,

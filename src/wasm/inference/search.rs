@@ -19,8 +19,8 @@ use crate::model::InferenceDevice;
 use crate::search::pool::{short_name, Pool, PoolModel};
 use crate::search::svg::{convergence_svg, front_svg, live_front_svg, weights_svg};
 use crate::search::{
-    parse_search, run_search, Evaluation, Evaluator, SearchHooks, SearchLog, SearchOutcome,
-    SearchSession,
+    parse_search, run_search, Evaluation, Evaluator, SearchData, SearchHooks, SearchLog,
+    SearchOutcome, SearchSession,
 };
 use crate::wasm::{to_js, to_js_error, DeviceChoice, ModelFolder};
 
@@ -31,6 +31,8 @@ struct SearchOptionsJs {
     /// The search file's folder, as the page serves it (`demo/search`): its recipe's relative
     /// paths resolve against it, and each model is the folder of that name.
     base_dir: String,
+    /// The text `search.data.text` names, fetched by the page.
+    text: Option<String>,
 }
 
 /// One finished generation, for the live figures.
@@ -83,9 +85,16 @@ pub async fn run_search_js(
         .map_err(to_js_error)?;
     let base_dir = PathBuf::from(&options.base_dir);
     let (device, used) = device::choose(choice).await;
-    let session = load(&search, &base_dir, &folders, &tasks, &baselines)
-        .await
-        .map_err(to_js_error)?;
+    let session = load(
+        &search,
+        &base_dir,
+        &folders,
+        &tasks,
+        &baselines,
+        options.text,
+    )
+    .await
+    .map_err(to_js_error)?;
     // The search's own time, as the CLI reports it: loading and the baselines are not in it.
     let start = crate::eval::clock::seconds();
     let mut evaluator = TabEvaluator {
@@ -129,6 +138,7 @@ async fn load(
     folders: &[ModelFolder],
     tasks: &[TaskText],
     baselines: &[TaskText],
+    text: Option<String>,
 ) -> Result<SearchSession> {
     let spec = parse_search(search, base_dir, false)?;
     let no_paths = ParseOptions { check_paths: false };
@@ -159,8 +169,21 @@ async fn load(
         .find(|f| f.name == reference)
         .expect("loaded above");
     let (config, tokenizer) = scoring_files(folder).await?;
-    let held_out = task_sets(tasks)?;
-    SearchSession::new(spec, pool, config, tokenizer, held_out)
+    let text = match (&spec.data.text, text) {
+        (Some(file), Some(text)) => Some((file.display().to_string(), text)),
+        (Some(file), None) => {
+            return Err(MergeError::config(
+                "search.data.text",
+                format!("the page gave no text for {}", file.display()),
+            ))
+        }
+        (None, _) => None,
+    };
+    let data = SearchData {
+        tasks: task_sets(tasks)?,
+        text,
+    };
+    SearchSession::new(spec, pool, config, tokenizer, data)
 }
 
 /// One point after another on this worker's device.
@@ -223,19 +246,22 @@ impl SearchHooks for JsSearchControl<'_> {
 
 #[derive(Serialize)]
 struct SearchFiles {
-    /// The task sets' folder and the baseline recipes, relative to the search file's folder.
-    tasks: String,
+    /// The task sets' folder, the text and the baseline recipes, relative to the search
+    /// file's folder.
+    tasks: Option<String>,
+    text: Option<String>,
     baselines: Vec<String>,
 }
 
-/// What a search file needs fetched besides the models: `{tasks, baselines}`; a bad file fails
+/// What a search file needs fetched besides the models: `{tasks, text, baselines}`; a bad file fails
 /// here, naming its key, before anything is fetched.
 #[wasm_bindgen(js_name = searchFiles)]
 pub fn search_files(search: String) -> std::result::Result<JsValue, JsValue> {
     let spec = parse_search(&search, Path::new(""), false).map_err(to_js_error)?;
     let shown = |p: &Path| p.display().to_string();
     to_js(&SearchFiles {
-        tasks: shown(&spec.data.tasks),
+        tasks: spec.data.tasks.as_deref().map(shown),
+        text: spec.data.text.as_deref().map(shown),
         baselines: spec.baselines.iter().map(|p| shown(p)).collect(),
     })
 }
