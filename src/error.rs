@@ -46,8 +46,8 @@ pub enum MergeError {
     #[error("{path}: no checkpoint found (expected model.safetensors, model.safetensors.index.json, *.safetensors or one *.gguf)")]
     ModelNotFound { path: String },
 
-    #[error("`{reference}` is not a local path; it looks like a Hugging Face hub id. mixmerge reads local files only: download it first (huggingface-cli download {reference} --local-dir DIR) and use DIR")]
-    HubReference { reference: String },
+    #[error("`{reference}` is not a local folder and names a Hugging Face hub model that could not be read: {reason}")]
+    HubReference { reference: String, reason: String },
 
     #[error("{file}: bad shard index: {reason}")]
     BadIndex { file: String, reason: String },

@@ -10,8 +10,8 @@ use crate::config::{parse_config, MergeSpec, TokenizerSource};
 use crate::error::{MergeError, Result};
 use crate::exec::{run_native, ExecOptions, Progress};
 use crate::io::{
-    copy_tokenizer_files, model_folder, open_checkpoint, read_model_config, Checkpoint, DirSink,
-    LocalSource, OutputFolder, ShardWriter,
+    copy_tokenizer_files, open_model, read_model_config, Checkpoint, DirSink, HubSettings,
+    LocalSource, ModelFiles, OutputFolder, ShardWriter,
 };
 use crate::plan::{plan_merge, MergePlan};
 
@@ -79,6 +79,9 @@ pub struct MergeReport {
 pub struct PreparedMerge {
     pub spec: MergeSpec,
     pub models: Vec<Checkpoint<LocalSource>>,
+    /// Each model's `config.json` and tokenizer folder (a hub model's cache snapshot, or the
+    /// temporary folder its small files were fetched into).
+    pub files: Vec<ModelFiles>,
     pub plan: MergePlan,
 }
 
@@ -89,14 +92,31 @@ pub fn read_config(config_path: &Path) -> Result<MergeSpec> {
     parse_config(&text, folder)
 }
 
+/// [`prepare_with`] the hub settings of the environment.
 pub fn prepare(spec: MergeSpec, seed: Option<u64>) -> Result<PreparedMerge> {
-    let models = spec
-        .models
-        .iter()
-        .map(|m| open_checkpoint(&m.path))
-        .collect::<Result<Vec<_>>>()?;
+    prepare_with(spec, seed, &HubSettings::from_env())
+}
+
+/// Opens every model (local, cached or streamed from the hub) and plans the merge.
+pub fn prepare_with(
+    spec: MergeSpec,
+    seed: Option<u64>,
+    hub: &HubSettings,
+) -> Result<PreparedMerge> {
+    let mut models = Vec::new();
+    let mut files = Vec::new();
+    for model in &spec.models {
+        let opened = open_model(&model.path, model.hub.as_ref(), hub)?;
+        models.push(opened.checkpoint);
+        files.push(opened.files);
+    }
     let plan = plan_merge(&spec, &models, seed)?;
-    Ok(PreparedMerge { spec, models, plan })
+    Ok(PreparedMerge {
+        spec,
+        models,
+        files,
+        plan,
+    })
 }
 
 pub fn merge_to_folder(
@@ -107,15 +127,20 @@ pub fn merge_to_folder(
     progress: &mut dyn FnMut(Progress),
 ) -> Result<MergeReport> {
     let started = Instant::now();
-    let PreparedMerge { spec, models, plan } = prepared;
-    let reference_folder = model_folder(&spec.models[plan.reference_model].path);
+    let PreparedMerge {
+        spec,
+        models,
+        files,
+        plan,
+    } = prepared;
+    let reference_folder = files[plan.reference_model].folder.clone();
     let model_config = match read_model_config(&reference_folder)? {
         Some(config) => Some(config),
         None => gguf_model_config(&models[plan.reference_model])?,
     };
     let tokenizer_folder = match spec.tokenizer_source {
         TokenizerSource::Base => reference_folder.clone(),
-        TokenizerSource::Model(id) => model_folder(&spec.models[id].path),
+        TokenizerSource::Model(id) => files[id].folder.clone(),
     };
 
     let output = OutputFolder::create(out_dir, options.overwrite)?;

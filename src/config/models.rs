@@ -4,7 +4,7 @@ use std::path::{Component, Path, PathBuf};
 
 use super::spec::{ModelId, ModelRef};
 use crate::error::{MergeError, Result};
-use crate::io::looks_like_hub_id;
+use crate::io::HubModel;
 
 /// Every distinct model the config names, in order of first appearance.
 pub(super) struct ModelTable<'a> {
@@ -43,23 +43,24 @@ impl<'a> ModelTable<'a> {
         } else {
             self.base_dir.join(written)
         };
-        if let Some(id) = self.models.iter().position(|m| m.path == path) {
+        // A hub id names a hub model unless a local path of that name exists (mergekit's rule).
+        let hub = HubModel::parse(reference).filter(|_| !(self.check_paths && path.exists()));
+        if let Some(id) = self
+            .models
+            .iter()
+            .position(|m| m.path == path && m.hub == hub)
+        {
             return Ok(id);
         }
-        if self.check_paths && !path.exists() {
-            return Err(if looks_like_hub_id(reference) {
-                MergeError::HubReference {
-                    reference: reference.to_string(),
-                }
-            } else {
-                MergeError::ModelNotFound {
-                    path: path.display().to_string(),
-                }
+        if self.check_paths && hub.is_none() && !path.exists() {
+            return Err(MergeError::ModelNotFound {
+                path: path.display().to_string(),
             });
         }
         self.models.push(ModelRef {
             reference: reference.to_string(),
             path,
+            hub,
         });
         Ok(self.models.len() - 1)
     }

@@ -34,6 +34,9 @@ pub struct ModelRef {
     pub reference: String,
     /// Resolved against the config file's folder.
     pub path: PathBuf,
+    /// The hub model the reference names when no local path of that name exists (natively,
+    /// where paths are checked): found in the cache or streamed when the model is opened.
+    pub hub: Option<crate::io::HubModel>,
 }
 
 #[derive(Debug, Clone, PartialEq)]

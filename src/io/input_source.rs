@@ -11,9 +11,9 @@ pub enum InputSource<S> {
     Gguf(Box<GgufFile<S>>),
 }
 
-/// A checkpoint file on disk.
+/// A checkpoint file the native merge reads: on disk or streamed from the hub.
 #[cfg(not(target_arch = "wasm32"))]
-pub type LocalSource = InputSource<super::file_source::FileSource>;
+pub type LocalSource = InputSource<super::native_source::NativeSource>;
 
 impl<S: TensorSource> InputSource<S> {
     /// Reads the GGUF header of `source`.

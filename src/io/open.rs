@@ -6,9 +6,9 @@ use super::checkpoint::{index_shard_files, Checkpoint};
 use super::file_source::FileSource;
 use super::folder_files::PICKLE_EXTENSIONS;
 use super::gguf::GgufFile;
-use super::hub::looks_like_hub_id;
 use super::input_source::{InputSource, LocalSource};
 use super::layout::INDEX_FILE;
+use super::native_source::NativeSource;
 use crate::error::{MergeError, Result};
 
 /// Opens a `.safetensors` or `.gguf` file or a model folder (sharded or not) and validates
@@ -18,10 +18,7 @@ pub fn open_checkpoint(path: &Path) -> Result<Checkpoint<LocalSource>> {
     let metadata = match std::fs::metadata(path) {
         Ok(metadata) => metadata,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-            return Err(match looks_like_hub_id(&name) {
-                true => MergeError::HubReference { reference: name },
-                false => MergeError::ModelNotFound { path: name },
-            })
+            return Err(MergeError::ModelNotFound { path: name });
         }
         Err(e) => return Err(MergeError::io(name, e)),
     };
@@ -133,13 +130,15 @@ fn file_names(paths: &[PathBuf]) -> Vec<&str> {
 }
 
 fn open_gguf(path: &Path) -> Result<Checkpoint<LocalSource>> {
-    let source = pollster::block_on(InputSource::gguf(FileSource::open(path)?))?;
+    let source = pollster::block_on(InputSource::gguf(NativeSource::File(FileSource::open(
+        path,
+    )?)))?;
     let name = path.display().to_string();
     pollster::block_on(Checkpoint::from_sources(name, vec![source], None))
 }
 
 fn open_single(path: &Path) -> Result<Checkpoint<LocalSource>> {
-    let source = InputSource::Safetensors(FileSource::open(path)?);
+    let source = InputSource::Safetensors(NativeSource::File(FileSource::open(path)?));
     let name = path.display().to_string();
     pollster::block_on(Checkpoint::from_sources(name, vec![source], None))
 }
@@ -167,7 +166,9 @@ fn open_indexed(dir: &Path, index: &Path) -> Result<Checkpoint<LocalSource>> {
                 dir.display()
             )));
         }
-        shards.push(InputSource::Safetensors(FileSource::open(&path)?));
+        shards.push(InputSource::Safetensors(NativeSource::File(
+            FileSource::open(&path)?,
+        )));
     }
     let name = dir.display().to_string();
     let index = Some((index_name.as_str(), bytes.as_slice()));

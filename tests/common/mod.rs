@@ -34,6 +34,11 @@ pub fn tensor(name: &str, dtype: DType, shape: &[usize], values: &[f32]) -> Tens
 
 /// Writes a model folder with `model.safetensors` and a small Llama `config.json`.
 pub fn write_model(dir: &Path, tensors: &[TensorSpec]) {
+    write_sharded_model(dir, tensors, u64::MAX);
+}
+
+/// [`write_model`] in shards of at most `shard_bytes` (with an index when there are several).
+pub fn write_sharded_model(dir: &Path, tensors: &[TensorSpec], shard_bytes: u64) {
     std::fs::create_dir_all(dir).unwrap();
     let outputs: Vec<OutputTensor> = tensors
         .iter()
@@ -44,7 +49,7 @@ pub fn write_model(dir: &Path, tensors: &[TensorSpec]) {
         })
         .collect();
     let mut writer =
-        ShardWriter::new(DirSink::new(dir), outputs, u64::MAX, BTreeMap::new()).unwrap();
+        ShardWriter::new(DirSink::new(dir), outputs, shard_bytes, BTreeMap::new()).unwrap();
     for t in tensors {
         let mut bytes = vec![0u8; t.values.len() * t.dtype.size()];
         t.dtype.encode(&t.values, &mut bytes);

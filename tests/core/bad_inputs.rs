@@ -112,17 +112,28 @@ fn missing_model_folder() {
 }
 
 #[test]
-fn hub_reference_says_download_first() {
+fn an_unreachable_hub_is_an_error_before_any_output() {
     let dir = setup();
-    let error = fails(
-        &dir,
-        &TASK_ARITHMETIC.replace("model: b", "model: meta-llama/Llama-3.2-1B"),
-    );
+    let config = TASK_ARITHMETIC.replace("model: b\n", "model: meta-llama/Llama-3.2-1B\n");
+    std::fs::write(dir.path().join("merge.yml"), &config).unwrap();
+    let spec = mixmerge::native::read_config(&dir.path().join("merge.yml")).unwrap();
+    let settings = mixmerge::io::HubSettings {
+        attempts: 2,
+        ..mixmerge::io::HubSettings::for_endpoint("http://127.0.0.1:9")
+    };
+    let Err(error) = mixmerge::native::prepare_with(spec, None, &settings) else {
+        panic!("an unreachable hub must fail");
+    };
     assert!(
         matches!(&error, MergeError::HubReference { .. }),
         "{error:?}"
     );
-    assert!(error.to_string().contains("download it first"));
+    let text = error.to_string();
+    assert!(
+        text.contains("meta-llama/Llama-3.2-1B@main") && text.contains("streaming it failed"),
+        "{text}"
+    );
+    assert!(leftovers(dir.path(), &INPUTS).is_empty());
 }
 
 #[test]

@@ -779,15 +779,22 @@ fn rejects_missing_base_for_task_arithmetic() {
 }
 
 #[test]
-fn rejects_hub_ids_and_missing_paths() {
+fn hub_ids_parse_and_missing_paths_do_not() {
     let dir = models(&["a"]);
     let text = "merge_method: linear\nmodels:\n  - {model: a, parameters: {weight: 1}}\n  - {model: mistralai/Mistral-7B-v0.1, parameters: {weight: 1}}\n";
-    match parse(&dir, text) {
-        Err(MergeError::HubReference { reference }) => {
-            assert_eq!(reference, "mistralai/Mistral-7B-v0.1")
-        }
-        other => panic!("expected HubReference, got {other:?}"),
-    }
+    // A hub id names a hub model (found in the cache or streamed when the merge opens it).
+    let spec = parse(&dir, text).unwrap();
+    let hub = spec.models[1].hub.as_ref().expect("a hub model");
+    assert_eq!(
+        (hub.repo.as_str(), hub.revision.as_str()),
+        ("mistralai/Mistral-7B-v0.1", "main")
+    );
+    assert_eq!(spec.models[0].hub, None);
+    let pinned = parse(&dir, &text.replace("v0.1,", "v0.1@v2,")).unwrap();
+    assert_eq!(pinned.models[1].hub.as_ref().unwrap().revision, "v2");
+    // A local folder of that name wins over the hub.
+    std::fs::create_dir_all(dir.path().join("mistralai/Mistral-7B-v0.1")).unwrap();
+    assert_eq!(parse(&dir, text).unwrap().models[1].hub, None);
     let missing = text.replace("mistralai/Mistral-7B-v0.1", "./checkpoints/b");
     match parse(&dir, &missing) {
         Err(MergeError::ModelNotFound { path }) => {

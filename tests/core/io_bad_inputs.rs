@@ -5,8 +5,8 @@ use std::path::{Path, PathBuf};
 
 use mixmerge::dtype::DType;
 use mixmerge::io::{
-    header_bytes, open_checkpoint, Checkpoint, MemorySource, OutputTensor, INDEX_FILE,
-    MAX_HEADER_LEN,
+    header_bytes, open_checkpoint, open_model, Checkpoint, HubModel, HubSettings, MemorySource,
+    OutputTensor, INDEX_FILE, MAX_HEADER_LEN,
 };
 use mixmerge::MergeError;
 
@@ -370,12 +370,33 @@ fn folder_with_only_pickle_weights_is_refused() {
 }
 
 #[test]
-fn hub_id_is_recognised_as_a_reference() {
-    let err = open_checkpoint(Path::new("meta-llama/Llama-3.2-1B")).unwrap_err();
+fn an_uncached_hub_id_offline_is_refused_naming_the_cache() {
+    let cache = tempfile::tempdir().unwrap();
+    let settings = HubSettings {
+        cache: Some(cache.path().to_path_buf()),
+        offline: true,
+        ..HubSettings::for_endpoint("http://127.0.0.1:9")
+    };
+    let model = HubModel::parse("meta-llama/Llama-3.2-1B").unwrap();
+    let Err(err) = open_model(
+        Path::new("meta-llama/Llama-3.2-1B"),
+        Some(&model),
+        &settings,
+    ) else {
+        panic!("an uncached model offline must fail");
+    };
     assert!(
-        matches!(err, MergeError::HubReference { ref reference } if reference == "meta-llama/Llama-3.2-1B"),
+        matches!(err, MergeError::HubReference { ref reference, .. } if reference == "meta-llama/Llama-3.2-1B@main"),
         "{err}"
     );
+    assert!(
+        err.to_string()
+            .contains(&cache.path().display().to_string()),
+        "{err}"
+    );
+    // Without a hub id the same missing path is simply not found.
+    let err = open_checkpoint(Path::new("meta-llama/Llama-3.2-1B")).unwrap_err();
+    assert!(matches!(err, MergeError::ModelNotFound { .. }), "{err}");
 }
 
 #[test]

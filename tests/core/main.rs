@@ -11,6 +11,7 @@ mod gguf;
 mod gguf_bad_inputs;
 mod gguf_smollm2;
 mod gpu_layers;
+mod hub;
 mod io_bad_inputs;
 mod io_roundtrip;
 mod mergekit_parity;

@@ -1,0 +1,296 @@
+//! One hub file as a [`TensorSource`]: read by range requests in blocks, a few of them kept for
+//! the merge's repeated passes, the blocks always fetched in file order so the whole file's
+//! sha256 is checked against the hub's once the merge has read to its end.
+
+use std::collections::VecDeque;
+use std::sync::{Arc, Mutex};
+
+use sha2::{Digest, Sha256};
+
+use super::client::{read_body_into, status_failure, Failure, HubClient};
+use super::integrity::{hex, Published};
+use crate::error::{MergeError, Result};
+use crate::io::source::{check_range, TensorSource};
+
+/// Bytes per range request: big enough that a request's latency is small beside its transfer.
+pub const BLOCK_BYTES: u64 = 8 << 20;
+/// Blocks kept per file, for statistics passes that read a tensor again.
+const KEPT_BLOCKS: usize = 3;
+
+/// A file on the hub, read as the merge asks for its bytes.
+#[derive(Debug)]
+pub struct HttpSource {
+    name: String,
+    url: String,
+    size: u64,
+    published: Published,
+    client: Arc<HubClient>,
+    state: Mutex<State>,
+}
+
+#[derive(Debug)]
+struct State {
+    kept: VecDeque<(u64, Arc<Vec<u8>>)>,
+    /// Blocks below this one have been hashed, in order.
+    hashed_blocks: u64,
+    hasher: Sha256,
+    /// The first response's ETag: a later one that differs means the file changed.
+    etag: Option<String>,
+    /// Where the resolve URL redirected (a CDN), asked directly until it stops answering.
+    location: Option<String>,
+    /// Set when the hash did not match: every later read fails the same way.
+    corrupt: Option<String>,
+    /// Bytes fetched, counting re-fetches.
+    pub fetched: u64,
+}
+
+impl HttpSource {
+    /// `name` is what errors call the file (`owner/name@revision/file`).
+    pub fn new(
+        name: String,
+        url: String,
+        size: u64,
+        published: Published,
+        client: Arc<HubClient>,
+    ) -> Self {
+        HttpSource {
+            name,
+            url,
+            size,
+            published,
+            client,
+            state: Mutex::new(State {
+                kept: VecDeque::new(),
+                hashed_blocks: 0,
+                hasher: Sha256::new(),
+                etag: None,
+                location: None,
+                corrupt: None,
+                fetched: 0,
+            }),
+        }
+    }
+
+    /// Bytes fetched so far, re-fetched blocks counted again.
+    pub fn bytes_fetched(&self) -> u64 {
+        self.state.lock().expect("hub source lock").fetched
+    }
+
+    fn blocks(&self) -> u64 {
+        self.size.div_ceil(BLOCK_BYTES)
+    }
+
+    fn error(&self, reason: impl Into<String>) -> MergeError {
+        MergeError::io(&self.name, std::io::Error::other(reason.into()))
+    }
+
+    /// Block `index`, kept or fetched; blocks not yet hashed are fetched in order up to it.
+    fn block(&self, state: &mut State, index: u64) -> Result<Arc<Vec<u8>>> {
+        if let Some(reason) = &state.corrupt {
+            return Err(self.error(reason.clone()));
+        }
+        if let Some((_, block)) = state.kept.iter().find(|(i, _)| *i == index) {
+            return Ok(block.clone());
+        }
+        if index < state.hashed_blocks {
+            let block = Arc::new(self.fetch_block(state, index)?);
+            self.keep(state, index, block.clone());
+            return Ok(block);
+        }
+        loop {
+            let next = state.hashed_blocks;
+            let block = Arc::new(self.fetch_block(state, next)?);
+            state.hasher.update(block.as_slice());
+            state.hashed_blocks += 1;
+            self.keep(state, next, block.clone());
+            if state.hashed_blocks == self.blocks() {
+                self.check_hash(state)?;
+            }
+            if next == index {
+                return Ok(block);
+            }
+        }
+    }
+
+    fn keep(&self, state: &mut State, index: u64, block: Arc<Vec<u8>>) {
+        state.kept.push_back((index, block));
+        if state.kept.len() > KEPT_BLOCKS {
+            state.kept.pop_front();
+        }
+    }
+
+    fn check_hash(&self, state: &mut State) -> Result<()> {
+        let Published::Sha256(want) = &self.published else {
+            return Ok(());
+        };
+        let got = hex(&std::mem::take(&mut state.hasher).finalize());
+        if got.eq_ignore_ascii_case(want) {
+            return Ok(());
+        }
+        let reason = format!(
+            "the streamed bytes hash to sha256 {got}, the hub publishes {want}: the file changed or was corrupted in transit"
+        );
+        state.corrupt = Some(reason.clone());
+        Err(self.error(reason))
+    }
+
+    fn fetch_block(&self, state: &mut State, index: u64) -> Result<Vec<u8>> {
+        let start = index * BLOCK_BYTES;
+        let len = BLOCK_BYTES.min(self.size - start) as usize;
+        let mut out = Vec::with_capacity(len);
+        self.client
+            .retrying(|| self.fetch_more(state, start, len, &mut out))
+            .map_err(|failure| self.error(failure.reason().to_string()))?;
+        state.fetched += len as u64;
+        Ok(out)
+    }
+
+    /// One request for the bytes of `[start, start + len)` not yet in `out`; a body cut
+    /// short keeps what came and is [`Failure::Transient`], so the retry resumes after it.
+    fn fetch_more(
+        &self,
+        state: &mut State,
+        start: u64,
+        len: usize,
+        out: &mut Vec<u8>,
+    ) -> std::result::Result<(), Failure> {
+        let first = start + out.len() as u64;
+        let last = start + len as u64 - 1;
+        let url = state.location.clone().unwrap_or_else(|| self.url.clone());
+        let response = self.client.get(&url, Some((first, last)))?;
+        let status = response.status().as_u16();
+        if status != 206 {
+            // A CDN link that expired (403/404) is re-resolved through the hub.
+            if state.location.is_some() && matches!(status, 401 | 403 | 404 | 410) {
+                state.location = None;
+                return Err(Failure::Transient(format!("HTTP {status} from {url}")));
+            }
+            let failure = status_failure(&response, &url, self.client.settings.token.is_some());
+            return Err(match (status, failure) {
+                (200, _) => Failure::Final(format!(
+                    "{url} ignored the byte range asked for (HTTP 200, not 206)"
+                )),
+                (_, failure) => failure,
+            });
+        }
+        self.check_response(state, &response, first)?;
+        use ureq::ResponseExt;
+        let answered = response.get_uri().to_string();
+        if answered != self.url {
+            state.location = Some(answered);
+        }
+        let before = out.len();
+        let want = len - before;
+        let broke = read_body_into(response, out, want).err();
+        let got = out.len() - before;
+        match (got == want, broke) {
+            (true, _) => Ok(()),
+            (false, Some(reason)) => Err(Failure::Transient(format!(
+                "{url}: the body broke off after {got} of {want} bytes ({reason})"
+            ))),
+            (false, None) => Err(Failure::Transient(format!(
+                "{url}: the body ended after {got} of {want} bytes"
+            ))),
+        }
+    }
+
+    /// `Content-Range` must start where asked and give the listing's size; the ETag must not
+    /// change between requests.
+    fn check_response(
+        &self,
+        state: &mut State,
+        response: &ureq::http::Response<ureq::Body>,
+        first: u64,
+    ) -> std::result::Result<(), Failure> {
+        let header = |name: &str| {
+            response
+                .headers()
+                .get(name)
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_string)
+        };
+        let range = header("content-range").unwrap_or_default();
+        let parsed = parse_content_range(&range);
+        let Some((from, total)) = parsed else {
+            return Err(Failure::Final(format!(
+                "the answer's Content-Range `{range}` is not a byte range"
+            )));
+        };
+        if total != self.size {
+            return Err(Failure::Final(format!(
+                "the hub lists {} bytes, the file served has {total}: it changed or is truncated",
+                self.size
+            )));
+        }
+        if from != first {
+            return Err(Failure::Final(format!(
+                "asked for bytes from {first}, the answer starts at {from}"
+            )));
+        }
+        if let Some(etag) = header("etag") {
+            match &state.etag {
+                None => state.etag = Some(etag),
+                Some(seen) if *seen != etag => {
+                    return Err(Failure::Final(format!(
+                        "the file changed while it was read (ETag {seen}, now {etag})"
+                    )))
+                }
+                Some(_) => {}
+            }
+        }
+        Ok(())
+    }
+}
+
+/// `bytes FIRST-LAST/TOTAL` → (FIRST, TOTAL).
+fn parse_content_range(value: &str) -> Option<(u64, u64)> {
+    let rest = value.trim().strip_prefix("bytes ")?;
+    let (span, total) = rest.split_once('/')?;
+    let (first, _) = span.split_once('-')?;
+    Some((first.trim().parse().ok()?, total.trim().parse().ok()?))
+}
+
+impl TensorSource for HttpSource {
+    fn name(&self) -> &str {
+        &self.name
+    }
+
+    fn size(&self) -> u64 {
+        self.size
+    }
+
+    async fn read_range(&self, offset: u64, buf: &mut [u8]) -> Result<()> {
+        check_range(&self.name, self.size, offset, buf.len())?;
+        if buf.is_empty() {
+            return Ok(());
+        }
+        // One reader at a time per file: the blocks come in order for the hash anyway.
+        let mut state = self.state.lock().expect("hub source lock");
+        let end = offset + buf.len() as u64;
+        let mut at = offset;
+        while at < end {
+            let index = at / BLOCK_BYTES;
+            let block = self.block(&mut state, index)?;
+            let block_start = index * BLOCK_BYTES;
+            let from = (at - block_start) as usize;
+            let take = (block.len() - from).min((end - at) as usize);
+            let to = (at - offset) as usize;
+            buf[to..to + take].copy_from_slice(&block[from..from + take]);
+            at += take as u64;
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse_content_range;
+
+    #[test]
+    fn content_ranges() {
+        assert_eq!(parse_content_range("bytes 0-99/1000"), Some((0, 1000)));
+        assert_eq!(parse_content_range("bytes 200-299/300"), Some((200, 300)));
+        assert_eq!(parse_content_range("bytes */1000"), None);
+        assert_eq!(parse_content_range(""), None);
+    }
+}
