@@ -52,25 +52,70 @@ pub fn rewrite_model_config(config: &Value, plan: &MergePlan) -> Value {
     config
 }
 
-/// README.md of the output folder.
-pub fn model_card(spec: &MergeSpec, plan: &MergePlan, files: &[String]) -> String {
-    let mut card = String::new();
-    card.push_str("---\ntags:\n- merge\n- mixmerge\n---\n\n# Merged model\n\n");
-    card.push_str(&format!(
-        "Made by mixmerge {} with `{}` from:\n\n",
-        env!("CARGO_PKG_VERSION"),
-        spec.method.key()
-    ));
-    for (id, model) in spec.models.iter().enumerate() {
-        let role = if Some(id) == spec.base { " (base)" } else { "" };
-        card.push_str(&format!("- `{}`{role}\n", model.reference));
+/// How long the merge took and where it ran, for the model card.
+#[derive(Debug, Clone, PartialEq)]
+pub struct MergeTiming {
+    pub seconds: f64,
+    /// `CPU, 2 threads`, a GPU adapter's name…
+    pub device: String,
+}
+
+/// The hub's page of a model, at its revision unless that is `main`.
+fn hub_link(model: &crate::config::ModelRef) -> String {
+    match &model.hub {
+        Some(hub) if hub.revision == "main" => {
+            format!("[{}](https://huggingface.co/{})", hub.repo, hub.repo)
+        }
+        Some(hub) => format!(
+            "[{}](https://huggingface.co/{}/tree/{})",
+            hub.label(),
+            hub.repo,
+            hub.revision
+        ),
+        None => format!("`{}`", model.reference),
     }
+}
+
+/// README.md of the output folder, in the hub's conventions for merges: front matter naming
+/// every input with a hub id as `base_model`, then the method, the models and the recipe.
+pub fn model_card(
+    spec: &MergeSpec,
+    plan: &MergePlan,
+    files: &[String],
+    timing: &MergeTiming,
+) -> String {
+    let mut card = String::from("---\n");
+    let mut hub_ids: Vec<&str> = spec
+        .models
+        .iter()
+        .filter_map(|m| m.hub.as_ref().map(|h| h.repo.as_str()))
+        .collect();
+    hub_ids.dedup();
+    if !hub_ids.is_empty() {
+        card.push_str("base_model:\n");
+        for id in hub_ids {
+            card.push_str(&format!("- {id}\n"));
+        }
+    }
+    card.push_str("library_name: transformers\ntags:\n- mergekit\n- merge\n- mixmerge\n");
+    card.push_str("base_model_relation: merge\n---\n\n# Merged model\n\n");
     card.push_str(&format!(
-        "\nOutput dtype: {}. Tensors: {}. Seed: {}.\n",
-        plan.out_dtype.torch_name(),
-        plan.tensors.len(),
-        plan.seed
+        "A merge of pre-trained language models, made by mixmerge {} from a mergekit recipe.\n\n",
+        env!("CARGO_PKG_VERSION")
     ));
+    card.push_str("## Merge Details\n\n### Merge Method\n\n");
+    let key = spec.method.key();
+    let method = match spec.method.descriptor().paper {
+        Some(paper) => format!("`{key}` ([{}]({}))", paper.name, paper.url),
+        None => format!("`{key}`"),
+    };
+    match spec.base {
+        Some(base) => card.push_str(&format!(
+            "Merged with the {method} method, with {} as the base.\n",
+            hub_link(&spec.models[base])
+        )),
+        None => card.push_str(&format!("Merged with the {method} method.\n")),
+    }
     if let (Some(lambda), Some(mixup)) = (plan.mixup_lambda, spec.mixup) {
         card.push_str(&format!(
             "\nM³ mixup: λ = {} drawn from Beta({}, {}); the two models were weighted λ and 1 − λ.\n",
@@ -79,12 +124,27 @@ pub fn model_card(spec: &MergeSpec, plan: &MergePlan, files: &[String]) -> Strin
             mixup.alpha
         ));
     }
+    card.push_str("\n### Models Merged\n\n");
+    for (id, model) in spec.models.iter().enumerate() {
+        if Some(id) != spec.base {
+            card.push_str(&format!("* {}\n", hub_link(model)));
+        }
+    }
+    card.push_str("\n### Configuration\n\n```yaml\n");
+    card.push_str(spec.source_text.trim_end());
+    card.push_str("\n```\n\n### Reproducing it\n\n");
+    card.push_str(&format!(
+        "Seed {}; output dtype {}; {} tensors; merged in {:.1} s ({}).\n",
+        plan.seed,
+        plan.out_dtype.torch_name(),
+        plan.tensors.len(),
+        timing.seconds,
+        timing.device
+    ));
     for warning in &plan.warnings {
         card.push_str(&format!("\nNote: {warning}\n"));
     }
-    card.push_str("\n## Configuration\n\n```yaml\n");
-    card.push_str(spec.source_text.trim_end());
-    card.push_str("\n```\n\n## Files\n\n");
+    card.push_str("\n### Files\n\n");
     for file in files {
         card.push_str(&format!("- {file}\n"));
     }
@@ -100,6 +160,7 @@ pub fn write_folder_files(
     layout: &ShardLayout,
     model_config: Option<&Value>,
     tokenizer_files: Vec<String>,
+    timing: &MergeTiming,
     write: &mut dyn FnMut(&str, &[u8]) -> Result<()>,
 ) -> Result<Vec<String>> {
     let mut files = layout.files.clone();
@@ -116,6 +177,9 @@ pub fn write_folder_files(
     write("mergekit_config.yml", spec.source_text.as_bytes())?;
     files.push("mergekit_config.yml".to_string());
     files.push("README.md".to_string());
-    write("README.md", model_card(spec, plan, &files).as_bytes())?;
+    write(
+        "README.md",
+        model_card(spec, plan, &files, timing).as_bytes(),
+    )?;
     Ok(files)
 }

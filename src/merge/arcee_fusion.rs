@@ -23,6 +23,7 @@ pub static ARCEE_FUSION: MethodDescriptor = MethodDescriptor {
     params: &ARCEE_FUSION_PARAMS,
     cpu: |r| Ok(Box::new(ArceeFusion::new(r)?)),
     gpu: Some(GpuRoute::ArceeFusion),
+    paper: None,
 };
 const ARCEE_FUSION_PARAMS: [ParamDecl; 0] = [];
 

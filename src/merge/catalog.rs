@@ -76,6 +76,15 @@ pub struct MethodDescriptor {
     /// The CPU kernel for one tensor.
     pub cpu: fn(&TensorRecipe) -> Result<Box<dyn TensorMerge>>,
     pub gpu: Option<GpuRoute>,
+    /// Where the method comes from, for model cards; `None` for mergekit's own methods.
+    pub paper: Option<Paper>,
+}
+
+/// A method's source: the name it is known by and a link to it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Paper {
+    pub name: &'static str,
+    pub url: &'static str,
 }
 
 /// Every method, in the order the page and the README list them.

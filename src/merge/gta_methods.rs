@@ -3,7 +3,7 @@
 //! breadcrumbs/DELLA in one extra per-model parameter.
 
 use super::catalog::{
-    decl, encoded, BasePolicy, GpuRoute, MethodDescriptor, MethodKind, ParamDecl, ParamKind,
+    decl, encoded, BasePolicy, GpuRoute, MethodDescriptor, MethodKind, Paper, ParamDecl, ParamKind,
     ParamName, Scope, ANY_NUMBER, DENSITY, INT8_MASK, LAMBDA, UNIT, WEIGHT_REQUIRED,
 };
 use super::gta::GeneralizedTaskArithmetic;
@@ -54,7 +54,7 @@ fn build(recipe: &TensorRecipe) -> Result<Box<dyn TensorMerge>> {
 }
 
 macro_rules! gta_method {
-    ($name:ident, $params:ident, $kind:ident, $key:literal, $random:literal, $gpu:ident, $n:literal = $decls:expr) => {
+    ($name:ident, $params:ident, $kind:ident, $key:literal, $random:literal, $gpu:ident, $paper:expr, $n:literal = $decls:expr) => {
         pub static $name: MethodDescriptor = MethodDescriptor {
             kind: MethodKind::$kind,
             key: $key,
@@ -65,6 +65,7 @@ macro_rules! gta_method {
             params: &$params,
             cpu: build,
             gpu: Some(GpuRoute::$gpu),
+            paper: $paper,
         };
         const $params: [ParamDecl; $n] = $decls;
     };
@@ -77,6 +78,10 @@ gta_method!(
     "task_arithmetic",
     false,
     Gta,
+    Some(Paper {
+        name: "Task Arithmetic",
+        url: "https://arxiv.org/abs/2212.04089"
+    }),
     7 = shared(0.0, OFF)
 );
 
@@ -87,6 +92,10 @@ gta_method!(
     "ties",
     false,
     Gta,
+    Some(Paper {
+        name: "TIES",
+        url: "https://arxiv.org/abs/2306.01708"
+    }),
     7 = shared(1.0, OFF)
 );
 
@@ -97,6 +106,10 @@ gta_method!(
     "dare_linear",
     true,
     Gta,
+    Some(Paper {
+        name: "DARE",
+        url: "https://arxiv.org/abs/2311.03099"
+    }),
     7 = shared(0.0, L1)
 );
 
@@ -107,6 +120,10 @@ gta_method!(
     "dare_ties",
     true,
     Gta,
+    Some(Paper {
+        name: "DARE",
+        url: "https://arxiv.org/abs/2311.03099"
+    }),
     7 = shared(0.0, L1)
 );
 
@@ -117,6 +134,10 @@ gta_method!(
     "breadcrumbs",
     false,
     Gta,
+    Some(Paper {
+        name: "Model Breadcrumbs",
+        url: "https://arxiv.org/abs/2312.06795"
+    }),
     8 = with(0.0, OFF, GAMMA)
 );
 
@@ -127,6 +148,10 @@ gta_method!(
     "breadcrumbs_ties",
     false,
     Gta,
+    Some(Paper {
+        name: "Model Breadcrumbs",
+        url: "https://arxiv.org/abs/2312.06795"
+    }),
     8 = with(0.0, OFF, GAMMA)
 );
 
@@ -137,6 +162,10 @@ gta_method!(
     "della",
     true,
     Della,
+    Some(Paper {
+        name: "DELLA",
+        url: "https://arxiv.org/abs/2406.11617"
+    }),
     8 = with(1.0, L1, EPSILON)
 );
 
@@ -147,5 +176,9 @@ gta_method!(
     "della_linear",
     true,
     Della,
+    Some(Paper {
+        name: "DELLA",
+        url: "https://arxiv.org/abs/2406.11617"
+    }),
     8 = with(0.0, L1, EPSILON)
 );

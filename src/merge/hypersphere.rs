@@ -20,7 +20,7 @@ fn no_inputs(recipe: &TensorRecipe) -> MergeError {
 /// Multi-SLERP: unit vectors uᵢ = vᵢ/(‖vᵢ‖+eps) with vᵢ = xᵢ − base; mean m = Σwᵢuᵢ normalised;
 /// tangent τ = Σ wᵢ(uᵢ − (uᵢ·m)m); out = base + Σwᵢ‖vᵢ‖ · (m cos‖τ‖ + τ sin‖τ‖/‖τ‖).
 use super::catalog::{
-    decl, BasePolicy, GpuRoute, MethodDescriptor, MethodKind, ParamDecl, ParamName, Scope,
+    decl, BasePolicy, GpuRoute, MethodDescriptor, MethodKind, Paper, ParamDecl, ParamName, Scope,
     ANY_NUMBER, NON_NEGATIVE, WEIGHT_REQUIRED,
 };
 
@@ -34,6 +34,7 @@ pub static MULTISLERP: MethodDescriptor = MethodDescriptor {
     params: &MULTISLERP_PARAMS,
     cpu: |r| Ok(Box::new(Multislerp::new(r)?)),
     gpu: Some(GpuRoute::Multislerp),
+    paper: None,
 };
 const MULTISLERP_PARAMS: [ParamDecl; 2] = [
     WEIGHT_REQUIRED,
@@ -50,6 +51,10 @@ pub static KARCHER: MethodDescriptor = MethodDescriptor {
     params: &KARCHER_PARAMS,
     cpu: |r| Ok(Box::new(Karcher::new(r)?)),
     gpu: Some(GpuRoute::Karcher),
+    paper: Some(Paper {
+        name: "Karcher mean",
+        url: "https://en.wikipedia.org/wiki/Karcher_mean",
+    }),
 };
 const KARCHER_PARAMS: [ParamDecl; 2] = [
     decl(ParamName::MaxIter, Scope::Global, NON_NEGATIVE, Some(10.0)),

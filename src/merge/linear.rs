@@ -1,8 +1,8 @@
 //! `linear`: Σ wᵢ·xᵢ / Σ wᵢ (the division only with `normalize`), accumulated in input order.
 
 use super::catalog::{
-    decl, BasePolicy, GpuRoute, MethodDescriptor, MethodKind, ParamDecl, ParamKind, ParamName,
-    Scope, ANY_NUMBER, WEIGHT_REQUIRED,
+    decl, BasePolicy, GpuRoute, MethodDescriptor, MethodKind, Paper, ParamDecl, ParamKind,
+    ParamName, Scope, ANY_NUMBER, WEIGHT_REQUIRED,
 };
 use super::{Chunk, TensorMerge, TensorRecipe};
 
@@ -16,6 +16,10 @@ pub static LINEAR: MethodDescriptor = MethodDescriptor {
     params: &LINEAR_PARAMS,
     cpu: |r| Ok(Box::new(Linear::new(r))),
     gpu: Some(GpuRoute::Linear),
+    paper: Some(Paper {
+        name: "Model Soups",
+        url: "https://arxiv.org/abs/2203.05482",
+    }),
 };
 const LINEAR_PARAMS: [ParamDecl; 2] = [
     WEIGHT_REQUIRED,

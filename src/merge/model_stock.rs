@@ -4,8 +4,8 @@
 //! `filter_wise`, per last-axis row (no pass: each chunk holds whole rows).
 
 use super::catalog::{
-    decl, BasePolicy, GpuRoute, MethodDescriptor, MethodKind, ParamDecl, ParamKind, ParamName,
-    Scope,
+    decl, BasePolicy, GpuRoute, MethodDescriptor, MethodKind, Paper, ParamDecl, ParamKind,
+    ParamName, Scope,
 };
 use super::stats::{task_vectors, Gram, VectorLayout};
 use super::{Chunk, TensorMerge, TensorRecipe};
@@ -21,6 +21,10 @@ pub static MODEL_STOCK: MethodDescriptor = MethodDescriptor {
     params: &MODEL_STOCK_PARAMS,
     cpu: |r| Ok(Box::new(ModelStock::new(r)?)),
     gpu: Some(GpuRoute::ModelStock),
+    paper: Some(Paper {
+        name: "Model Stock",
+        url: "https://arxiv.org/abs/2403.19522",
+    }),
 };
 const MODEL_STOCK_PARAMS: [ParamDecl; 1] = [decl(
     ParamName::FilterWise,

@@ -18,6 +18,7 @@ pub static NEARSWAP: MethodDescriptor = MethodDescriptor {
     params: &NEARSWAP_PARAMS,
     cpu: |r| Ok(Box::new(Nearswap::new(r)?)),
     gpu: Some(GpuRoute::Nearswap),
+    paper: None,
 };
 const NEARSWAP_PARAMS: [ParamDecl; 1] = [decl(ParamName::T, Scope::Global, NON_NEGATIVE, None)];
 

@@ -15,6 +15,7 @@ pub static PASSTHROUGH: MethodDescriptor = MethodDescriptor {
     params: &PASSTHROUGH_PARAMS,
     cpu: |r| Ok(Box::new(Passthrough::new(r))),
     gpu: Some(GpuRoute::Passthrough),
+    paper: None,
 };
 const PASSTHROUGH_PARAMS: [ParamDecl; 1] = [decl(ParamName::Scale, Scope::Global, ANY, Some(1.0))];
 

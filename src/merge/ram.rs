@@ -19,6 +19,7 @@ pub static RAM: MethodDescriptor = MethodDescriptor {
     params: &RAM_PARAMS,
     cpu: |r| Ok(Box::new(Ram::new(r)?)),
     gpu: Some(GpuRoute::Ram),
+    paper: None,
 };
 const RAM_PARAMS: [ParamDecl; 1] = [decl(
     ParamName::Epsilon,

@@ -9,7 +9,7 @@
 //! like the values), then the weights pass, which also finds where the boundary ties stop.
 
 use super::catalog::{
-    decl, BasePolicy, GpuRoute, MethodDescriptor, MethodKind, ParamDecl, ParamName, Scope,
+    decl, BasePolicy, GpuRoute, MethodDescriptor, MethodKind, Paper, ParamDecl, ParamName, Scope,
     ANY_NUMBER, INT8_MASK, UNIT,
 };
 use super::consensus::{sign, Consensus};
@@ -27,6 +27,10 @@ pub static SCE: MethodDescriptor = MethodDescriptor {
     params: &SCE_PARAMS,
     cpu: |r| Ok(Box::new(Sce::new(r)?)),
     gpu: Some(GpuRoute::Sce),
+    paper: Some(Paper {
+        name: "SCE",
+        url: "https://arxiv.org/abs/2408.07990",
+    }),
 };
 const SCE_PARAMS: [ParamDecl; 2] = [
     decl(ParamName::SelectTopk, Scope::Global, UNIT, Some(1.0)),

@@ -22,8 +22,8 @@ fn arity_error(recipe: &TensorRecipe, what: &str) -> MergeError {
 }
 
 use super::catalog::{
-    decl, BasePolicy, GpuRoute, MethodDescriptor, MethodKind, ParamDecl, ParamKind, ParamName,
-    Scope, ANY, UNIT,
+    decl, BasePolicy, GpuRoute, MethodDescriptor, MethodKind, Paper, ParamDecl, ParamKind,
+    ParamName, Scope, ANY, UNIT,
 };
 
 pub static SLERP: MethodDescriptor = MethodDescriptor {
@@ -36,6 +36,10 @@ pub static SLERP: MethodDescriptor = MethodDescriptor {
     params: &SLERP_PARAMS,
     cpu: |r| Ok(Box::new(Slerp::new(r)?)),
     gpu: Some(GpuRoute::Slerp),
+    paper: Some(Paper {
+        name: "SLERP",
+        url: "https://en.wikipedia.org/wiki/Slerp",
+    }),
 };
 const SLERP_PARAMS: [ParamDecl; 1] = [decl(ParamName::T, Scope::Global, UNIT, None)];
 
@@ -49,6 +53,7 @@ pub static NUSLERP: MethodDescriptor = MethodDescriptor {
     params: &NUSLERP_PARAMS,
     cpu: |r| Ok(Box::new(Nuslerp::new(r)?)),
     gpu: Some(GpuRoute::Nuslerp),
+    paper: None,
 };
 const NUSLERP_PARAMS: [ParamDecl; 3] = [
     decl(ParamName::Weight, Scope::PerModel, ANY, None),

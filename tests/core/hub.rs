@@ -178,8 +178,19 @@ fn streamed_merge_equals_the_local_merge() {
     )
     .unwrap();
     assert_same_output(&out, &expected);
+    // The card in the hub's conventions: every hub input is a base_model of the merge.
     let card = std::fs::read_to_string(out.join("README.md")).unwrap();
-    assert!(card.contains("org/b@v2"), "{card}");
+    let front = "---\nbase_model:\n- org/base\n- org/a\n- org/b\nlibrary_name: transformers\ntags:\n- mergekit\n- merge\n- mixmerge\nbase_model_relation: merge\n---\n";
+    assert!(card.starts_with(front), "{card}");
+    for part in [
+        "### Merge Method",
+        "`ties` ([TIES](https://arxiv.org/abs/2306.01708)) method, with [org/base](https://huggingface.co/org/base) as the base",
+        "### Models Merged\n\n* [org/a](https://huggingface.co/org/a)\n* [org/b@v2](https://huggingface.co/org/b/tree/v2)\n",
+        "### Configuration\n\n```yaml\nmerge_method: ties",
+        "Seed 7; output dtype",
+    ] {
+        assert!(card.contains(part), "{part:?} not in\n{card}");
+    }
 }
 
 #[test]
