@@ -102,21 +102,27 @@ export async function startHubEmulator(options) {
 
   /** Serves `file` whole or the byte range asked for; the CDN applies the faults. */
   function serveBytes(req, res, file, headers, faulty) {
-    let bytes = fs.readFileSync(file);
-    if (faulty && truncate) bytes = bytes.subarray(0, Math.max(0, bytes.length - TRUNCATED_BY));
-    if (faulty && corrupt && bytes.length > 0) {
-      bytes = Buffer.from(bytes);
-      bytes[bytes.length >> 1] ^= 0xff;
-    }
+    const full = fs.statSync(file).size;
+    const size = faulty && truncate ? Math.max(0, full - TRUNCATED_BY) : full;
+    // Only the bytes asked for are read, so big files serve at the disk's pace.
+    const read = (first, last) => {
+      const bytes = Buffer.alloc(last - first + 1);
+      const fd = fs.openSync(file, 'r');
+      try { fs.readSync(fd, bytes, 0, bytes.length, first); } finally { fs.closeSync(fd); }
+      const middle = full >> 1;
+      if (faulty && corrupt && middle >= first && middle <= last) bytes[middle - first] ^= 0xff;
+      return bytes;
+    };
     const range = /^bytes=(\d+)-(\d*)$/.exec(req.headers.range ?? '');
     if (!range) {
-      stats.bytesServed += bytes.length;
-      return send(res, 200, { ...headers, 'Content-Length': bytes.length }, req.method === 'HEAD' ? '' : bytes);
+      stats.bytesServed += size;
+      const body = req.method === 'HEAD' || size === 0 ? '' : read(0, size - 1);
+      return send(res, 200, { ...headers, 'Content-Length': size }, body);
     }
     const first = Number(range[1]);
-    let last = range[2] === '' ? bytes.length - 1 : Math.min(Number(range[2]), bytes.length - 1);
-    if (first >= bytes.length) {
-      return send(res, 416, { 'Content-Range': `bytes */${bytes.length}` });
+    let last = range[2] === '' ? size - 1 : Math.min(Number(range[2]), size - 1);
+    if (first >= size) {
+      return send(res, 416, { 'Content-Range': `bytes */${size}` });
     }
     stats.rangeRequests += 1;
     const kind = faulty && fault && stats.rangeRequests % fault.every === 0 ? fault.kind : null;
@@ -125,11 +131,11 @@ export async function startHubEmulator(options) {
       return send(res, Number(kind), { 'Retry-After': '0' }, 'injected fault');
     }
     if (kind === 'short') last = first + ((last - first) >> 1);
-    const body = bytes.subarray(first, last + 1);
+    const body = read(first, last);
     res.writeHead(206, {
       ...CORS,
       ...headers,
-      'Content-Range': `bytes ${first}-${last}/${bytes.length}`,
+      'Content-Range': `bytes ${first}-${last}/${size}`,
       'Content-Length': body.length,
     });
     if (kind === 'reset') {
