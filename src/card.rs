@@ -52,14 +52,6 @@ pub fn rewrite_model_config(config: &Value, plan: &MergePlan) -> Value {
     config
 }
 
-/// How long the merge took and where it ran, for the model card.
-#[derive(Debug, Clone, PartialEq)]
-pub struct MergeTiming {
-    pub seconds: f64,
-    /// `CPU, 2 threads`, a GPU adapter's name…
-    pub device: String,
-}
-
 /// The hub's page of a model, at its revision unless that is `main`.
 fn hub_link(model: &crate::config::ModelRef) -> String {
     match &model.hub {
@@ -78,12 +70,7 @@ fn hub_link(model: &crate::config::ModelRef) -> String {
 
 /// README.md of the output folder, in the hub's conventions for merges: front matter naming
 /// every input with a hub id as `base_model`, then the method, the models and the recipe.
-pub fn model_card(
-    spec: &MergeSpec,
-    plan: &MergePlan,
-    files: &[String],
-    timing: &MergeTiming,
-) -> String {
+pub fn model_card(spec: &MergeSpec, plan: &MergePlan, files: &[String]) -> String {
     let mut card = String::from("---\n");
     let mut hub_ids: Vec<&str> = spec
         .models
@@ -134,12 +121,10 @@ pub fn model_card(
     card.push_str(spec.source_text.trim_end());
     card.push_str("\n```\n\n### Reproducing it\n\n");
     card.push_str(&format!(
-        "Seed {}; output dtype {}; {} tensors; merged in {:.1} s ({}).\n",
+        "Seed {}; output dtype {}; {} tensors. The same recipe and seed give the same bytes, natively and in the browser.\n",
         plan.seed,
         plan.out_dtype.torch_name(),
-        plan.tensors.len(),
-        timing.seconds,
-        timing.device
+        plan.tensors.len()
     ));
     for warning in &plan.warnings {
         card.push_str(&format!("\nNote: {warning}\n"));
@@ -160,7 +145,6 @@ pub fn write_folder_files(
     layout: &ShardLayout,
     model_config: Option<&Value>,
     tokenizer_files: Vec<String>,
-    timing: &MergeTiming,
     write: &mut dyn FnMut(&str, &[u8]) -> Result<()>,
 ) -> Result<Vec<String>> {
     let mut files = layout.files.clone();
@@ -177,9 +161,6 @@ pub fn write_folder_files(
     write("mergekit_config.yml", spec.source_text.as_bytes())?;
     files.push("mergekit_config.yml".to_string());
     files.push("README.md".to_string());
-    write(
-        "README.md",
-        model_card(spec, plan, &files, timing).as_bytes(),
-    )?;
+    write("README.md", model_card(spec, plan, &files).as_bytes())?;
     Ok(files)
 }

@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::AtomicBool;
 use std::time::Instant;
 
-use crate::card::{shard_metadata, write_folder_files, MergeTiming};
+use crate::card::{shard_metadata, write_folder_files};
 use crate::config::{parse_config, MergeSpec, TokenizerSource};
 use crate::error::{MergeError, Result};
 use crate::exec::{run_native, ExecOptions, Progress};
@@ -176,17 +176,12 @@ pub fn merge_to_folder(
         let path = output.path().join(name);
         std::fs::write(&path, bytes).map_err(|e| MergeError::io(path.display(), e))
     };
-    let timing = MergeTiming {
-        seconds: started.elapsed().as_secs_f64(),
-        device: device_label(&options.device, &options.exec),
-    };
     let files = write_folder_files(
         spec,
         plan,
         &layout,
         model_config.as_ref(),
         tokenizer_files,
-        &timing,
         &mut write,
     )?;
     let out_dir = output.commit()?;
@@ -202,15 +197,6 @@ pub fn merge_to_folder(
         files,
         warnings: plan.warnings.clone(),
     })
-}
-
-/// Where the merge ran, as the model card says it.
-fn device_label(device: &Device, exec: &ExecOptions) -> String {
-    match device {
-        Device::Cpu => format!("CPU, {} threads", exec.threads),
-        #[cfg(feature = "gpu")]
-        Device::Gpu(context) => format!("GPU: {}", context.info().name),
-    }
 }
 
 /// A GGUF input carries its hyper-parameters inside: they stand in for a missing `config.json`.

@@ -9,7 +9,7 @@ use super::blob_source::BlobSource;
 use super::executor::{run, DeviceChoice, DeviceReport};
 use super::js_sink::JsSink;
 use super::model_folder::{file_name, ModelFolder};
-use crate::card::{format_lambda, shard_metadata, write_folder_files, MergeTiming};
+use crate::card::{format_lambda, shard_metadata, write_folder_files};
 use crate::config::{parse_config_with, MergeSpec, ParseOptions, TokenizerSource};
 use crate::error::{MergeError, Result};
 use crate::exec::ExecHooks;
@@ -143,7 +143,6 @@ impl PreparedMerge {
             models,
             plan,
         } = self;
-        let started = js_sys::Date::now();
         let reference = &folders[plan.reference_model];
         let model_config = reference.model_config().await?;
         let tokenizer_folder = match spec.tokenizer_source {
@@ -168,20 +167,12 @@ impl PreparedMerge {
             copy_file(source, name, &mut sink).await?;
             tokenizer_files.push(name.to_string());
         }
-        let timing = MergeTiming {
-            seconds: (js_sys::Date::now() - started) / 1000.0,
-            device: match &device.adapter {
-                Some(adapter) => format!("in a browser tab, WebGPU: {adapter}"),
-                None => "in a browser tab, CPU".to_string(),
-            },
-        };
         let files = write_folder_files(
             spec,
             plan,
             &layout,
             model_config.as_ref(),
             tokenizer_files,
-            &timing,
             &mut |name, bytes| sink.write_file(name, bytes),
         )?;
         sink.flush().await?;
