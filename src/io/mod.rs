@@ -47,6 +47,6 @@ pub use native_source::NativeSource;
 #[cfg(not(target_arch = "wasm32"))]
 pub use open::{model_folder, open_checkpoint, open_gguf_file, read_model_config};
 #[cfg(not(target_arch = "wasm32"))]
-pub use open_model::{open_model, HubOrigin, ModelFiles, OpenedModel};
+pub use open_model::{open_model, ModelFiles, OpenedModel};
 #[cfg(not(target_arch = "wasm32"))]
 pub use output::{copy_tokenizer_files, OutputFolder};

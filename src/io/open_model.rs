@@ -19,16 +19,8 @@ pub struct OpenedModel {
 #[derive(Debug)]
 pub struct ModelFiles {
     pub folder: PathBuf,
-    /// Where it came from, for the run's report: `None` for a local path.
-    pub hub: Option<HubOrigin>,
     /// The fetched small files of a streamed model live here until the merge is done.
     _staging: Option<tempfile::TempDir>,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum HubOrigin {
-    Cache(PathBuf),
-    Streamed,
 }
 
 /// Opens `path`, or, when nothing is there and the recipe named a hub model, the model from
@@ -38,23 +30,22 @@ pub fn open_model(
     hub: Option<&HubModel>,
     settings: &HubSettings,
 ) -> Result<OpenedModel> {
-    let local = |path: &Path, origin: Option<HubOrigin>| -> Result<OpenedModel> {
+    let local = |path: &Path| -> Result<OpenedModel> {
         Ok(OpenedModel {
             checkpoint: open_checkpoint(path)?,
             files: ModelFiles {
                 folder: model_folder(path),
-                hub: origin,
                 _staging: None,
             },
         })
     };
     let Some(model) = hub.filter(|_| !path.exists()) else {
-        return local(path, None);
+        return local(path);
     };
     let looked = match &settings.cache {
         Some(cache) => {
             if let Some(snapshot) = cached_snapshot(cache, model) {
-                return local(&snapshot, Some(HubOrigin::Cache(snapshot.clone())));
+                return local(&snapshot);
             }
             format!("not in the Hugging Face cache at {}", cache.display())
         }
@@ -78,7 +69,6 @@ pub fn open_model(
             checkpoint: streamed.checkpoint,
             files: ModelFiles {
                 folder: streamed.folder,
-                hub: Some(HubOrigin::Streamed),
                 _staging: Some(staging),
             },
         }),

@@ -40,8 +40,6 @@ struct State {
     location: Option<String>,
     /// Set when the hash did not match: every later read fails the same way.
     corrupt: Option<String>,
-    /// Bytes fetched, counting re-fetches.
-    pub fetched: u64,
 }
 
 impl HttpSource {
@@ -66,14 +64,8 @@ impl HttpSource {
                 etag: None,
                 location: None,
                 corrupt: None,
-                fetched: 0,
             }),
         }
-    }
-
-    /// Bytes fetched so far, re-fetched blocks counted again.
-    pub fn bytes_fetched(&self) -> u64 {
-        self.state.lock().expect("hub source lock").fetched
     }
 
     fn blocks(&self) -> u64 {
@@ -141,7 +133,6 @@ impl HttpSource {
         self.client
             .retrying(|| self.fetch_more(state, start, len, &mut out))
             .map_err(|failure| self.error(failure.reason().to_string()))?;
-        state.fetched += len as u64;
         Ok(out)
     }
 

@@ -23,8 +23,6 @@ pub struct StreamedModel {
     pub checkpoint: Checkpoint<LocalSource>,
     /// `config.json`, tokenizer files, the index: where the merge looks for them.
     pub folder: PathBuf,
-    /// Bytes of the listing and small files fetched.
-    pub bytes_fetched: u64,
 }
 
 /// Lists `model`'s files, fetches its small files into `folder`, and opens its weights for
@@ -57,18 +55,15 @@ pub fn open_hub_model(
         listing: &listing,
         client: &client,
     };
-    let mut bytes_fetched = listing_bytes.len() as u64;
     for name in TOKENIZER_FILES.iter().chain(["config.json"].iter()) {
         if let Some(file) = listing.file(name) {
             let bytes = hub.fetch_whole(file)?;
-            bytes_fetched += bytes.len() as u64;
             write(&folder.join(name), &bytes)?;
         }
     }
     let name = model.label();
     let checkpoint = if let Some(index_file) = listing.file(INDEX_FILE) {
         let bytes = hub.fetch_whole(index_file)?;
-        bytes_fetched += bytes.len() as u64;
         write(&folder.join(INDEX_FILE), &bytes)?;
         let index_name = hub.label(INDEX_FILE);
         let mut shards = Vec::new();
@@ -99,7 +94,6 @@ pub fn open_hub_model(
     Ok(StreamedModel {
         checkpoint,
         folder: folder.to_path_buf(),
-        bytes_fetched,
     })
 }
 
