@@ -28,7 +28,7 @@ pub mod output;
 pub use checkpoint::{index_shard_files, Checkpoint, ElementBytes, TensorLocation};
 pub use folder_files::{PICKLE_EXTENSIONS, TOKENIZER_FILES};
 pub use header::{parse_header, read_header, Header, TensorInfo, MAX_HEADER_LEN};
-pub use hub::{looks_like_hub_id, HubModel};
+pub use hub::{looks_like_hub_id, HubModel, HubSettings};
 pub use input_source::InputSource;
 pub use layout::{header_bytes, index_json, plan_shards, OutputTensor, ShardLayout, INDEX_FILE};
 pub use source::{MemorySource, TensorSource};
@@ -38,8 +38,6 @@ pub use writer::{ShardSink, ShardWriter};
 pub use dir_sink::DirSink;
 #[cfg(not(target_arch = "wasm32"))]
 pub use file_source::FileSource;
-#[cfg(not(target_arch = "wasm32"))]
-pub use hub::HubSettings;
 #[cfg(not(target_arch = "wasm32"))]
 pub use input_source::LocalSource;
 #[cfg(not(target_arch = "wasm32"))]

@@ -1,14 +1,14 @@
 //! A checkpoint file the native merge reads: on disk (mapped), or on the hub (streamed).
 
 use super::file_source::FileSource;
-use super::hub::HttpSource;
+use super::hub::NativeHubSource;
 use super::source::TensorSource;
 use crate::error::Result;
 
 #[derive(Debug)]
 pub enum NativeSource {
     File(FileSource),
-    Hub(Box<HttpSource>),
+    Hub(Box<NativeHubSource>),
 }
 
 impl TensorSource for NativeSource {

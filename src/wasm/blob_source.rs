@@ -37,14 +37,6 @@ impl BlobSource {
         &self.blob
     }
 
-    /// The whole blob, for small files (config.json, an index).
-    pub async fn read_all(&self) -> Result<Vec<u8>> {
-        let len = usize::try_from(self.size).map_err(|_| self.error("file too large".into()))?;
-        let mut bytes = vec![0; len];
-        self.read_range(0, &mut bytes).await?;
-        Ok(bytes)
-    }
-
     fn error(&self, reason: String) -> MergeError {
         MergeError::io(&self.name, std::io::Error::other(reason))
     }

@@ -6,12 +6,15 @@
 mod anatomy;
 mod blob_source;
 mod executor;
+mod fetch_transport;
 #[cfg(feature = "gpu")]
 mod gpu;
+mod hub_folder;
 #[cfg(feature = "eval")]
 mod inference;
 mod js_sink;
 mod model_folder;
+mod page_file;
 mod session;
 
 use js_sys::{Array, Function, Reflect};
@@ -20,8 +23,10 @@ use wasm_bindgen::prelude::*;
 
 pub use blob_source::BlobSource;
 pub use executor::{run, DeviceChoice, DeviceReport};
+pub use hub_folder::{resolve_model, PageHub};
 pub use js_sink::JsSink;
 pub use model_folder::{ModelFolder, ModelSummary};
+pub use page_file::PageFile;
 pub use session::{prepare, MergeReport, PlanSummary, PreparedMerge};
 
 use crate::error::MergeError;
@@ -121,10 +126,14 @@ pub fn parse_yaml(text: &str) -> Result<JsValue, JsValue> {
     to_js(&value)
 }
 
-/// Reads the headers of one picked model (`{name, files}`) and summarises it.
+/// Reads the headers of one model (`{name, files}` picked, or `{name, hub}` streamed from the
+/// hub `options.hub` names: `{endpoint, token}`) and summarises it.
 #[wasm_bindgen]
-pub async fn inspect(model: JsValue) -> Result<JsValue, JsValue> {
-    let folder = ModelFolder::from_js(&model).map_err(to_js_error)?;
+pub async fn inspect(model: JsValue, options: JsValue) -> Result<JsValue, JsValue> {
+    let options = MergeOptionsJs::parse(options)?;
+    let folder = resolve_model(&model, &options.hub)
+        .await
+        .map_err(to_js_error)?;
     let summary = folder.summary().await.map_err(to_js_error)?;
     to_js(&summary)
 }
@@ -138,6 +147,8 @@ struct MergeOptionsJs {
     chunk_elements: Option<usize>,
     /// `auto` (default: WebGPU when usable, else the CPU) or `cpu`.
     device: Option<String>,
+    /// Where `{name, hub}` models stream from.
+    hub: PageHub,
 }
 
 impl MergeOptionsJs {
@@ -226,11 +237,14 @@ async fn prepare_js(
     models: &Array,
     options: &MergeOptionsJs,
 ) -> Result<PreparedMerge, JsValue> {
-    let folders = models
-        .iter()
-        .map(|m| ModelFolder::from_js(&m))
-        .collect::<Result<Vec<_>, _>>()
-        .map_err(to_js_error)?;
+    let mut folders = Vec::new();
+    for model in models.iter() {
+        folders.push(
+            resolve_model(&model, &options.hub)
+                .await
+                .map_err(to_js_error)?,
+        );
+    }
     prepare(yaml, folders, options.seed)
         .await
         .map_err(to_js_error)

@@ -1,6 +1,6 @@
-//! A model folder the user picked in the browser: the same rules as the native
-//! `io::open_checkpoint` (index, then `model.safetensors`, then a lone `*.safetensors`;
-//! pickles refused), over `File`s instead of paths.
+//! A model the page works on: a folder the user picked, or a hub model streamed into the tab.
+//! The same rules as the native `io::open_checkpoint` (index, then `model.safetensors`, then a
+//! lone `*.safetensors`; pickles refused), over [`PageFile`]s instead of paths.
 
 use std::collections::BTreeMap;
 
@@ -10,6 +10,7 @@ use wasm_bindgen::{JsCast, JsValue};
 use web_sys::File;
 
 use super::blob_source::BlobSource;
+use super::page_file::PageFile;
 use crate::error::{MergeError, Result};
 use crate::io::{
     index_shard_files, Checkpoint, TensorSource, INDEX_FILE, PICKLE_EXTENSIONS, TOKENIZER_FILES,
@@ -19,7 +20,7 @@ use crate::io::{
 #[derive(Debug, Clone)]
 pub struct ModelFolder {
     pub name: String,
-    files: BTreeMap<String, BlobSource>,
+    files: BTreeMap<String, PageFile>,
 }
 
 /// What `inspect` shows about a picked model.
@@ -57,12 +58,20 @@ impl ModelFolder {
             }
             let file_name = file.name();
             let source = BlobSource::new(format!("{name}/{file_name}"), file.clone().into());
-            by_name.insert(file_name, source);
+            by_name.insert(file_name, PageFile::Picked(source));
         }
         Ok(ModelFolder {
             name: name.to_string(),
             files: by_name,
         })
+    }
+
+    /// A model of already-opened files, by file name.
+    pub fn from_files(name: &str, files: BTreeMap<String, PageFile>) -> Self {
+        ModelFolder {
+            name: name.to_string(),
+            files,
+        }
     }
 
     /// `value` is `{name: string, files: File[] | FileList}`.
@@ -82,12 +91,12 @@ impl ModelFolder {
         ModelFolder::new(&name, &files)
     }
 
-    pub fn file(&self, name: &str) -> Option<&BlobSource> {
+    pub fn file(&self, name: &str) -> Option<&PageFile> {
         self.files.get(name)
     }
 
     /// The picked files whose name ends in `.{ext}` (any case), by name.
-    pub fn files_with_extension(&self, ext: &str) -> Vec<&BlobSource> {
+    pub fn files_with_extension(&self, ext: &str) -> Vec<&PageFile> {
         self.files
             .iter()
             .filter(|(name, _)| has_extension(name, ext))
@@ -96,14 +105,14 @@ impl ModelFolder {
     }
 
     /// Reads every shard header (and the index when sharded); no tensor bytes are read.
-    pub async fn open(&self) -> Result<Checkpoint<BlobSource>> {
+    pub async fn open(&self) -> Result<Checkpoint<PageFile>> {
         if let Some(index) = self.files.get(INDEX_FILE) {
             return self.open_indexed(index).await;
         }
         if let Some(single) = self.files.get("model.safetensors") {
             return self.open_single(single).await;
         }
-        let with_extension = |exts: &[&str]| -> Vec<&BlobSource> {
+        let with_extension = |exts: &[&str]| -> Vec<&PageFile> {
             self.files
                 .iter()
                 .filter(|(n, _)| exts.iter().any(|e| has_extension(n, e)))
@@ -133,11 +142,11 @@ impl ModelFolder {
         }
     }
 
-    async fn open_single(&self, source: &BlobSource) -> Result<Checkpoint<BlobSource>> {
+    async fn open_single(&self, source: &PageFile) -> Result<Checkpoint<PageFile>> {
         Checkpoint::from_sources(self.name.clone(), vec![source.clone()], None).await
     }
 
-    async fn open_indexed(&self, index: &BlobSource) -> Result<Checkpoint<BlobSource>> {
+    async fn open_indexed(&self, index: &PageFile) -> Result<Checkpoint<PageFile>> {
         let bytes = index.read_all().await?;
         let mut shards = Vec::new();
         for file in index_shard_files(index.name(), &bytes)? {
@@ -178,7 +187,7 @@ impl ModelFolder {
     }
 
     /// The tokenizer and generation files present, in the native copy order.
-    pub fn tokenizer_files(&self) -> Vec<&BlobSource> {
+    pub fn tokenizer_files(&self) -> Vec<&PageFile> {
         TOKENIZER_FILES
             .iter()
             .filter_map(|name| self.files.get(*name))

@@ -5,10 +5,10 @@ use std::path::Path;
 
 use serde::Serialize;
 
-use super::blob_source::BlobSource;
 use super::executor::{run, DeviceChoice, DeviceReport};
 use super::js_sink::JsSink;
 use super::model_folder::{file_name, ModelFolder};
+use super::page_file::PageFile;
 use crate::card::{format_lambda, shard_metadata, write_folder_files};
 use crate::config::{parse_config_with, MergeSpec, ParseOptions, TokenizerSource};
 use crate::error::{MergeError, Result};
@@ -23,7 +23,7 @@ const COPY_CHUNK: usize = 8 << 20;
 pub struct PreparedMerge {
     pub spec: MergeSpec,
     pub folders: Vec<ModelFolder>,
-    pub models: Vec<Checkpoint<BlobSource>>,
+    pub models: Vec<Checkpoint<PageFile>>,
     pub plan: MergePlan,
 }
 
@@ -191,7 +191,7 @@ impl PreparedMerge {
 }
 
 /// Streams `source` into a new file `name` of the sink.
-async fn copy_file(source: &BlobSource, name: &str, sink: &mut JsSink) -> Result<()> {
+async fn copy_file(source: &PageFile, name: &str, sink: &mut JsSink) -> Result<()> {
     sink.begin_file(name)?;
     let mut buf = Vec::new();
     let mut offset = 0u64;

@@ -1,82 +1,48 @@
-//! HTTP to the hub: whole small files and byte ranges, retried with backoff on 429, 5xx and
-//! dropped connections, resumed at the byte where a body broke off.
+//! Requests to the hub over any [`Transport`]: whole small files and byte ranges, retried with
+//! backoff on 429, 5xx and dropped connections.
 
-use std::io::Read;
 use std::time::Duration;
 
-use ureq::http::Response;
-use ureq::{Agent, Body};
-
+use super::transport::{status_failure, Answer, Failure, Transport};
 use super::HubSettings;
 
-/// Why a request failed, and whether trying again can help.
+/// A transport and the run's settings.
 #[derive(Debug)]
-pub enum Failure {
-    /// 429, 5xx, a reset or timed-out connection, a body cut short.
-    Transient(String),
-    /// Anything a retry would only repeat (404, 401, a changed file).
-    Final(String),
-}
-
-impl Failure {
-    pub fn reason(&self) -> &str {
-        match self {
-            Failure::Transient(reason) | Failure::Final(reason) => reason,
-        }
-    }
-}
-
-/// One agent (connection pool) and the run's settings.
-#[derive(Debug)]
-pub struct HubClient {
-    agent: Agent,
+pub struct HubClient<T> {
+    transport: T,
     pub settings: HubSettings,
 }
 
-/// The status line of a response that is not what was asked for, as a [`Failure`].
-pub fn status_failure(response: &Response<Body>, url: &str, token: bool) -> Failure {
-    let status = response.status().as_u16();
-    let reason = match status {
-        401 | 403 if !token => format!(
-            "HTTP {status} from {url}: the model is gated or private; set HF_TOKEN to a token that may read it"
-        ),
-        401 | 403 => format!("HTTP {status} from {url}: the token (HF_TOKEN) may not read this model"),
-        404 => format!("HTTP 404 from {url}: no such model, revision or file"),
-        _ => format!("HTTP {status} from {url}"),
-    };
-    match status {
-        408 | 429 | 500..=599 => Failure::Transient(reason),
-        _ => Failure::Final(reason),
-    }
-}
-
-impl HubClient {
-    pub fn new(settings: HubSettings) -> HubClient {
-        let config = Agent::config_builder()
-            .http_status_as_error(false)
-            .timeout_connect(Some(Duration::from_secs(30)))
-            .timeout_per_read(Some(Duration::from_secs(60)))
-            .save_redirect_history(true)
-            .build();
+impl<T: Transport> HubClient<T> {
+    pub fn new(transport: T, settings: HubSettings) -> HubClient<T> {
         HubClient {
-            agent: config.into(),
+            transport,
             settings,
         }
     }
 
+    pub fn transport(&self) -> &T {
+        &self.transport
+    }
+
     /// `GET url`, for `Range: bytes=first-last` when given; the token goes to the endpoint only
     /// (a redirect to a CDN never carries it).
-    pub fn get(&self, url: &str, range: Option<(u64, u64)>) -> Result<Response<Body>, Failure> {
-        let mut request = self.agent.get(url);
+    pub async fn get(
+        &self,
+        url: &str,
+        range: Option<(u64, u64)>,
+    ) -> Result<Answer<T::Body>, Failure> {
+        let mut headers = Vec::new();
         if let Some((first, last)) = range {
-            request = request.header("Range", format!("bytes={first}-{last}"));
+            headers.push(("Range", format!("bytes={first}-{last}")));
         }
         if let Some(token) = self.token_for(url) {
-            request = request.header("Authorization", format!("Bearer {token}"));
+            headers.push(("Authorization", format!("Bearer {token}")));
         }
-        request
-            .call()
-            .map_err(|e| Failure::Transient(format!("{url}: {e}")))
+        self.transport
+            .get(url, &headers)
+            .await
+            .map_err(Failure::Transient)
     }
 
     fn token_for(&self, url: &str) -> Option<&str> {
@@ -85,71 +51,81 @@ impl HubClient {
         self.settings.token.as_deref().filter(|_| ours)
     }
 
-    /// A whole small file (a listing, config.json), at most `limit` bytes.
-    pub fn get_whole(&self, url: &str, limit: u64) -> Result<Vec<u8>, Failure> {
-        self.retrying(|| {
-            let mut response = self.get(url, None)?;
-            if response.status().as_u16() != 200 {
-                return Err(status_failure(
-                    &response,
-                    url,
-                    self.settings.token.is_some(),
-                ));
-            }
-            response
-                .body_mut()
-                .with_config()
-                .limit(limit)
-                .read_to_vec()
-                .map_err(|e| Failure::Transient(format!("{url}: {e}")))
-        })
+    /// The failure an unexpected status of `url` means.
+    pub fn status_failure(&self, status: u16, url: &str) -> Failure {
+        status_failure(status, url, self.settings.token.is_some())
     }
 
-    /// Runs `attempt` until it succeeds, fails for good, or the tries run out; waits between
-    /// tries double from the settings' first backoff (capped at 10 s).
-    pub fn retrying<T>(
-        &self,
-        mut attempt: impl FnMut() -> Result<T, Failure>,
-    ) -> Result<T, Failure> {
-        let mut tries = 0;
+    /// A whole small file (a listing, config.json), at most `limit` bytes, retried as
+    /// [`Retry`] allows.
+    pub async fn get_whole(&self, url: &str, limit: u64) -> Result<Vec<u8>, Failure> {
+        let mut retry = self.retry();
         loop {
-            match attempt() {
-                Err(Failure::Transient(reason)) => {
-                    tries += 1;
-                    if tries >= self.settings.attempts {
-                        return Err(Failure::Final(format!("{reason} (after {tries} tries)")));
-                    }
-                    std::thread::sleep(self.backoff(tries));
-                }
+            match self.get_whole_once(url, limit).await {
+                Err(Failure::Transient(reason)) => retry.wait(&self.transport, reason).await?,
                 done => return done,
             }
         }
     }
 
-    pub fn backoff(&self, tries: u32) -> Duration {
-        let doubled = self
-            .settings
-            .first_backoff
-            .saturating_mul(1 << (tries - 1).min(16));
-        doubled.min(Duration::from_secs(10))
+    async fn get_whole_once(&self, url: &str, limit: u64) -> Result<Vec<u8>, Failure> {
+        let answer = self.get(url, None).await?;
+        if answer.status != 200 {
+            return Err(self.status_failure(answer.status, url));
+        }
+        let mut bytes = Vec::new();
+        let cap = usize::try_from(limit)
+            .unwrap_or(usize::MAX)
+            .saturating_add(1);
+        self.transport
+            .append_body(answer.body, &mut bytes, cap)
+            .await
+            .map_err(|reason| Failure::Transient(format!("{url}: {reason}")))?;
+        if bytes.len() as u64 > limit {
+            return Err(Failure::Final(format!("{url}: larger than {limit} bytes")));
+        }
+        Ok(bytes)
+    }
+
+    /// The retry policy of one request.
+    pub fn retry(&self) -> Retry {
+        Retry {
+            tries: 0,
+            attempts: self.settings.attempts,
+            first_backoff: self.settings.first_backoff,
+        }
     }
 }
 
-/// Reads `response`'s body onto the end of `out` until it ends or `want` bytes have come;
-/// a body that breaks off keeps what arrived, so the caller can resume after it.
-pub fn read_body_into(
-    response: Response<Body>,
-    out: &mut Vec<u8>,
-    want: usize,
-) -> Result<(), String> {
-    let mut reader = response.into_body().into_reader().take(want as u64);
-    let mut chunk = vec![0u8; 256 * 1024];
-    loop {
-        match reader.read(&mut chunk) {
-            Ok(0) => return Ok(()),
-            Ok(n) => out.extend_from_slice(&chunk[..n]),
-            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
-            Err(e) => return Err(e.to_string()),
+/// Counts a request's tries; waits between them double from the first backoff (capped at 10 s).
+#[derive(Debug)]
+pub struct Retry {
+    tries: u32,
+    attempts: u32,
+    first_backoff: Duration,
+}
+
+impl Retry {
+    /// After a transient failure: waits and returns `Ok` when another try is allowed, else the
+    /// failure made final.
+    pub async fn wait<T: Transport>(
+        &mut self,
+        transport: &T,
+        reason: String,
+    ) -> Result<(), Failure> {
+        self.tries += 1;
+        if self.tries >= self.attempts {
+            let tries = self.tries;
+            return Err(Failure::Final(format!("{reason} (after {tries} tries)")));
         }
+        transport.sleep(self.backoff()).await;
+        Ok(())
+    }
+
+    fn backoff(&self) -> Duration {
+        let doubled = self
+            .first_backoff
+            .saturating_mul(1 << (self.tries - 1).min(16));
+        doubled.min(Duration::from_secs(10))
     }
 }

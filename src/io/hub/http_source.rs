@@ -3,12 +3,14 @@
 //! sha256 is checked against the hub's once the merge has read to its end.
 
 use std::collections::VecDeque;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
+use futures_util::lock::Mutex;
 use sha2::{Digest, Sha256};
 
-use super::client::{read_body_into, status_failure, Failure, HubClient};
+use super::client::HubClient;
 use super::integrity::{hex, Published};
+use super::transport::{Failure, Transport};
 use crate::error::{MergeError, Result};
 use crate::io::source::{check_range, TensorSource};
 
@@ -19,12 +21,12 @@ const KEPT_BLOCKS: usize = 3;
 
 /// A file on the hub, read as the merge asks for its bytes.
 #[derive(Debug)]
-pub struct HttpSource {
+pub struct HttpSource<T> {
     name: String,
     url: String,
     size: u64,
     published: Published,
-    client: Arc<HubClient>,
+    client: Arc<HubClient<T>>,
     state: Mutex<State>,
 }
 
@@ -42,14 +44,14 @@ struct State {
     corrupt: Option<String>,
 }
 
-impl HttpSource {
+impl<T: Transport> HttpSource<T> {
     /// `name` is what errors call the file (`owner/name@revision/file`).
     pub fn new(
         name: String,
         url: String,
         size: u64,
         published: Published,
-        client: Arc<HubClient>,
+        client: Arc<HubClient<T>>,
     ) -> Self {
         HttpSource {
             name,
@@ -77,7 +79,7 @@ impl HttpSource {
     }
 
     /// Block `index`, kept or fetched; blocks not yet hashed are fetched in order up to it.
-    fn block(&self, state: &mut State, index: u64) -> Result<Arc<Vec<u8>>> {
+    async fn block(&self, state: &mut State, index: u64) -> Result<Arc<Vec<u8>>> {
         if let Some(reason) = &state.corrupt {
             return Err(self.error(reason.clone()));
         }
@@ -85,29 +87,22 @@ impl HttpSource {
             return Ok(block.clone());
         }
         if index < state.hashed_blocks {
-            let block = Arc::new(self.fetch_block(state, index)?);
-            self.keep(state, index, block.clone());
+            let block = Arc::new(self.fetch_block(state, index).await?);
+            keep(state, index, block.clone());
             return Ok(block);
         }
         loop {
             let next = state.hashed_blocks;
-            let block = Arc::new(self.fetch_block(state, next)?);
+            let block = Arc::new(self.fetch_block(state, next).await?);
             state.hasher.update(block.as_slice());
             state.hashed_blocks += 1;
-            self.keep(state, next, block.clone());
+            keep(state, next, block.clone());
             if state.hashed_blocks == self.blocks() {
                 self.check_hash(state)?;
             }
             if next == index {
                 return Ok(block);
             }
-        }
-    }
-
-    fn keep(&self, state: &mut State, index: u64, block: Arc<Vec<u8>>) {
-        state.kept.push_back((index, block));
-        if state.kept.len() > KEPT_BLOCKS {
-            state.kept.pop_front();
         }
     }
 
@@ -126,19 +121,29 @@ impl HttpSource {
         Err(self.error(reason))
     }
 
-    fn fetch_block(&self, state: &mut State, index: u64) -> Result<Vec<u8>> {
+    async fn fetch_block(&self, state: &mut State, index: u64) -> Result<Vec<u8>> {
         let start = index * BLOCK_BYTES;
         let len = BLOCK_BYTES.min(self.size - start) as usize;
         let mut out = Vec::with_capacity(len);
-        self.client
-            .retrying(|| self.fetch_more(state, start, len, &mut out))
-            .map_err(|failure| self.error(failure.reason().to_string()))?;
-        Ok(out)
+        let mut retry = self.client.retry();
+        loop {
+            let failure = match self.fetch_more(state, start, len, &mut out).await {
+                Ok(()) => return Ok(out),
+                Err(Failure::Transient(reason)) => {
+                    match retry.wait(self.client.transport(), reason).await {
+                        Ok(()) => continue,
+                        Err(failure) => failure,
+                    }
+                }
+                Err(failure) => failure,
+            };
+            return Err(self.error(failure.reason().to_string()));
+        }
     }
 
     /// One request for the bytes of `[start, start + len)` not yet in `out`; a body cut
     /// short keeps what came and is [`Failure::Transient`], so the retry resumes after it.
-    fn fetch_more(
+    async fn fetch_more(
         &self,
         state: &mut State,
         start: u64,
@@ -148,31 +153,33 @@ impl HttpSource {
         let first = start + out.len() as u64;
         let last = start + len as u64 - 1;
         let url = state.location.clone().unwrap_or_else(|| self.url.clone());
-        let response = self.client.get(&url, Some((first, last)))?;
-        let status = response.status().as_u16();
+        let answer = self.client.get(&url, Some((first, last))).await?;
+        let status = answer.status;
         if status != 206 {
             // A CDN link that expired (403/404) is re-resolved through the hub.
             if state.location.is_some() && matches!(status, 401 | 403 | 404 | 410) {
                 state.location = None;
                 return Err(Failure::Transient(format!("HTTP {status} from {url}")));
             }
-            let failure = status_failure(&response, &url, self.client.settings.token.is_some());
-            return Err(match (status, failure) {
-                (200, _) => Failure::Final(format!(
+            return Err(match status {
+                200 => Failure::Final(format!(
                     "{url} ignored the byte range asked for (HTTP 200, not 206)"
                 )),
-                (_, failure) => failure,
+                _ => self.client.status_failure(status, &url),
             });
         }
-        self.check_response(state, &response, first)?;
-        use ureq::ResponseExt;
-        let answered = response.get_uri().to_string();
-        if answered != self.url {
-            state.location = Some(answered);
+        self.check_answer(state, answer.content_range.as_deref(), answer.etag, first)?;
+        if answer.url != self.url {
+            state.location = Some(answer.url);
         }
         let before = out.len();
         let want = len - before;
-        let broke = read_body_into(response, out, want).err();
+        let broke = self
+            .client
+            .transport()
+            .append_body(answer.body, out, want)
+            .await
+            .err();
         let got = out.len() - before;
         match (got == want, broke) {
             (true, _) => Ok(()),
@@ -187,22 +194,15 @@ impl HttpSource {
 
     /// `Content-Range` must start where asked and give the listing's size; the ETag must not
     /// change between requests.
-    fn check_response(
+    fn check_answer(
         &self,
         state: &mut State,
-        response: &ureq::http::Response<ureq::Body>,
+        content_range: Option<&str>,
+        etag: Option<String>,
         first: u64,
     ) -> std::result::Result<(), Failure> {
-        let header = |name: &str| {
-            response
-                .headers()
-                .get(name)
-                .and_then(|v| v.to_str().ok())
-                .map(str::to_string)
-        };
-        let range = header("content-range").unwrap_or_default();
-        let parsed = parse_content_range(&range);
-        let Some((from, total)) = parsed else {
+        let range = content_range.unwrap_or_default();
+        let Some((from, total)) = parse_content_range(range) else {
             return Err(Failure::Final(format!(
                 "the answer's Content-Range `{range}` is not a byte range"
             )));
@@ -218,7 +218,7 @@ impl HttpSource {
                 "asked for bytes from {first}, the answer starts at {from}"
             )));
         }
-        if let Some(etag) = header("etag") {
+        if let Some(etag) = etag {
             match &state.etag {
                 None => state.etag = Some(etag),
                 Some(seen) if *seen != etag => {
@@ -233,6 +233,13 @@ impl HttpSource {
     }
 }
 
+fn keep(state: &mut State, index: u64, block: Arc<Vec<u8>>) {
+    state.kept.push_back((index, block));
+    if state.kept.len() > KEPT_BLOCKS {
+        state.kept.pop_front();
+    }
+}
+
 /// `bytes FIRST-LAST/TOTAL` → (FIRST, TOTAL).
 fn parse_content_range(value: &str) -> Option<(u64, u64)> {
     let rest = value.trim().strip_prefix("bytes ")?;
@@ -241,7 +248,7 @@ fn parse_content_range(value: &str) -> Option<(u64, u64)> {
     Some((first.trim().parse().ok()?, total.trim().parse().ok()?))
 }
 
-impl TensorSource for HttpSource {
+impl<T: Transport> TensorSource for HttpSource<T> {
     fn name(&self) -> &str {
         &self.name
     }
@@ -256,12 +263,12 @@ impl TensorSource for HttpSource {
             return Ok(());
         }
         // One reader at a time per file: the blocks come in order for the hash anyway.
-        let mut state = self.state.lock().expect("hub source lock");
+        let mut state = self.state.lock().await;
         let end = offset + buf.len() as u64;
         let mut at = offset;
         while at < end {
             let index = at / BLOCK_BYTES;
-            let block = self.block(&mut state, index)?;
+            let block = self.block(&mut state, index).await?;
             let block_start = index * BLOCK_BYTES;
             let from = (at - block_start) as usize;
             let take = (block.len() - from).min((end - at) as usize);

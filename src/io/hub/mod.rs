@@ -1,30 +1,31 @@
-//! Hugging Face hub models: telling a hub id from a path, and (natively) finding one in the
-//! local cache or streaming its files by range requests.
+//! Hugging Face hub models: telling a hub id from a path, finding one in the local cache
+//! (natively), and streaming its files by range requests over any HTTP [`Transport`] (ureq
+//! natively, `fetch` in the tab).
 
+mod client;
+mod http_source;
 mod id;
+mod integrity;
+mod listing;
+mod repo;
+mod settings;
+mod transport;
 
 #[cfg(not(target_arch = "wasm32"))]
 mod cache;
 #[cfg(not(target_arch = "wasm32"))]
-mod client;
-#[cfg(not(target_arch = "wasm32"))]
-mod http_source;
-#[cfg(not(target_arch = "wasm32"))]
-mod integrity;
-#[cfg(not(target_arch = "wasm32"))]
-mod listing;
-#[cfg(not(target_arch = "wasm32"))]
 mod open;
 #[cfg(not(target_arch = "wasm32"))]
-mod settings;
+mod ureq_transport;
 
+pub use client::HubClient;
+pub use http_source::HttpSource;
 pub use id::{looks_like_hub_id, HubModel};
+pub use repo::{HubRepo, Weights};
+pub use settings::HubSettings;
+pub use transport::{Answer, Transport};
 
 #[cfg(not(target_arch = "wasm32"))]
 pub use cache::cached_snapshot;
 #[cfg(not(target_arch = "wasm32"))]
-pub use http_source::HttpSource;
-#[cfg(not(target_arch = "wasm32"))]
-pub use open::{open_hub_model, StreamedModel};
-#[cfg(not(target_arch = "wasm32"))]
-pub use settings::HubSettings;
+pub use open::{open_hub_model, NativeHubSource, StreamedModel};

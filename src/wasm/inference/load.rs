@@ -12,7 +12,7 @@ use crate::model::config::stop_tokens;
 use crate::model::{
     load_gguf, InferenceDevice, LoadedModel, Model, TextTokenizer, TokenizerConfig,
 };
-use crate::wasm::{BlobSource, ModelFolder};
+use crate::wasm::{ModelFolder, PageFile};
 
 /// What the page shows about a loaded model.
 #[derive(Debug, Clone, Serialize)]
@@ -60,7 +60,7 @@ pub async fn load(
 
 async fn load_gguf_file(
     folder: &ModelFolder,
-    source: &BlobSource,
+    source: &PageFile,
     device: &InferenceDevice,
 ) -> Result<(LoadedModel, ModelInfo)> {
     let file = GgufFile::open(source.clone()).await?;
