@@ -182,12 +182,13 @@ EVAL_NATIVE_FEATURES ?= train
 
 test-browser: test-browser-merge test-browser-eval
 
-# The merge page: linear, TIES, DARE-TIES, mixup on WebGPU and the CPU = the native CLI's bytes.
+# The merge page: linear, TIES, DARE-TIES, mixup on WebGPU and the CPU = the native CLI's bytes;
+# hub models streamed from the emulator = the CLI's merge of them.
 test-browser-merge: wasm-merge browser-setup
 	$(CARGO) build
 	cd www && { [ -d node_modules/playwright-core ] || npm install --no-audit --no-fund; }
 	cd www && MIXMERGE=$(CARGO_TARGET_DIR)/debug/mixmerge CHROMIUM=$(CHROMIUM) \
-		node --test tests/playground.test.mjs tests/demo.test.mjs
+		node --test tests/playground.test.mjs tests/demo.test.mjs tests/hub.test.mjs
 
 ## demo-figures: what merging does between ready-made pairs of the demo experts (`mixmerge
 ## sweep`, release build), as SVG and JSON in www/demo/figures: the complementary pair's path and

@@ -4,14 +4,15 @@
 
 const $ = (id) => document.getElementById(id);
 
-/// `models()` returns {base: name | '', models: [{name, files}]} (the base among them).
+/// `models()` returns {base: name | '', models: [{name, files} | {name, hub}], hub?: {endpoint,
+/// token}} (the base among the models).
 export function setupAnatomy(engine, models) {
   const urls = [];
   let round = 0;
 
   async function draw() {
     const current = ++round;
-    const { base, models: picked } = models();
+    const { base, models: picked, hub } = models();
     $('anatomy-error').textContent = '';
     if (!base) {
       $('anatomy-error').textContent = 'Mark a base model: task vectors are taken relative to it.';
@@ -22,6 +23,7 @@ export function setupAnatomy(engine, models) {
       return;
     }
     const options = { base, density: Number($('anatomy-density').value), seed: Number($('anatomy-seed').value) };
+    if (hub) options.hub = hub;
     if ($('anatomy-tensor').value) options.tensor = $('anatomy-tensor').value;
     $('anatomy-status').textContent = 'Computing the task vectors…';
     $('anatomy-figure').setAttribute('aria-busy', 'true');

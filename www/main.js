@@ -12,7 +12,7 @@ const $ = (id) => document.getElementById(id);
 const engine = new Engine();
 const state = {
   methods: [],
-  slots: [], // {id, el, name, files, values, summary}
+  slots: [], // {id, el, name, files, hub, values, summary}: files picked, or a hub id streamed
   globals: {},
   nextSlot: 1,
   merge: null, // {id, started}
@@ -53,7 +53,7 @@ function baseName() {
 function addSlot(name = `model-${state.nextSlot}`, values = {}) {
   const id = state.nextSlot++;
   const el = $('slot-template').content.firstElementChild.cloneNode(true);
-  const slot = { id, el, name, files: null, values: { weight: 0.5, density: 0.5, ...values }, summary: null };
+  const slot = { id, el, name, files: null, hub: null, values: { weight: 0.5, density: 0.5, ...values }, summary: null };
   for (const label of el.querySelectorAll('label[data-for]')) {
     label.htmlFor = `slot${id}-${label.dataset.for}`;
   }
@@ -67,6 +67,7 @@ function addSlot(name = `model-${state.nextSlot}`, values = {}) {
     const files = [...input.files];
     if (files.length === 0) return;
     slot.files = files;
+    slot.hub = null;
     inspectSlot(slot);
     const folder = fromFolder ? files[0].webkitRelativePath.split('/')[0] : '';
     if (folder && folder !== slot.name) {
@@ -79,6 +80,19 @@ function addSlot(name = `model-${state.nextSlot}`, values = {}) {
   });
   pick(field('folder'), true);
   pick(field('files'), false);
+  const stream = () => useHubModel(slot, field('hub').value, field('revision').value);
+  field('stream').addEventListener('click', stream);
+  for (const key of ['hub', 'revision']) {
+    field(key).addEventListener('keydown', (e) => { if (e.key === 'Enter') stream(); });
+  }
+  // A recipe that names a hub model (mergekit's `owner/name[@revision]`) streams it.
+  const hub = parseHubId(name);
+  if (hub) {
+    field('hub').value = hub.repo;
+    field('revision').value = hub.revision === 'main' ? '' : hub.revision;
+    slot.hub = name;
+    queueMicrotask(() => inspectSlot(slot));
+  }
   state.slots.push(slot);
   $('slots').append(el);
   numberSlots();
@@ -103,18 +117,53 @@ function numberSlots() {
   });
 }
 
+/// `owner/name` or `owner/name@revision`, as the engine reads hub ids; null for anything else.
+function parseHubId(text) {
+  const m = /^([A-Za-z0-9_-][A-Za-z0-9._-]*\/[A-Za-z0-9._-]+)(?:@([A-Za-z0-9._\/-]+))?$/.exec(text.trim());
+  if (!m || m[2]?.startsWith('/') || m[2]?.includes('..')) return null;
+  return { repo: m[1], revision: m[2] ?? 'main' };
+}
+
+/// Points `slot` at a hub model: its name becomes the id the config uses.
+function useHubModel(slot, repo, revision) {
+  const error = slot.el.querySelector('[data-id=error]');
+  const id = revision.trim() && revision.trim() !== 'main' ? `${repo.trim()}@${revision.trim()}` : repo.trim();
+  if (!parseHubId(id)) {
+    showError(error, { name: 'Config', message: `\`${id}\` is not a hub id: give owner/name and, optionally, a revision (a branch, tag or commit)` });
+    return;
+  }
+  slot.hub = id;
+  slot.files = null;
+  for (const key of ['folder', 'files']) slot.el.querySelector(`[data-id=${key}]`).value = '';
+  slot.name = id;
+  slot.el.querySelector('[data-id=name]').value = id;
+  inspectSlot(slot);
+  formChanged();
+}
+
+/// What the engine is given for `slot`: `{name, files}` or `{name, hub}`.
+function slotModel(slot) {
+  return slot.hub ? { name: slot.name, hub: slot.hub } : { name: slot.name, files: slot.files };
+}
+
+/// Where hub models stream from; the token is read from the field each time, kept nowhere else.
+function hubOptions() {
+  return { endpoint: $('hub-endpoint').value.trim(), token: $('hub-token').value.trim() || null };
+}
+
 async function inspectSlot(slot) {
   const summary = slot.el.querySelector('[data-id=summary]');
   const error = slot.el.querySelector('[data-id=error]');
-  summary.textContent = 'Reading headers…';
+  summary.textContent = slot.hub ? `Listing ${slot.hub} and reading its headers from the hub…` : 'Reading headers…';
   showError(error, null);
   try {
-    const s = await engine.call('inspect', { model: { name: slot.name, files: slot.files } });
+    const s = await engine.call('inspect', { model: slotModel(slot), options: { hub: hubOptions() } });
     slot.summary = s;
     const dtypes = Object.entries(s.dtypes).map(([d, n]) => `${n} ${d}`).join(', ');
     summary.textContent = `${s.tensors} tensors, ${(s.parameters / 1e6).toFixed(2)} M parameters ` +
       `(${dtypes}), ${bytes(s.bytes)} in ${s.shards} shard${s.shards === 1 ? '' : 's'}` +
-      `${s.architecture ? `, ${s.architecture}` : ''}${s.hasConfig ? '' : ', no config.json'}.`;
+      `${s.architecture ? `, ${s.architecture}` : ''}${s.hasConfig ? '' : ', no config.json'}` +
+      `${slot.hub ? `; streamed from ${hubOptions().endpoint || 'the hub'} as the merge reads it` : ''}.`;
   } catch (err) {
     slot.summary = null;
     summary.textContent = '';
@@ -203,13 +252,14 @@ function formChanged() {
 }
 
 function pickedModels() {
-  return state.slots.filter((s) => s.files).map((s) => ({ name: s.name, files: s.files }));
+  return state.slots.filter((s) => s.files || s.hub).map(slotModel);
 }
 
 function mergeOptions() {
   const options = {
     maxShardBytes: Math.max(1, Math.round(Number($('shard-size').value || 5000) * 1e6)),
     device: $('device-choice').value,
+    hub: hubOptions(),
   };
   if ($('seed').value !== '') options.seed = Number($('seed').value);
   return options;
@@ -264,8 +314,9 @@ async function applyYaml() {
     for (const slot of state.slots) slot.el.remove();
     state.slots = [];
     for (const model of form.models) {
-      // A recipe file's `../addition` is the slot `addition` (as the engine matches it).
-      const old = keep.get(model.name) ?? keep.get(lastPart(model.name));
+      // A recipe file's `../addition` is the slot `addition` (as the engine matches it); a hub
+      // id is only ever its own slot.
+      const old = keep.get(model.name) ?? (parseHubId(model.name) ? null : keep.get(lastPart(model.name)));
       if (old) {
         old.values = { ...old.values, ...model.values };
         state.slots.push(old);
@@ -377,7 +428,7 @@ async function useDemoRecipeText(text) {
 /// The anatomy's models: the demo's when starting from it, else every picked slot.
 function anatomyModels() {
   if (state.demo) return { base: state.demo.base, models: state.demo.models };
-  return { base: baseName(), models: pickedModels() };
+  return { base: baseName(), models: pickedModels(), hub: hubOptions() };
 }
 
 // ---------- merging ----------
@@ -525,6 +576,13 @@ async function start() {
   for (const m of state.methods) $('method').append(new Option(m.key, m.key));
   $('method').value = 'linear';
   $('add-model').addEventListener('click', () => addSlot().el.querySelector('[data-id=name]').focus());
+  // Another endpoint or token may change what a hub slot finds: read its headers again.
+  for (const id of ['hub-endpoint', 'hub-token']) {
+    $(id).addEventListener('change', () => {
+      for (const slot of state.slots) if (slot.hub) inspectSlot(slot);
+      scheduleValidate();
+    });
+  }
   $('no-base').addEventListener('change', () => { renderParams(); formChanged(); });
   $('method').addEventListener('change', () => { renderParams(); formChanged(); });
   $('mixup').addEventListener('change', () => { renderParams(); formChanged(); });

@@ -32,7 +32,7 @@ async function handle(id, type, data) {
     case 'parseYaml':
       return engine.parseYaml(data.text);
     case 'inspect':
-      return engine.inspect(data.model);
+      return engine.inspect(data.model, data.options);
     case 'validate':
       return engine.validate(data.yaml, data.models, data.options);
     case 'merge':

@@ -87,7 +87,7 @@ pub async fn read_header<S: TensorSource>(source: &S) -> Result<Header> {
         )));
     }
     let mut prefix = [0u8; 8];
-    source.read_range(0, &mut prefix).await?;
+    source.read_once(0, &mut prefix).await?;
     let header_len = u64::from_le_bytes(prefix);
     if header_len == 0 {
         return Err(malformed("header length is 0".into()));
@@ -103,7 +103,7 @@ pub async fn read_header<S: TensorSource>(source: &S) -> Result<Header> {
         )));
     }
     let mut json = vec![0u8; header_len as usize];
-    source.read_range(8, &mut json).await?;
+    source.read_once(8, &mut json).await?;
     parse_header(file, size, &json)
 }
 

@@ -45,6 +45,13 @@ impl<S: TensorSource> TensorSource for InputSource<S> {
         }
     }
 
+    async fn read_once(&self, offset: u64, buf: &mut [u8]) -> Result<()> {
+        match self {
+            InputSource::Safetensors(file) => file.read_once(offset, buf).await,
+            InputSource::Gguf(file) => file.read_range(offset, buf).await,
+        }
+    }
+
     async fn read_range(&self, offset: u64, buf: &mut [u8]) -> Result<()> {
         match self {
             InputSource::Safetensors(file) => file.read_range(offset, buf).await,

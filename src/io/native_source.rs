@@ -26,6 +26,13 @@ impl TensorSource for NativeSource {
         }
     }
 
+    async fn read_once(&self, offset: u64, buf: &mut [u8]) -> Result<()> {
+        match self {
+            NativeSource::File(file) => file.read_range(offset, buf).await,
+            NativeSource::Hub(file) => file.read_once(offset, buf).await,
+        }
+    }
+
     async fn read_range(&self, offset: u64, buf: &mut [u8]) -> Result<()> {
         match self {
             NativeSource::File(file) => file.read_range(offset, buf).await,

@@ -14,6 +14,12 @@ pub trait TensorSource {
     /// Fills `buf` with the bytes starting at `offset`; reading past the end is an error.
     async fn read_range(&self, offset: u64, buf: &mut [u8]) -> Result<()>;
 
+    /// Bytes read once, before the merge (a header): a streamed source fetches exactly these
+    /// rather than the block around them.
+    async fn read_once(&self, offset: u64, buf: &mut [u8]) -> Result<()> {
+        self.read_range(offset, buf).await
+    }
+
     /// The `len` bytes at `offset` without a copy, when the source holds them in memory (a
     /// mapped file); `None` (also out of range) sends the caller to [`Self::read_range`].
     fn view(&self, _offset: u64, _len: usize) -> Option<&[u8]> {

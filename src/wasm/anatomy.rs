@@ -5,7 +5,7 @@ use js_sys::Array;
 use serde::{Deserialize, Serialize};
 use wasm_bindgen::prelude::*;
 
-use super::model_folder::ModelFolder;
+use super::hub_folder::{resolve_model, Listing, PageHub};
 use super::{to_js, to_js_error};
 use crate::error::MergeError;
 use crate::viz::anatomy::{anatomy as compute, svg, AnatomyOptions};
@@ -18,6 +18,9 @@ struct AnatomyOptionsJs {
     tensor: Option<String>,
     density: Option<f64>,
     seed: Option<u64>,
+    /// Where `{name, hub}` models stream from.
+    #[serde(default)]
+    hub: PageHub,
 }
 
 #[derive(Serialize)]
@@ -26,8 +29,8 @@ struct AnatomyFigure {
     svg: String,
 }
 
-/// `models`: `{name, files}` of the base and the experts; `options`: `{base, tensor?,
-/// density?, seed?}`. Returns `{json, svg}`.
+/// `models`: `{name, files}` (or `{name, hub}`) of the base and the experts; `options`:
+/// `{base, tensor?, density?, seed?, hub?}`. Returns `{json, svg}`.
 #[wasm_bindgen]
 pub async fn anatomy(models: Array, options: JsValue) -> Result<JsValue, JsValue> {
     let options: AnatomyOptionsJs = serde_wasm_bindgen::from_value(options)
@@ -35,7 +38,9 @@ pub async fn anatomy(models: Array, options: JsValue) -> Result<JsValue, JsValue
     let mut base = None;
     let mut experts = Vec::new();
     for model in models.iter() {
-        let folder = ModelFolder::from_js(&model).map_err(to_js_error)?;
+        let folder = resolve_model(&model, &options.hub, Listing::Remembered)
+            .await
+            .map_err(to_js_error)?;
         let checkpoint = folder.open().await.map_err(to_js_error)?;
         match folder.name == options.base && base.is_none() {
             true => base = Some(checkpoint),

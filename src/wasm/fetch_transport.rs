@@ -96,8 +96,11 @@ impl Transport for FetchTransport {
                 .copy_to(&mut out[start..start + take]);
             got += take;
         };
-        // Stop the download of anything past what was asked for.
-        let _ = reader.cancel();
+        // Stop the download of anything past what was asked for (a broken stream is closed
+        // already, and cancelling it would only reject).
+        if outcome.is_ok() {
+            let _ = reader.cancel();
+        }
         outcome
     }
 

@@ -23,7 +23,7 @@ use wasm_bindgen::prelude::*;
 
 pub use blob_source::BlobSource;
 pub use executor::{run, DeviceChoice, DeviceReport};
-pub use hub_folder::{resolve_model, PageHub};
+pub use hub_folder::{resolve_model, Listing, PageHub};
 pub use js_sink::JsSink;
 pub use model_folder::{ModelFolder, ModelSummary};
 pub use page_file::PageFile;
@@ -131,7 +131,7 @@ pub fn parse_yaml(text: &str) -> Result<JsValue, JsValue> {
 #[wasm_bindgen]
 pub async fn inspect(model: JsValue, options: JsValue) -> Result<JsValue, JsValue> {
     let options = MergeOptionsJs::parse(options)?;
-    let folder = resolve_model(&model, &options.hub)
+    let folder = resolve_model(&model, &options.hub, Listing::Remembered)
         .await
         .map_err(to_js_error)?;
     let summary = folder.summary().await.map_err(to_js_error)?;
@@ -189,7 +189,7 @@ pub async fn gpu_status() -> Result<JsValue, JsValue> {
 #[wasm_bindgen]
 pub async fn validate(yaml: String, models: Array, options: JsValue) -> Result<JsValue, JsValue> {
     let options = MergeOptionsJs::parse(options)?;
-    let prepared = prepare_js(&yaml, &models, &options).await?;
+    let prepared = prepare_js(&yaml, &models, &options, Listing::Remembered).await?;
     to_js(&prepared.summary(options.max_shard_bytes()))
 }
 
@@ -208,7 +208,7 @@ pub async fn merge(
 ) -> Result<JsValue, JsValue> {
     let options = MergeOptionsJs::parse(options)?;
     let device = options.device()?;
-    let prepared = prepare_js(&yaml, &models, &options).await?;
+    let prepared = prepare_js(&yaml, &models, &options, Listing::Fresh).await?;
     let sink = JsSink::new(output).map_err(to_js_error)?;
     let mut hooks = JsHooks {
         progress,
@@ -236,11 +236,12 @@ async fn prepare_js(
     yaml: &str,
     models: &Array,
     options: &MergeOptionsJs,
+    listing: Listing,
 ) -> Result<PreparedMerge, JsValue> {
     let mut folders = Vec::new();
     for model in models.iter() {
         folders.push(
-            resolve_model(&model, &options.hub)
+            resolve_model(&model, &options.hub, listing)
                 .await
                 .map_err(to_js_error)?,
         );

@@ -47,6 +47,13 @@ impl TensorSource for PageFile {
         }
     }
 
+    async fn read_once(&self, offset: u64, buf: &mut [u8]) -> Result<()> {
+        match self {
+            PageFile::Streamed(file) => file.read_once(offset, buf).await,
+            _ => self.read_range(offset, buf).await,
+        }
+    }
+
     async fn read_range(&self, offset: u64, buf: &mut [u8]) -> Result<()> {
         match self {
             PageFile::Picked(file) => file.read_range(offset, buf).await,

@@ -42,6 +42,8 @@ struct State {
     location: Option<String>,
     /// Set when the hash did not match: every later read fails the same way.
     corrupt: Option<String>,
+    /// Bytes read once (the header), until the hashed blocks holding them confirm them.
+    read_once: Vec<(u64, Vec<u8>)>,
 }
 
 impl<T: Transport> HttpSource<T> {
@@ -66,6 +68,7 @@ impl<T: Transport> HttpSource<T> {
                 etag: None,
                 location: None,
                 corrupt: None,
+                read_once: Vec::new(),
             }),
         }
     }
@@ -95,6 +98,7 @@ impl<T: Transport> HttpSource<T> {
             let next = state.hashed_blocks;
             let block = Arc::new(self.fetch_block(state, next).await?);
             state.hasher.update(block.as_slice());
+            self.confirm_read_once(state, next, &block)?;
             state.hashed_blocks += 1;
             keep(state, next, block.clone());
             if state.hashed_blocks == self.blocks() {
@@ -104,6 +108,31 @@ impl<T: Transport> HttpSource<T> {
                 return Ok(block);
             }
         }
+    }
+
+    /// The header bytes the model was opened with must be the bytes the hash covers.
+    fn confirm_read_once(&self, state: &mut State, index: u64, block: &[u8]) -> Result<()> {
+        let block_start = index * BLOCK_BYTES;
+        let block_end = block_start + block.len() as u64;
+        for (offset, bytes) in &state.read_once {
+            let from = (*offset).max(block_start);
+            let to = (offset + bytes.len() as u64).min(block_end);
+            if from >= to {
+                continue;
+            }
+            let seen = &bytes[(from - offset) as usize..(to - offset) as usize];
+            if seen != &block[(from - block_start) as usize..(to - block_start) as usize] {
+                let reason = format!(
+                    "bytes {from}..{to} came back different from when the header was read: the file changed or was corrupted in transit"
+                );
+                state.corrupt = Some(reason.clone());
+                return Err(self.error(reason));
+            }
+        }
+        state
+            .read_once
+            .retain(|(offset, bytes)| offset + bytes.len() as u64 > block_end);
+        Ok(())
     }
 
     fn check_hash(&self, state: &mut State) -> Result<()> {
@@ -124,6 +153,11 @@ impl<T: Transport> HttpSource<T> {
     async fn fetch_block(&self, state: &mut State, index: u64) -> Result<Vec<u8>> {
         let start = index * BLOCK_BYTES;
         let len = BLOCK_BYTES.min(self.size - start) as usize;
+        self.fetch_exact(state, start, len).await
+    }
+
+    /// The `len` bytes at `start`, by as many requests as faults make it take.
+    async fn fetch_exact(&self, state: &mut State, start: u64, len: usize) -> Result<Vec<u8>> {
         let mut out = Vec::with_capacity(len);
         let mut retry = self.client.retry();
         loop {
@@ -255,6 +289,29 @@ impl<T: Transport> TensorSource for HttpSource<T> {
 
     fn size(&self) -> u64 {
         self.size
+    }
+
+    /// A header's bytes by one request of just them (kept blocks serve them when they hold
+    /// them): opening a model reads its headers, not a block per file. They are checked again
+    /// when the merge streams the file's blocks and hashes them.
+    async fn read_once(&self, offset: u64, buf: &mut [u8]) -> Result<()> {
+        check_range(&self.name, self.size, offset, buf.len())?;
+        if buf.is_empty() {
+            return Ok(());
+        }
+        let mut state = self.state.lock().await;
+        let end = offset + buf.len() as u64;
+        let kept = |index: u64| state.kept.iter().any(|(i, _)| *i == index);
+        if (offset / BLOCK_BYTES..=(end - 1) / BLOCK_BYTES).all(kept) {
+            drop(state);
+            return self.read_range(offset, buf).await;
+        }
+        let bytes = self.fetch_exact(&mut state, offset, buf.len()).await?;
+        buf.copy_from_slice(&bytes);
+        if offset / BLOCK_BYTES >= state.hashed_blocks {
+            state.read_once.push((offset, bytes));
+        }
+        Ok(())
     }
 
     async fn read_range(&self, offset: u64, buf: &mut [u8]) -> Result<()> {

@@ -21,6 +21,7 @@ mod ureq_transport;
 pub use client::HubClient;
 pub use http_source::HttpSource;
 pub use id::{looks_like_hub_id, HubModel};
+pub use listing::RepoFile;
 pub use repo::{HubRepo, Weights};
 pub use settings::HubSettings;
 pub use transport::{Answer, Transport};
