@@ -138,10 +138,14 @@ pub fn merge_to_folder(
         Some(config) => Some(config),
         None => gguf_model_config(&models[plan.reference_model])?,
     };
-    let tokenizer_folder = match spec.tokenizer_source {
-        TokenizerSource::Base => reference_folder.clone(),
-        TokenizerSource::Model(id) => files[id].folder.clone(),
+    let tokenizer_model = match spec.tokenizer_source {
+        TokenizerSource::Base => plan.reference_model,
+        TokenizerSource::Model(id) => id,
     };
+    let tokenizer_folder = files[tokenizer_model].folder.clone();
+    // Made before the output folder exists: a malformed vocabulary fails the merge first.
+    let (gguf_files, tokenizer_warning) =
+        gguf_tokenizer_files(&models[tokenizer_model], &tokenizer_folder)?;
 
     let output = OutputFolder::create(out_dir, options.overwrite)?;
     let sink = if options.fsync {
@@ -171,11 +175,15 @@ pub fn merge_to_folder(
     let bytes_written = writer.bytes_written();
     let (_, layout) = writer.finish()?;
 
-    let tokenizer_files = copy_tokenizer_files(&tokenizer_folder, output.path())?;
+    let mut tokenizer_files = copy_tokenizer_files(&tokenizer_folder, output.path())?;
     let mut write = |name: &str, bytes: &[u8]| -> Result<()> {
         let path = output.path().join(name);
         std::fs::write(&path, bytes).map_err(|e| MergeError::io(path.display(), e))
     };
+    for (name, bytes) in &gguf_files {
+        write(name, bytes)?;
+        tokenizer_files.push(name.clone());
+    }
     let files = write_folder_files(
         spec,
         plan,
@@ -195,8 +203,60 @@ pub fn merge_to_folder(
         seed: plan.seed,
         mixup_lambda: plan.mixup_lambda,
         files,
-        warnings: plan.warnings.clone(),
+        warnings: plan
+            .warnings
+            .iter()
+            .cloned()
+            .chain(tokenizer_warning)
+            .collect(),
     })
+}
+
+/// Files to write, by name.
+type NamedFiles = Vec<(String, Vec<u8>)>;
+
+/// A GGUF tokenizer source's vocabulary as the Hugging Face files its folder lacks
+/// (`tokenizer.json`, `tokenizer_config.json`, `generation_config.json`), so the merged folder
+/// tokenizes in transformers. A tokenizer kind not rebuilt here is a warning: the weights merge.
+fn gguf_tokenizer_files(
+    model: &Checkpoint<LocalSource>,
+    folder: &Path,
+) -> Result<(NamedFiles, Option<String>)> {
+    let Some(gguf) = model.shards.first().and_then(LocalSource::as_gguf) else {
+        return Ok((Vec::new(), None));
+    };
+    let file = crate::io::TensorSource::name(gguf.source()).to_string();
+    let tokenizer = gguf.tokenizer()?;
+    let tokenizer_json = match crate::io::gguf::tokenizer_json(&file, &tokenizer) {
+        Ok(json) => json,
+        Err(MergeError::Unsupported(reason)) => {
+            return Ok((
+                Vec::new(),
+                Some(format!("no tokenizer files written: {reason}")),
+            ))
+        }
+        Err(e) => return Err(e),
+    };
+    let made = [
+        ("tokenizer.json", tokenizer_json),
+        (
+            "tokenizer_config.json",
+            crate::io::gguf::tokenizer_config_json(&file, &tokenizer)?,
+        ),
+        (
+            "generation_config.json",
+            crate::io::gguf::generation_config_json(&tokenizer),
+        ),
+    ];
+    let mut files = Vec::new();
+    for (name, json) in made {
+        if !folder.join(name).is_file() {
+            let mut bytes = serde_json::to_vec_pretty(&json).expect("JSON values serialise");
+            bytes.push(b'\n');
+            files.push((name.to_string(), bytes));
+        }
+    }
+    Ok((files, None))
 }
 
 /// A GGUF input carries its hyper-parameters inside: they stand in for a missing `config.json`.

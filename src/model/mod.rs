@@ -8,7 +8,6 @@ pub mod config;
 #[cfg(not(target_arch = "wasm32"))]
 pub mod folder;
 pub mod gguf_model;
-mod gguf_sentencepiece;
 pub mod gguf_tokenizer;
 pub mod gpt2;
 pub mod layers;

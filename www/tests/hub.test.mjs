@@ -193,11 +193,12 @@ test('a recipe naming hub models streams them and saves the CLI\'s bytes', async
     if (file !== 'README.md' && file !== 'mergekit_config.yml') assert.equal(gpu[file], hash, file);
   }
   assert.notEqual(gpu['README.md'], fromLocal['README.md']);
-  // Streamed, not downloaded over and over: each merge fetched about the inputs' size once.
+  // Streamed, not downloaded over and over: each merge (its check, then the merge) fetched the
+  // inputs about twice, as files this small are read whole to check their hash first.
   const inputs = ['base', 'expert-a', 'expert-b'].flatMap((m) => fs.readdirSync(path.join(local, m))
     .map((f) => fs.statSync(path.join(local, m, f)).size)).reduce((a, b) => a + b, 0);
   const perMerge = (hub.stats.bytesServed - before) / 2;
-  assert.ok(perMerge > 0.5 * inputs && perMerge < 1.5 * inputs, `${perMerge} bytes per merge for ${inputs}`);
+  assert.ok(perMerge > 0.9 * inputs && perMerge < 2.5 * inputs, `${perMerge} bytes per merge for ${inputs}`);
 });
 
 test('a hub slot from the form: id and revision, checked before any work', async () => {
@@ -251,7 +252,11 @@ test('corrupted bytes fail the sha256 check, naming the file, and leave no outpu
   const hub = await emulator({ corrupt: true });
   await useHub(hub.endpoint);
   await useYaml(RECIPE);
-  await waitForSlots(3);
-  await assert.rejects(mergeInBrowser('corrupt', 'cpu'), /test-org\/[\w-]+@\w+\/model[\w.-]*\.safetensors.*sha256/);
+  // Files this small are hashed whole before their headers are read: the slot says so.
+  const named = /test-org\/[\w-]+@\w+\/model[\w.-]*\.safetensors.*sha256/;
+  await slot(1).locator('[data-id=error]').filter({ hasText: 'sha256' }).waitFor({ timeout: 30_000 });
+  assert.match(await slot(1).locator('[data-id=error]').textContent(), named);
+  await assert.rejects(mergeInBrowser('corrupt', 'cpu'), /Fix the config/);
+  assert.match(await page.locator('#config-error').textContent(), named);
   assert.equal(await savedFolderExists('corrupt'), false);
 });

@@ -10,6 +10,7 @@ mod metadata;
 mod names;
 mod tensors;
 mod tokenizer;
+mod tokenizer_json;
 mod types;
 mod view;
 
@@ -24,6 +25,9 @@ pub use metadata::MetadataValue;
 pub use names::{hf_name, RowPermutation};
 pub use tensors::GgufTensor;
 pub use tokenizer::GgufTokenizer;
+pub use tokenizer_json::{
+    generation_config_json, pre_tokenizer_splits, tokenizer_config_json, tokenizer_json,
+};
 pub use types::GgmlType;
 use view::SafetensorsView;
 

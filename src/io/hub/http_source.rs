@@ -291,9 +291,10 @@ impl<T: Transport> TensorSource for HttpSource<T> {
         self.size
     }
 
-    /// A header's bytes by one request of just them (kept blocks serve them when they hold
-    /// them): opening a model reads its headers, not a block per file. They are checked again
-    /// when the merge streams the file's blocks and hashes them.
+    /// A header's bytes by one request of just them: opening a model reads its headers, not a
+    /// block per file. They are checked again when the merge streams the file's blocks and
+    /// hashes them. A file of one block (or bytes in kept blocks) is read as blocks: whole, so
+    /// its hash is checked before its header is parsed.
     async fn read_once(&self, offset: u64, buf: &mut [u8]) -> Result<()> {
         check_range(&self.name, self.size, offset, buf.len())?;
         if buf.is_empty() {
@@ -302,7 +303,7 @@ impl<T: Transport> TensorSource for HttpSource<T> {
         let mut state = self.state.lock().await;
         let end = offset + buf.len() as u64;
         let kept = |index: u64| state.kept.iter().any(|(i, _)| *i == index);
-        if (offset / BLOCK_BYTES..=(end - 1) / BLOCK_BYTES).all(kept) {
+        if self.blocks() == 1 || (offset / BLOCK_BYTES..=(end - 1) / BLOCK_BYTES).all(kept) {
             drop(state);
             return self.read_range(offset, buf).await;
         }
