@@ -6,7 +6,8 @@ use std::sync::atomic::AtomicBool;
 use anyhow::bail;
 use indicatif::{ProgressBar, ProgressStyle};
 use mixmerge::exec::ExecOptions;
-use mixmerge::native::{merge_to_folder, prepare, read_config, Device, MergeOptions};
+use mixmerge::io::HubSettings;
+use mixmerge::native::{merge_to_folder, prepare_with, read_config, Device, MergeOptions};
 
 use super::{size, DeviceChoice};
 
@@ -37,6 +38,10 @@ pub struct MergeArgs {
     /// Flush every output file to stable storage before renaming the folder into place.
     #[arg(long)]
     pub fsync: bool,
+    /// Keep the hub models this merge streams in the Hugging Face cache (HF_HUB_CACHE, …), so
+    /// later runs read them from disk. Files the merge did not read whole are not kept.
+    #[arg(long)]
+    pub cache: bool,
     /// Print the final report as one JSON line.
     #[arg(long)]
     pub json: bool,
@@ -50,7 +55,12 @@ pub fn run(args: MergeArgs) -> anyhow::Result<()> {
         bail!("--chunk-elements must be at least 1");
     }
     let spec = read_config(&args.config)?;
-    let prepared = prepare(spec, args.seed)?;
+    let mut hub = HubSettings::from_env();
+    hub.keep_streamed = args.cache;
+    if args.cache && hub.cache.is_none() {
+        bail!("--cache: no cache folder (set HF_HUB_CACHE, HF_HOME or HOME)");
+    }
+    let prepared = prepare_with(spec, args.seed, &hub)?;
     for warning in &prepared.plan.warnings {
         eprintln!("warning: {warning}");
     }

@@ -3,6 +3,7 @@
 
 #[cfg(feature = "gpu")]
 pub mod gpu;
+pub mod hub;
 pub mod smollm2;
 
 use std::collections::BTreeMap;

@@ -5,61 +5,13 @@
 
 use crate::common;
 
-use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::sync::atomic::AtomicBool;
 
+use common::hub::{copy_folder, merge_hub, Emulator};
 use common::*;
 use mixmerge::dtype::DType;
 use mixmerge::io::{HubSettings, INDEX_FILE};
-use mixmerge::native::{merge_to_folder, prepare_with, read_config, MergeOptions};
-use mixmerge::{MergeError, Result};
-
-/// The emulator, serving `root` until dropped.
-struct Emulator {
-    child: Child,
-    endpoint: String,
-}
-
-impl Emulator {
-    fn start(root: &Path, flags: &[&str]) -> Emulator {
-        let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("www/tests/hub-emulator.mjs");
-        let node = std::env::var("NODE").unwrap_or_else(|_| "node".to_string());
-        let mut child = Command::new(&node)
-            .arg(&script)
-            .arg(root)
-            .args(flags)
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .spawn()
-            .unwrap_or_else(|e| panic!("the hub tests need Node.js (`{node}`): {e}"));
-        let mut line = String::new();
-        BufReader::new(child.stdout.take().unwrap())
-            .read_line(&mut line)
-            .unwrap();
-        let info: serde_json::Value =
-            serde_json::from_str(&line).unwrap_or_else(|e| panic!("emulator said {line:?}: {e}"));
-        Emulator {
-            child,
-            endpoint: info["endpoint"].as_str().unwrap().to_string(),
-        }
-    }
-
-    fn settings(&self, cache: &Path) -> HubSettings {
-        HubSettings {
-            cache: Some(cache.to_path_buf()),
-            ..HubSettings::for_endpoint(&self.endpoint)
-        }
-    }
-}
-
-impl Drop for Emulator {
-    fn drop(&mut self) {
-        drop(self.child.stdin.take());
-        let _ = self.child.wait();
-    }
-}
+use mixmerge::MergeError;
 
 /// The same three models as local folders (`local/`) and as hub repositories (`hub/`): `org/base`
 /// (with tokenizer files), `org/a` in three shards, `org/b` at revision `v2` only.
@@ -103,14 +55,6 @@ fn models() -> tempfile::TempDir {
     dir
 }
 
-fn copy_folder(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for entry in std::fs::read_dir(from).unwrap() {
-        let path = entry.unwrap().path();
-        std::fs::copy(&path, to.join(path.file_name().unwrap())).unwrap();
-    }
-}
-
 const RECIPE: &str = "merge_method: ties\nbase_model: BASE\nmodels:\n  - model: A\n    parameters: {weight: 0.6, density: 0.5}\n  - model: B\n    parameters: {weight: 0.4, density: 0.7}\ndtype: float32\n";
 
 fn recipe(base: &str, a: &str, b: &str) -> String {
@@ -121,22 +65,6 @@ fn recipe(base: &str, a: &str, b: &str) -> String {
 }
 
 const HUB_RECIPE: fn() -> String = || recipe("org/base", "org/a", "org/b@v2");
-
-/// Merges `config` (written into `dir`) into `dir/out-<tag>`, models from `settings`' hub.
-fn merge_hub(dir: &Path, config: &str, settings: &HubSettings, tag: &str) -> Result<PathBuf> {
-    let path = dir.join(format!("{tag}.yml"));
-    std::fs::write(&path, config).unwrap();
-    let prepared = prepare_with(read_config(&path)?, Some(7), settings)?;
-    let out = dir.join(format!("out-{tag}"));
-    merge_to_folder(
-        &prepared,
-        &out,
-        &MergeOptions::default(),
-        &AtomicBool::new(false),
-        &mut |_| {},
-    )?;
-    Ok(out)
-}
 
 /// The merge from local folders, which every hub merge must equal.
 fn local_merge(dir: &Path) -> PathBuf {
@@ -359,6 +287,44 @@ fn cached_models_merge_without_the_network() {
 }
 
 #[test]
+fn streamed_models_kept_with_cache_merge_offline_later() {
+    let dir = models();
+    let expected = local_merge(dir.path());
+    let cache = dir.path().join("cache");
+    let hub = Emulator::start(&dir.path().join("hub"), &[]);
+    let keeping = HubSettings {
+        keep_streamed: true,
+        ..hub.settings(&cache)
+    };
+    let out = merge_hub(dir.path(), &HUB_RECIPE(), &keeping, "kept").unwrap();
+    assert_same_output(&out, &expected);
+    // The layout huggingface_hub writes: refs → commit, snapshot links → blobs by hash.
+    let repo = cache.join("models--org--b");
+    let commit = std::fs::read_to_string(repo.join("refs/v2")).unwrap();
+    let weights = repo
+        .join("snapshots")
+        .join(&commit)
+        .join("model.safetensors");
+    let target = std::fs::read_link(&weights).unwrap();
+    assert!(target.starts_with("../../blobs"), "{}", target.display());
+    let local = std::fs::read(dir.path().join("local/b/model.safetensors")).unwrap();
+    assert_eq!(std::fs::read(&weights).unwrap(), local);
+    let blobs: Vec<_> = std::fs::read_dir(repo.join("blobs")).unwrap().collect();
+    assert!(blobs.iter().all(|b| {
+        let name = b.as_ref().unwrap().file_name();
+        !name.to_string_lossy().ends_with(".incomplete")
+    }));
+    drop(hub);
+    let offline = HubSettings {
+        cache: Some(cache.clone()),
+        offline: true,
+        ..HubSettings::for_endpoint("http://127.0.0.1:9")
+    };
+    let out = merge_hub(dir.path(), &HUB_RECIPE(), &offline, "from-cache").unwrap();
+    assert_same_output(&out, &expected);
+}
+
+#[test]
 fn a_local_folder_of_the_same_name_wins() {
     let dir = models();
     let expected = local_merge(dir.path());
@@ -411,4 +377,70 @@ fn a_gguf_streams_like_a_local_one() {
         std::fs::read(streamed.join("config.json")).unwrap(),
         std::fs::read(expected.join("config.json")).unwrap()
     );
+}
+
+/// Files of several 8 MiB blocks: headers are read by exact ranges, the blocks streamed and
+/// hashed in order; a corrupted byte deep in a tensor fails the sha256 check at the file's end.
+#[test]
+fn files_of_many_blocks_stream_and_are_checked() {
+    let dir = tempfile::tempdir().unwrap();
+    let rows = 3 << 10;
+    for (name, seed) in [("x", 1.0f32), ("y", -2.0)] {
+        let values: Vec<f32> = (0..rows * 1024)
+            .map(|i| seed * ((i % 977) as f32 / 977.0 - 0.5))
+            .collect();
+        let local = dir.path().join("local").join(name);
+        write_model(
+            &local,
+            &[tensor(
+                "model.embed_tokens.weight",
+                DType::F32,
+                &[rows, 1024],
+                &values,
+            )],
+        );
+        assert!(
+            std::fs::metadata(local.join("model.safetensors"))
+                .unwrap()
+                .len()
+                > 8 << 20
+        );
+        copy_folder(&local, &dir.path().join("hub/org").join(name));
+    }
+    let recipe = |x: &str, y: &str| {
+        format!("merge_method: linear\nmodels:\n  - model: {x}\n    parameters: {{weight: 0.3}}\n  - model: {y}\n    parameters: {{weight: 0.7}}\ndtype: float32\n")
+    };
+    let cache = dir.path().join("cache");
+    std::fs::create_dir_all(&cache).unwrap();
+    let expected = merge_hub(
+        dir.path(),
+        &recipe("local/x", "local/y"),
+        &HubSettings::for_endpoint("http://127.0.0.1:9"),
+        "local",
+    )
+    .unwrap();
+    let hub = Emulator::start(&dir.path().join("hub"), &[]);
+    let out = merge_hub(
+        dir.path(),
+        &recipe("org/x", "org/y"),
+        &hub.settings(&cache),
+        "hub",
+    )
+    .unwrap();
+    assert_eq!(
+        std::fs::read(out.join("model.safetensors")).unwrap(),
+        std::fs::read(expected.join("model.safetensors")).unwrap()
+    );
+    drop(hub);
+    let corrupt = Emulator::start(&dir.path().join("hub"), &["--corrupt"]);
+    let err = merge_hub(
+        dir.path(),
+        &recipe("org/x", "org/y"),
+        &corrupt.settings(&cache),
+        "bad",
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(err.contains("org/") && err.contains("sha256"), "{err}");
+    assert!(!dir.path().join("out-bad").exists());
 }

@@ -64,6 +64,69 @@ fn gguf_tokenizer_matches_transformers_and_round_trips() {
     assert_eq!(chat[0], tokenizer.token_id("<|im_start|>").unwrap());
 }
 
+/// A merge of GGUF inputs writes tokenizer files transformers reads: `tokenizer.json` loaded by
+/// the `tokenizers` library gives transformers' ids for the GGUF's vocabulary, and the config
+/// files carry its special tokens and chat template.
+#[test]
+fn a_merged_gguf_folder_tokenizes_as_transformers() {
+    let Some(path) = smollm2_gguf() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let recipe = format!(
+        "merge_method: linear\nmodels:\n  - model: {}\n    parameters: {{weight: 1.0}}\ndtype: float16\n",
+        path.display()
+    );
+    let report = common::merge(dir.path(), &recipe, &Default::default()).unwrap();
+    let out = dir.path().join("out");
+    for file in [
+        "tokenizer.json",
+        "tokenizer_config.json",
+        "generation_config.json",
+    ] {
+        assert!(
+            report.files.iter().any(|f| f == file),
+            "{file} in {:?}",
+            report.files
+        );
+    }
+    let merged = TextTokenizer::from_file(&out.join("tokenizer.json")).unwrap();
+    let reference = reference();
+    for case in reference["tokenizer_cases"].as_array().unwrap() {
+        let text = case["text"].as_str().unwrap();
+        assert_eq!(
+            merged.encode(text, true).unwrap(),
+            ids(&case["ids"]),
+            "{text:?}"
+        );
+    }
+    let paragraph = std::fs::read_to_string(fixture("smollm2/paragraph.txt")).unwrap();
+    assert_eq!(
+        merged.encode(&paragraph, true).unwrap(),
+        ids(&reference["paragraph"]["ids"])
+    );
+
+    let read = |name: &str| -> Value {
+        serde_json::from_slice(&std::fs::read(out.join(name)).unwrap()).unwrap()
+    };
+    let gguf = open_gguf_file(&path).unwrap().tokenizer().unwrap();
+    let token = |id: Option<u32>| gguf.tokens[id.unwrap() as usize].clone();
+    let config = read("tokenizer_config.json");
+    assert_eq!(config["eos_token"], token(gguf.eos_token_id));
+    assert_eq!(config["bos_token"], token(gguf.bos_token_id));
+    assert_eq!(
+        config["chat_template"].as_str(),
+        gguf.chat_template.as_deref()
+    );
+    assert_eq!(config["tokenizer_class"], "PreTrainedTokenizerFast");
+    let im_start = merged.token_id("<|im_start|>").unwrap();
+    assert_eq!(
+        config["added_tokens_decoder"][im_start.to_string()]["special"],
+        true
+    );
+    let generation = read("generation_config.json");
+    assert_eq!(generation["eos_token_id"], gguf.eos_token_id.unwrap());
+    assert_eq!(generation["bos_token_id"], gguf.bos_token_id.unwrap());
+}
+
 #[test]
 fn smollm2_perplexity_and_greedy_continuation_match_numpy() {
     let Some(path) = smollm2_gguf() else { return };

@@ -19,6 +19,13 @@ pub const BLOCK_BYTES: u64 = 8 << 20;
 /// Blocks kept per file, for statistics passes that read a tensor again.
 const KEPT_BLOCKS: usize = 3;
 
+/// Where a file's blocks go as they are hashed, in order (`--cache`): `complete` once the
+/// whole file has come and matched its published hash.
+pub trait BlockKeeper: Send {
+    fn append(&mut self, block: &[u8]) -> Result<()>;
+    fn complete(&mut self) -> Result<()>;
+}
+
 /// A file on the hub, read as the merge asks for its bytes.
 #[derive(Debug)]
 pub struct HttpSource<T> {
@@ -44,6 +51,13 @@ struct State {
     corrupt: Option<String>,
     /// Bytes read once (the header), until the hashed blocks holding them confirm them.
     read_once: Vec<(u64, Vec<u8>)>,
+    keeper: Option<Box<dyn BlockKeeper>>,
+}
+
+impl std::fmt::Debug for dyn BlockKeeper {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("BlockKeeper")
+    }
 }
 
 impl<T: Transport> HttpSource<T> {
@@ -69,7 +83,18 @@ impl<T: Transport> HttpSource<T> {
                 location: None,
                 corrupt: None,
                 read_once: Vec::new(),
+                keeper: None,
             }),
+        }
+    }
+
+    /// Also hands every block, in order, to `keeper`.
+    pub fn keeping(self, keeper: Option<Box<dyn BlockKeeper>>) -> Self {
+        let mut state = self.state.into_inner();
+        state.keeper = keeper;
+        HttpSource {
+            state: Mutex::new(state),
+            ..self
         }
     }
 
@@ -99,10 +124,16 @@ impl<T: Transport> HttpSource<T> {
             let block = Arc::new(self.fetch_block(state, next).await?);
             state.hasher.update(block.as_slice());
             self.confirm_read_once(state, next, &block)?;
+            if let Some(keeper) = state.keeper.as_mut() {
+                keeper.append(&block)?;
+            }
             state.hashed_blocks += 1;
             keep(state, next, block.clone());
             if state.hashed_blocks == self.blocks() {
                 self.check_hash(state)?;
+                if let Some(mut keeper) = state.keeper.take() {
+                    keeper.complete()?;
+                }
             }
             if next == index {
                 return Ok(block);

@@ -14,12 +14,14 @@ mod transport;
 #[cfg(not(target_arch = "wasm32"))]
 mod cache;
 #[cfg(not(target_arch = "wasm32"))]
+mod cache_writer;
+#[cfg(not(target_arch = "wasm32"))]
 mod open;
 #[cfg(not(target_arch = "wasm32"))]
 mod ureq_transport;
 
 pub use client::HubClient;
-pub use http_source::HttpSource;
+pub use http_source::{BlockKeeper, HttpSource};
 pub use id::{looks_like_hub_id, HubModel};
 pub use listing::RepoFile;
 pub use repo::{HubRepo, Weights};

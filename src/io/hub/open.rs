@@ -4,7 +4,9 @@
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+use super::cache_writer::CacheWriter;
 use super::client::HubClient;
+use super::listing::RepoFile;
 use super::repo::{HubRepo, Weights};
 use super::ureq_transport::UreqTransport;
 use super::{HttpSource, HubModel, HubSettings};
@@ -34,15 +36,24 @@ pub fn open_hub_model(
     let client = Arc::new(HubClient::new(UreqTransport::default(), settings.clone()));
     pollster::block_on(async {
         let repo = HubRepo::list(model, client).await?;
+        let cache = match (&settings.cache, settings.keep_streamed) {
+            (Some(cache), true) => Some(CacheWriter::new(cache, model, &repo.listing.commit)?),
+            _ => None,
+        };
         for file in repo.small_files() {
-            let bytes = repo.fetch_whole(file).await?;
+            let bytes = fetch_kept(&repo, cache.as_ref(), file).await?;
             write(&folder.join(&file.name), &bytes)?;
         }
-        let stream = |file| NativeSource::Hub(Box::new(repo.stream(file)));
+        let stream = |file: &RepoFile| {
+            let keeper = cache
+                .as_ref()
+                .and_then(|c| c.keeper(&file.name, &file.published));
+            NativeSource::Hub(Box::new(repo.stream(file).keeping(keeper)))
+        };
         let name = model.label();
         let checkpoint = match repo.weights()? {
             Weights::Sharded(index_file) => {
-                let bytes = repo.fetch_whole(index_file).await?;
+                let bytes = fetch_kept(&repo, cache.as_ref(), index_file).await?;
                 write(&folder.join(INDEX_FILE), &bytes)?;
                 let shards = repo.shards(&bytes)?;
                 let shards = shards
@@ -67,6 +78,19 @@ pub fn open_hub_model(
             folder: folder.to_path_buf(),
         })
     })
+}
+
+/// A small file's checked bytes, kept in the cache when asked.
+async fn fetch_kept(
+    repo: &HubRepo<UreqTransport>,
+    cache: Option<&CacheWriter>,
+    file: &RepoFile,
+) -> Result<Vec<u8>> {
+    let bytes = repo.fetch_whole(file).await?;
+    if let Some(cache) = cache {
+        cache.keep_whole(&file.name, &file.published, &bytes)?;
+    }
+    Ok(bytes)
 }
 
 fn write(path: &Path, bytes: &[u8]) -> Result<()> {

@@ -18,6 +18,8 @@ pub struct HubSettings {
     pub attempts: u32,
     /// The wait before the first retry; each later one doubles it.
     pub first_backoff: Duration,
+    /// Keep what is streamed in `cache` (`--cache`).
+    pub keep_streamed: bool,
 }
 
 /// Values of `HF_HUB_OFFLINE` that mean on, as `huggingface_hub` reads them.
@@ -36,6 +38,7 @@ impl HubSettings {
                 .is_some_and(|v| TRUE_VALUES.contains(&v.to_ascii_lowercase().as_str())),
             attempts: 6,
             first_backoff: Duration::from_millis(200),
+            keep_streamed: false,
         }
     }
 
@@ -48,6 +51,7 @@ impl HubSettings {
             offline: false,
             attempts: 6,
             first_backoff: Duration::from_millis(20),
+            keep_streamed: false,
         }
     }
 }
