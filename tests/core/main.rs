@@ -14,6 +14,7 @@ mod gpu_layers;
 mod hub;
 mod io_bad_inputs;
 mod io_roundtrip;
+mod mergekit_examples;
 mod mergekit_parity;
 mod methods_geometric;
 mod methods_gta;
