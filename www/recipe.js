@@ -85,6 +85,13 @@ export function fromConfig(config, methods) {
     }
     models.push({ name, values });
   }
+  // A sliced recipe's models are its slices' sources: each still needs a slot to read it from.
+  for (const slice of config.slices ?? []) {
+    for (const source of slice?.sources ?? []) {
+      const name = source?.model;
+      if (typeof name === 'string' && !models.some((m) => m.name === name)) models.push({ name, values: {} });
+    }
+  }
   const base = typeof config.base_model === 'string' ? config.base_model : '';
   if (base && !models.some((m) => m.name === base)) models.unshift({ name: base, values: {} });
   const globals = {};

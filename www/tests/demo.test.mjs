@@ -15,6 +15,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
 import { serve } from './serve.mjs';
+import { savedFiles } from './saved-output.mjs';
 
 const WWW = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const DEMO = path.join(WWW, 'demo');
@@ -57,18 +58,6 @@ function hashes(dir) {
     [f, createHash('sha256').update(fs.readFileSync(path.join(dir, f))).digest('hex')]));
 }
 
-function savedFiles(name) {
-  return page.evaluate(async (name) => {
-    const root = await navigator.storage.getDirectory();
-    const dir = await (await root.getDirectoryHandle('mixmerge')).getDirectoryHandle(name);
-    const files = {};
-    for await (const [file, handle] of dir.entries()) {
-      const hash = new Uint8Array(await crypto.subtle.digest('SHA-256', await (await handle.getFile()).arrayBuffer()));
-      files[file] = [...hash].map((b) => b.toString(16).padStart(2, '0')).join('');
-    }
-    return files;
-  }, name);
-}
 
 async function mergeInPage(outName, device) {
   await page.getByLabel('Merge on').selectOption(device);
@@ -77,7 +66,7 @@ async function mergeInPage(outName, device) {
   await page.waitForFunction(() => !document.getElementById('result').hidden
     || document.getElementById('run-error').textContent, null, { timeout: 120_000 });
   assert.equal(await page.locator('#run-error').textContent(), '');
-  return savedFiles(outName);
+  return savedFiles(page, outName);
 }
 
 function mergeNatively(recipeFile, outName) {

@@ -18,6 +18,8 @@ import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
 import { serve } from './serve.mjs';
 import { startHubEmulator } from './hub-emulator.mjs';
+import { savedFiles, savedFolderExists } from './saved-output.mjs';
+import { writeFake } from './fake-models.mjs';
 
 const WWW = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const MIXMERGE = process.env.MIXMERGE ?? 'mixmerge';
@@ -147,25 +149,9 @@ async function mergeInBrowser(outName, device = 'auto') {
     || document.getElementById('run-error').textContent, null, { timeout: 120_000 });
   const error = await page.locator('#run-error').textContent();
   if (error) throw new Error(error);
-  return page.evaluate(async (name) => {
-    const root = await navigator.storage.getDirectory();
-    const dir = await (await root.getDirectoryHandle('mixmerge')).getDirectoryHandle(name);
-    const files = {};
-    for await (const [file, handle] of dir.entries()) {
-      const bytes = await (await handle.getFile()).arrayBuffer();
-      const hash = new Uint8Array(await crypto.subtle.digest('SHA-256', bytes));
-      files[file] = [...hash].map((b) => b.toString(16).padStart(2, '0')).join('');
-    }
-    return files;
-  }, outName);
+  return savedFiles(page, outName);
 }
 
-async function savedFolderExists(name) {
-  return page.evaluate(async (name) => {
-    const root = await (await navigator.storage.getDirectory()).getDirectoryHandle('mixmerge');
-    return root.getDirectoryHandle(name).then(() => true, () => false);
-  }, name);
-}
 
 /// The recipe with hub ids replaced by the local folders' names.
 const localRecipe = RECIPE.replace(/test-org\/([a-z-]+)(@v2)?/g, '$1');
@@ -258,5 +244,35 @@ test('corrupted bytes fail the sha256 check, naming the file, and leave no outpu
   assert.match(await slot(1).locator('[data-id=error]').textContent(), named);
   await assert.rejects(mergeInBrowser('corrupt', 'cpu'), /Fix the config/);
   assert.match(await page.locator('#config-error').textContent(), named);
-  assert.equal(await savedFolderExists('corrupt'), false);
+  assert.equal(await savedFolderExists(page, 'corrupt'), false);
+});
+
+/// Every hub model mergekit's examples name, with its family and variant (0: the base).
+const EXAMPLE_MODELS = [
+  ['TheBloke/Llama-2-13B-fp16', 'llama-2-13b', 0], ['psmathur/orca_mini_v3_13b', 'llama-2-13b', 1],
+  ['garage-bAInd/Platypus2-13B', 'llama-2-13b', 2], ['WizardLM/WizardLM-13B-V1.2', 'llama-2-13b', 3],
+  ['WizardLM/WizardMath-13B-V1.0', 'llama-2-13b', 4], ['mistralai/Mistral-7B-v0.1', 'mistral-7b', 0],
+  ['mistralai/Mistral-7B-Instruct-v0.2', 'mistral-7b', 1], ['BioMistral/BioMistral-7B', 'mistral-7b', 2],
+];
+const EXAMPLES = path.resolve(WWW, '..', 'tests', 'fixtures', 'mergekit_examples');
+
+test('mergekit\'s example recipes, unchanged, stream from the hub and save the CLI\'s bytes', async () => {
+  const root = path.join(tmp, 'examples-hub');
+  for (const [id, family, variant] of EXAMPLE_MODELS) writeFake(path.join(root, id), family, variant);
+  const hub = await startHubEmulator({ root });
+  emulators.push(hub);
+  await useHub(hub.endpoint);
+  // arcee_fusion.yml names local folders (model_a, model_b), not hub models: tests/core covers it.
+  const recipes = fs.readdirSync(EXAMPLES).filter((f) => f.endsWith('.yml') && f !== 'arcee_fusion.yml');
+  assert.equal(recipes.length, 5);
+  for (const file of recipes) {
+    const yaml = fs.readFileSync(path.join(EXAMPLES, file), 'utf8');
+    await useYaml(yaml);
+    assert.equal(await page.getByLabel('Merge config (YAML)').inputValue(), yaml, `${file} is merged as written`);
+    const slots = await page.locator('fieldset.slot').count();
+    await waitForSlots(slots);
+    const native = await mergeNatively(yaml, file.replace('.yml', ''), tmp, hub.endpoint);
+    const saved = await mergeInBrowser(`example-${file.replace('.yml', '')}`, 'cpu');
+    assert.deepEqual(saved, native, file);
+  }
 });

@@ -16,6 +16,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
 import { serve } from './serve.mjs';
+import { savedFiles } from './saved-output.mjs';
 
 const WWW = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const MIXMERGE = process.env.MIXMERGE ?? 'mixmerge';
@@ -139,20 +140,6 @@ async function mergeInBrowser(outName, device = 'auto') {
   return savedFiles(page, outName);
 }
 
-/// {file: sha256} of the output folder `name` in `onPage`'s OPFS.
-function savedFiles(onPage, name) {
-  return onPage.evaluate(async (name) => {
-    const root = await navigator.storage.getDirectory();
-    const dir = await (await root.getDirectoryHandle('mixmerge')).getDirectoryHandle(name);
-    const files = {};
-    for await (const [file, handle] of dir.entries()) {
-      const bytes = await (await handle.getFile()).arrayBuffer();
-      const hash = new Uint8Array(await crypto.subtle.digest('SHA-256', bytes));
-      files[file] = [...hash].map((b) => b.toString(16).padStart(2, '0')).join('');
-    }
-    return files;
-  }, name);
-}
 
 function mergeNatively(yaml, outName, extraArgs = []) {
   const config = path.join(models, `${outName}.yml`);
