@@ -163,12 +163,6 @@ fn vocab(gguf: &GgufTokenizer) -> Map<String, Value> {
     vocab
 }
 
-/// The id a token has in the vocabulary (its first listing).
-fn first_id(gguf: &GgufTokenizer, id: usize) -> usize {
-    let token = &gguf.tokens[id];
-    gguf.tokens.iter().position(|t| t == token).unwrap_or(id)
-}
-
 /// `tokenizer.ggml.merges` ("left right") as pairs.
 fn merge_pairs(file: &str, merges: &[String]) -> Result<Vec<(String, String)>> {
     merges
@@ -212,12 +206,17 @@ fn added_tokens(gguf: &GgufTokenizer) -> Vec<Value> {
     let Some(types) = &gguf.token_types else {
         return Vec::new();
     };
+    // A token listed twice is added once, with its first id (as the vocabulary has it).
+    let mut first_ids = std::collections::HashMap::with_capacity(gguf.tokens.len());
+    for (id, token) in gguf.tokens.iter().enumerate() {
+        first_ids.entry(token.as_str()).or_insert(id);
+    }
     let mut added = Vec::new();
     let mut seen = std::collections::HashSet::new();
-    for (id, (token, &kind)) in gguf.tokens.iter().zip(types).enumerate() {
+    for (token, &kind) in gguf.tokens.iter().zip(types) {
         if (kind == CONTROL || kind == USER_DEFINED) && seen.insert(token.as_str()) {
             added.push(json!({
-                "id": first_id(gguf, id),
+                "id": first_ids[token.as_str()],
                 "content": token,
                 "single_word": false,
                 "lstrip": false,
